@@ -24,6 +24,7 @@ type Frame struct {
 	LinkType uint16
 	Source   uint16 // file or interface index in this run
 	Frame    uint64 // 1-based frame number within the source
+	Iface    uint16 // pcapng interface id, or live interface index
 	// FCSLen is the number of trailing frame-check-sequence bytes on the frame
 	// (pcapng if_fcslen); -1 means unknown, in which case Config.MTP2FCSLen applies
 	// to the MTP2 link types.
