@@ -1,0 +1,338 @@
+// Package capture delivers captured frames to the decoder: from pcap and
+// pcapng files (plain or gzip-compressed, several merged in timestamp order)
+// and, on Linux, live from AF_PACKET sockets.
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/gatewarden/gatewarden/decode"
+)
+
+// readBufferSize is the buffered reader size in front of each file (and of the
+// gzip stream); large enough that a packet record rarely straddles two reads.
+const readBufferSize = 256 << 10
+
+// Magic numbers that identify a capture file.
+const (
+	magicGzip0, magicGzip1 = 0x1f, 0x8b
+	magicPcapNG            = 0x0A0D0D0A
+	magicPcapMicro         = 0xA1B2C3D4
+	magicPcapNano          = 0xA1B23C4D
+	magicPcapModified      = 0xA1B2CD34 // Kuznetzov's patched libpcap
+)
+
+// Format is the container format of a capture file.
+type Format uint8
+
+const (
+	FormatPcap Format = iota + 1
+	FormatPcapNG
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatPcap:
+		return "pcap"
+	case FormatPcapNG:
+		return "pcapng"
+	}
+	return "unknown"
+}
+
+// Interface describes one capture interface of a file: the single implicit one
+// of a classic pcap file, or a pcapng Interface Description Block.
+type Interface struct {
+	Name     string
+	LinkType uint16
+	// FCSLen is if_fcslen (pcapng) or the FCS length coded in the upper bits of
+	// a classic pcap link type; -1 when the file does not say.
+	FCSLen int8
+	// TSResol is the raw if_tsresol octet (pcapng); 0 for classic pcap.
+	TSResol uint8
+}
+
+// FrameError reports a frame that could not be read: the file is truncated or
+// corrupt at that point. Frames before it were delivered.
+type FrameError struct {
+	File  string
+	Frame uint64 // 1-based number of the record that failed
+	Err   error
+}
+
+func (e *FrameError) Error() string {
+	return fmt.Sprintf("%s: frame %d: %v", e.File, e.Frame, e.Err)
+}
+
+func (e *FrameError) Unwrap() error { return e.Err }
+
+// ErrTruncated is wrapped in a FrameError when a file ends inside a record.
+var ErrTruncated = errors.New("file ends inside a packet record (truncated capture)")
+
+// File reads the frames of one capture file in file order.
+type File struct {
+	name     string
+	format   Format
+	osFile   *os.File
+	gz       *gzip.Reader
+	pcap     *pcapgo.Reader
+	ng       *pcapgo.NgReader
+	gzipped  bool
+	linkType uint16 // classic pcap
+	fcsLen   int8   // classic pcap
+
+	// pcapng sections and their interfaces, from a first pass over the block
+	// structure: pcapgo does not expose if_fcslen, and interface indexes
+	// restart with every section.
+	sections []ngSection
+	section  int
+
+	frame  uint64 // records read so far
+	lastTS int64
+	err    error // sticky: set once the file failed or ended
+}
+
+type ngSection struct {
+	firstFrame uint64 // number of the first packet record of the section
+	ifaces     []Interface
+}
+
+// OpenFile opens a pcap or pcapng file, gzip-compressed or not (decided by the
+// magic bytes, not the name).
+func OpenFile(path string) (*File, error) {
+	osf, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{name: path, osFile: osf, fcsLen: -1}
+	br, gz, err := openStream(osf)
+	if err != nil {
+		osf.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	f.gz = gz
+	f.gzipped = gz != nil
+	head, err := br.Peek(24)
+	if len(head) < 4 {
+		osf.Close()
+		if err == nil || err == io.EOF {
+			return nil, fmt.Errorf("%s: too short for a capture file (%d bytes)", path, len(head))
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	le := binary.LittleEndian.Uint32(head)
+	be := binary.BigEndian.Uint32(head)
+	switch {
+	case le == magicPcapNG:
+		f.format = FormatPcapNG
+		if err := f.prescan(); err != nil {
+			osf.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		opts := pcapgo.NgReaderOptions{SkipUnknownVersion: true}
+		// Mixed link types must be asked for, or pcapgo silently skips the
+		// packets of the other interfaces. It costs an interface conversion
+		// per packet, so only when needed.
+		opts.WantMixedLinkType = f.mixedLinkTypes()
+		f.ng, err = pcapgo.NewNgReader(br, opts)
+	case le == magicPcapMicro || le == magicPcapNano || be == magicPcapMicro || be == magicPcapNano:
+		f.format = FormatPcap
+		if len(head) < 24 {
+			osf.Close()
+			return nil, fmt.Errorf("%s: %w: pcap file header", path, ErrTruncated)
+		}
+		var order binary.ByteOrder = binary.LittleEndian
+		if be == magicPcapMicro || be == magicPcapNano {
+			order = binary.BigEndian
+		}
+		// The link type word also carries the FCS length in its upper bits
+		// (pcap-linktype(7)); pcapgo keeps only the low 16 bits.
+		lt := order.Uint32(head[20:24])
+		f.linkType = uint16(lt & 0xFFFF)
+		if lt&0x04000000 != 0 {
+			f.fcsLen = int8((lt>>28)&0xF) * 2
+		}
+		f.pcap, err = pcapgo.NewReader(br)
+	case le == magicPcapModified || be == magicPcapModified:
+		err = errors.New("modified (Kuznetzov) pcap format is not supported")
+	default:
+		err = fmt.Errorf("not a pcap or pcapng file (magic %08x)", be)
+	}
+	if err != nil {
+		osf.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// openStream returns a buffered reader over the file's content, transparently
+// decompressing gzip.
+func openStream(osf *os.File) (*bufio.Reader, *gzip.Reader, error) {
+	br := bufio.NewReaderSize(osf, readBufferSize)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == magicGzip0 && magic[1] == magicGzip1 {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return bufio.NewReaderSize(gz, readBufferSize), gz, nil
+	}
+	return br, nil, nil
+}
+
+// Name is the path the file was opened with.
+func (f *File) Name() string { return f.name }
+
+// Format is pcap or pcapng.
+func (f *File) Format() Format { return f.format }
+
+// Gzipped reports whether the file was gzip-compressed.
+func (f *File) Gzipped() bool { return f.gzipped }
+
+// Frames is the number of packet records read so far.
+func (f *File) Frames() uint64 { return f.frame }
+
+// Interfaces lists the capture interfaces: one for classic pcap, the
+// interfaces of the first section for pcapng.
+func (f *File) Interfaces() []Interface {
+	if f.format == FormatPcap {
+		return []Interface{{LinkType: f.linkType, FCSLen: f.fcsLen}}
+	}
+	if len(f.sections) == 0 {
+		return nil
+	}
+	return f.sections[0].ifaces
+}
+
+// Next reads the next frame into fr (Source is left to the caller). fr.Data
+// aliases the reader's buffer and is valid until the next call. At the end it
+// returns io.EOF; a truncated or corrupt file yields a *FrameError, after which
+// Next keeps returning it.
+func (f *File) Next(fr *decode.Frame) error {
+	if f.err != nil {
+		return f.err
+	}
+	var (
+		data []byte
+		ci   gopacket.CaptureInfo
+		err  error
+	)
+	if f.pcap != nil {
+		data, ci, err = f.pcap.ZeroCopyReadPacketData()
+		if err == io.EOF && ci.CaptureLength > 0 {
+			err = io.ErrUnexpectedEOF // header read, no data at all
+		}
+	} else {
+		data, ci, err = f.ng.ZeroCopyReadPacketData()
+	}
+	if err != nil {
+		return f.fail(err)
+	}
+	f.frame++
+	fr.Frame = f.frame
+	fr.Data = data
+	if f.pcap != nil {
+		fr.LinkType = f.linkType
+		fr.FCSLen = f.fcsLen
+		fr.Iface = 0
+		fr.TS = ci.Timestamp.UnixNano()
+	} else {
+		f.ngFrame(fr, &ci)
+	}
+	f.lastTS = fr.TS
+	return nil
+}
+
+func (f *File) ngFrame(fr *decode.Frame, ci *gopacket.CaptureInfo) {
+	for f.section+1 < len(f.sections) && f.frame >= f.sections[f.section+1].firstFrame {
+		f.section++
+	}
+	idx := ci.InterfaceIndex
+	fr.Iface = uint16(idx)
+	var iface Interface
+	if f.section < len(f.sections) && idx < len(f.sections[f.section].ifaces) {
+		iface = f.sections[f.section].ifaces[idx]
+	} else if ngi, err := f.ng.Interface(idx); err == nil {
+		// Not seen by the first pass (cannot happen for a well-formed file).
+		iface = Interface{LinkType: uint16(ngi.LinkType), FCSLen: -1}
+	} else {
+		iface = Interface{LinkType: uint16(f.ng.LinkType()), FCSLen: -1}
+	}
+	fr.LinkType = iface.LinkType
+	fr.FCSLen = iface.FCSLen
+	if ci.Timestamp.IsZero() {
+		// A Simple Packet Block has no timestamp: keep capture order.
+		fr.TS = f.lastTS
+		return
+	}
+	fr.TS = fixBinaryResolution(ci.Timestamp.UnixNano(), iface.TSResol)
+}
+
+// fixBinaryResolution undoes pcapgo's rounding for if_tsresol 2^-n: it scales
+// the fraction by the truncated integer 1e9/2^n. The tick count is still
+// exact, so rescale it properly.
+func fixBinaryResolution(ns int64, tsresol uint8) int64 {
+	if tsresol&0x80 == 0 {
+		return ns
+	}
+	n := tsresol & 0x7F
+	if n == 0 || n >= 30 { // 2^-30 and finer: pcapgo divides, nothing to recover
+		return ns
+	}
+	scaleUp := int64(1e9) / (int64(1) << n)
+	sec := ns / 1e9
+	frac := ns % 1e9
+	if frac < 0 {
+		sec--
+		frac += 1e9
+	}
+	ticks := frac / scaleUp
+	return sec*1e9 + ticks*1e9>>n
+}
+
+func (f *File) fail(err error) error {
+	switch {
+	case err == io.EOF:
+		f.err = io.EOF
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		f.err = &FrameError{File: f.name, Frame: f.frame + 1, Err: ErrTruncated}
+	default:
+		f.err = &FrameError{File: f.name, Frame: f.frame + 1, Err: err}
+	}
+	return f.err
+}
+
+// Close releases the file.
+func (f *File) Close() error {
+	if f.gz != nil {
+		f.gz.Close()
+	}
+	if f.err == nil {
+		f.err = io.EOF
+	}
+	return f.osFile.Close()
+}
+
+func (f *File) mixedLinkTypes() bool {
+	var first uint16
+	seen := false
+	for _, s := range f.sections {
+		for _, i := range s.ifaces {
+			if !seen {
+				first, seen = i.LinkType, true
+			} else if i.LinkType != first {
+				return true
+			}
+		}
+	}
+	return false
+}
