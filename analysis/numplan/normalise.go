@@ -49,11 +49,10 @@ func (p *Plan) Normalise(digits []byte, nai uint8, out *Result) {
 	}
 }
 
-// fail marks r nonconforming, keeping the first reason found.
+// fail marks r nonconforming for a prefix error, which outranks whatever
+// the digits after the prefix showed.
 func (r *Result) fail(reason string) {
-	if r.Conforms || r.Reason == "" {
-		r.Reason = reason
-	}
+	r.Reason = reason
 	r.Conforms = false
 }
 

@@ -32,17 +32,17 @@ func (c Class) String() string {
 // Reasons a number does not conform. Result.Reason holds only these constants
 // so callers may use them as metric labels without allocating.
 const (
-	ReasonEmpty                    = "empty"                     // no digits
-	ReasonNonDecimal               = "non_decimal"               // a signal other than 0-9 (hex B-E, or F before the end)
-	ReasonWrongLength              = "wrong_length"              // a known prefix, but not a length the plan allows
-	ReasonUnallocatedPrefix        = "unallocated_prefix"        // no rule of the plan starts this way
-	ReasonLeadingZeroNational      = "leading_zero_national"     // a trunk/international prefix inside a national (significant) number
-	ReasonLeadingZeroSubscriber    = "leading_zero_subscriber"   // a prefix inside a subscriber number
+	ReasonEmpty                    = "empty"                      // no digits
+	ReasonNonDecimal               = "non_decimal"                // a signal other than 0-9 (hex B-E, or F before the end)
+	ReasonWrongLength              = "wrong_length"               // a known prefix, but not a length the plan allows
+	ReasonUnallocatedPrefix        = "unallocated_prefix"         // no rule of the plan starts this way
+	ReasonLeadingZeroNational      = "leading_zero_national"      // a trunk/international prefix inside a national (significant) number
+	ReasonLeadingZeroSubscriber    = "leading_zero_subscriber"    // a prefix inside a subscriber number
 	ReasonLeadingZeroInternational = "leading_zero_international" // the international prefix inside an international number
-	ReasonUnknownCountryCode       = "unknown_country_code"      // not an assigned ITU-T country code
-	ReasonInvalidSubscriber        = "invalid_subscriber"        // fixed line whose subscriber part starts with a digit the plan forbids (0, 1)
-	ReasonInboundOnly              = "inbound_only"              // 400/800: valid to call, never a caller
-	ReasonSMSPort                  = "sms_port"                  // an SMS port is never a voice caller
+	ReasonUnknownCountryCode       = "unknown_country_code"       // not an assigned ITU-T country code
+	ReasonInvalidSubscriber        = "invalid_subscriber"         // fixed line whose subscriber part starts with a digit the plan forbids (0, 1)
+	ReasonInboundOnly              = "inbound_only"               // 400/800: valid to call, never a caller
+	ReasonSMSPort                  = "sms_port"                   // an SMS port is never a voice caller
 )
 
 // Nature of address indicator values (Q.763 3.9/3.10).
