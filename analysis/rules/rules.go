@@ -1,0 +1,416 @@
+// Package rules judges assembled calls: caller-ID and forwarding rules on each
+// call entering through a partner, and behaviour rules over sliding windows of
+// capture time. Rule IDs are a stable public contract.
+package rules
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/numplan"
+)
+
+// Stable rule IDs.
+const (
+	CLIMissing             = "cli.missing"
+	CLIRestricted          = "cli.restricted"
+	CLINonconforming       = "cli.nonconforming"
+	CLIIntlSpoofedDomestic = "cli.intl_spoofed_domestic"
+	CLIProtectedSpoofed    = "cli.protected_spoofed"
+	CLIUnauthorized        = "cli.unauthorized"
+	CLIGenericNumber       = "cli.generic_number"
+	CLIBlocklisted         = "cli.blocklisted"
+	FwdLoop                = "fwd.loop"
+	FwdUnregistered        = "fwd.unregistered"
+	FwdRelay               = "fwd.relay"
+	CallOneRing            = "call.one_ring"
+	CallBombing            = "call.bombing"
+	CallerHighFrequency    = "caller.high_frequency"
+)
+
+// IDs lists every rule, in a fixed order (for summaries and docs).
+var IDs = []string{
+	CLIMissing, CLIRestricted, CLINonconforming, CLIIntlSpoofedDomestic, CLIProtectedSpoofed,
+	CLIUnauthorized, CLIGenericNumber, CLIBlocklisted, FwdLoop, FwdUnregistered, FwdRelay,
+	CallOneRing, CallBombing, CallerHighFrequency,
+}
+
+// DefaultSeverity is each rule's severity unless the configuration overrides it.
+var DefaultSeverity = map[string]analysis.Severity{
+	CLIMissing:             analysis.SeverityWarning,
+	CLIRestricted:          analysis.SeverityWarning,
+	CLINonconforming:       analysis.SeverityWarning,
+	CLIIntlSpoofedDomestic: analysis.SeverityCritical,
+	CLIProtectedSpoofed:    analysis.SeverityCritical,
+	CLIUnauthorized:        analysis.SeverityCritical,
+	CLIGenericNumber:       analysis.SeverityWarning,
+	CLIBlocklisted:         analysis.SeverityCritical,
+	FwdLoop:                analysis.SeverityWarning,
+	FwdUnregistered:        analysis.SeverityWarning,
+	FwdRelay:               analysis.SeverityWarning,
+	CallOneRing:            analysis.SeverityCritical,
+	CallBombing:            analysis.SeverityCritical,
+	CallerHighFrequency:    analysis.SeverityWarning,
+}
+
+// Partner kinds.
+const (
+	KindInternational = "international"
+	KindInterconnect  = "interconnect"
+	KindLeasedLine    = "leased_line"
+	KindInternal      = "internal"
+)
+
+// Partner is what the rules need to know about one partner.
+type Partner struct {
+	Name string
+	Kind string
+	// AllowedCLI are national-significant prefixes the partner may present;
+	// empty means any.
+	AllowedCLI []string
+	// Forwarding: registered for call forwarding.
+	Forwarding bool
+	// RoamingMobileExempt: home mobiles roaming abroad may arrive from this
+	// international partner with a home CLI.
+	RoamingMobileExempt bool
+	// ProtectedAllowed lists protected numbers this partner may present.
+	ProtectedAllowed []string
+}
+
+// Thresholds of the behaviour rules and fwd.loop. Durations are nanoseconds.
+type Thresholds struct {
+	OneRingCalls   int   // default 10
+	OneRingWindow  int64 // default 600 s
+	OneRingMaxRing int64 // released within this of alerting; default 5 s
+	BombingCalls   int   // default 20
+	BombingWindow  int64 // default 300 s
+	HighFreqCalls  int   // default 60
+	HighFreqWindow int64 // default 600 s
+	RelayCalls     int   // default 30
+	RelayWindow    int64 // default 600 s
+	LoopCounter    int   // redirection counter at or above which fwd.loop fires; default 5
+}
+
+const second = int64(1e9)
+
+// DefaultThresholds returns the defaults of issue 3.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		OneRingCalls: 10, OneRingWindow: 600 * second, OneRingMaxRing: 5 * second,
+		BombingCalls: 20, BombingWindow: 300 * second,
+		HighFreqCalls: 60, HighFreqWindow: 600 * second,
+		RelayCalls: 30, RelayWindow: 600 * second,
+		LoopCounter: 5,
+	}
+}
+
+// Normaliser is the numbering plan (numplan.Plan).
+type Normaliser interface {
+	Normalise(digits []byte, nai uint8, out *numplan.Result)
+}
+
+// Blocklist answers whether an E.164 number (digits, no '+') is blocked.
+type Blocklist interface {
+	Contains(e164 []byte) bool
+}
+
+// Settings configure an Engine.
+type Settings struct {
+	Plan       Normaliser
+	Partners   []Partner
+	Protected  []string // protected national numbers (110, 12345, ...)
+	Blocklist  Blocklist
+	Thresholds Thresholds
+	// Severity overrides DefaultSeverity per rule ID.
+	Severity map[string]analysis.Severity
+	// MaxWindowEvents caps the events each behaviour rule holds (default 1<<22).
+	MaxWindowEvents int
+	// AnnotateCalls stores each number's E.164 form in the call record
+	// (allocates; only worth it when call records are written).
+	AnnotateCalls bool
+}
+
+// Stats counts alerts per rule and the behaviour tables' state.
+type Stats struct {
+	Alerts         map[string]uint64
+	WindowKeys     map[string]int    // live keys per behaviour rule
+	WindowOverflow map[string]uint64 // events dropped early per behaviour rule
+}
+
+// Engine applies every rule. It is not safe for concurrent use.
+type Engine struct {
+	s         Settings
+	th        Thresholds
+	partners  map[string]*Partner
+	protected map[string]bool
+	severity  map[string]analysis.Severity
+	emit      func(*analysis.Alert)
+
+	oneRing, bombing, highFreq, relay *window
+	alerts                            map[string]uint64
+
+	// scratch, reused per call
+	calling, called, redir, orig numplan.Result
+	alert                        analysis.Alert
+	buf                          []byte
+}
+
+// New returns an engine that reports alerts to emit. The alert passed to
+// emit is reused afterwards.
+func New(s Settings, emit func(*analysis.Alert)) *Engine {
+	th := s.Thresholds
+	def := DefaultThresholds()
+	setDefault := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDefault64 := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDefault(&th.OneRingCalls, def.OneRingCalls)
+	setDefault64(&th.OneRingWindow, def.OneRingWindow)
+	setDefault64(&th.OneRingMaxRing, def.OneRingMaxRing)
+	setDefault(&th.BombingCalls, def.BombingCalls)
+	setDefault64(&th.BombingWindow, def.BombingWindow)
+	setDefault(&th.HighFreqCalls, def.HighFreqCalls)
+	setDefault64(&th.HighFreqWindow, def.HighFreqWindow)
+	setDefault(&th.RelayCalls, def.RelayCalls)
+	setDefault64(&th.RelayWindow, def.RelayWindow)
+	setDefault(&th.LoopCounter, def.LoopCounter)
+	if s.MaxWindowEvents <= 0 {
+		s.MaxWindowEvents = 1 << 22
+	}
+	e := &Engine{
+		s: s, th: th, emit: emit,
+		partners:  make(map[string]*Partner, len(s.Partners)),
+		protected: make(map[string]bool, len(s.Protected)),
+		severity:  make(map[string]analysis.Severity, len(DefaultSeverity)),
+		alerts:    make(map[string]uint64),
+		oneRing:   newWindow(th.OneRingWindow, th.OneRingCalls, s.MaxWindowEvents),
+		bombing:   newWindow(th.BombingWindow, th.BombingCalls, s.MaxWindowEvents),
+		highFreq:  newWindow(th.HighFreqWindow, th.HighFreqCalls, s.MaxWindowEvents),
+		relay:     newWindow(th.RelayWindow, th.RelayCalls, s.MaxWindowEvents),
+	}
+	for i := range s.Partners {
+		e.partners[s.Partners[i].Name] = &s.Partners[i]
+	}
+	for _, p := range s.Protected {
+		e.protected[p] = true
+	}
+	for id, sev := range DefaultSeverity {
+		e.severity[id] = sev
+	}
+	for id, sev := range s.Severity {
+		e.severity[id] = sev
+	}
+	return e
+}
+
+// Stats returns alert counts and table sizes.
+func (e *Engine) Stats() Stats {
+	st := Stats{Alerts: make(map[string]uint64), WindowKeys: make(map[string]int), WindowOverflow: make(map[string]uint64)}
+	for k, v := range e.alerts {
+		st.Alerts[k] = v
+	}
+	for id, w := range map[string]*window{CallOneRing: e.oneRing, CallBombing: e.bombing, CallerHighFrequency: e.highFreq, FwdRelay: e.relay} {
+		st.WindowKeys[id] = w.Keys()
+		st.WindowOverflow[id] = w.Overflow
+	}
+	return st
+}
+
+func (e *Engine) normalise(p *analysis.PartyNumber, out *numplan.Result) bool {
+	*out = numplan.Result{}
+	if p == nil {
+		return false
+	}
+	if e.s.Plan != nil {
+		e.buf = append(e.buf[:0], p.Digits...)
+		e.s.Plan.Normalise(e.buf, p.NAI, out)
+		if e.s.AnnotateCalls && out.NE164 > 0 && p.E164 == "" {
+			p.E164 = out.E164String()
+		}
+	}
+	return true
+}
+
+// keyHash hashes the form of a number the behaviour tables count by: E.164
+// when the plan could normalise it, else the digits as presented.
+func keyHash(p *analysis.PartyNumber, r *numplan.Result) uint64 {
+	if r.NE164 > 0 {
+		return hashDigits(r.Bytes())
+	}
+	return hashString(p.Digits)
+}
+
+// Setup judges a call whose setup is complete (analysis.AssemblerConfig.Setup).
+func (e *Engine) Setup(c *analysis.Call) {
+	hasCalling := e.normalise(c.Calling, &e.calling)
+	hasCalled := e.normalise(c.Called, &e.called)
+	hasRedir := e.normalise(c.Redirecting, &e.redir)
+	hasOrig := e.normalise(c.OriginalCalled, &e.orig)
+
+	if len(c.Generic) > 0 && c.Direction != analysis.DirectionUnknown {
+		e.fire(c, CLIGenericNumber, c.Start, 0, 0, "generic number "+c.Generic[0].Digits+" still present")
+	}
+	if c.Direction != analysis.DirectionIngress {
+		return
+	}
+	p := e.partners[c.Partner]
+	if p == nil {
+		p = &Partner{Name: c.Partner}
+	}
+	if p.Kind == KindInternal {
+		return // our own network: nothing enters through it
+	}
+	e.cliRules(c, p, hasCalling)
+	e.forwardingRules(c, p, hasCalled, hasRedir, hasOrig)
+
+	if hasCalling && c.Calling.Digits != "" {
+		if fire, n := e.highFreq.add(keyHash(c.Calling, &e.calling), c.Start); fire {
+			e.fire(c, CallerHighFrequency, c.Start, n, e.th.HighFreqWindow,
+				fmt.Sprintf("%d call attempts from this CLI within %d s", n, e.th.HighFreqWindow/second))
+		}
+	}
+	if hasCalled && c.Called.Digits != "" {
+		if fire, n := e.bombing.add(keyHash(c.Called, &e.called), c.Start); fire {
+			e.fire(c, CallBombing, c.Start, n, e.th.BombingWindow,
+				fmt.Sprintf("%d call attempts to this number within %d s", n, e.th.BombingWindow/second))
+		}
+	}
+	var fwd *analysis.PartyNumber
+	var fwdRes *numplan.Result
+	if hasRedir && c.Redirecting.Digits != "" {
+		fwd, fwdRes = c.Redirecting, &e.redir
+	} else if hasOrig && c.OriginalCalled.Digits != "" {
+		fwd, fwdRes = c.OriginalCalled, &e.orig
+	}
+	if fwd != nil {
+		if fire, n := e.relay.add(keyHash(fwd, fwdRes), c.Start); fire {
+			e.fire(c, FwdRelay, c.Start, n, e.th.RelayWindow,
+				fmt.Sprintf("%d calls forwarded by %s within %d s", n, fwd.Digits, e.th.RelayWindow/second))
+		}
+	}
+}
+
+func (e *Engine) cliRules(c *analysis.Call, p *Partner, hasCalling bool) {
+	// APRI 2 is "address not available": no CLI either.
+	if !hasCalling || c.Calling.Digits == "" || c.Calling.APRI == 2 {
+		e.fire(c, CLIMissing, c.Start, 0, 0, "no calling party number")
+		return
+	}
+	if c.Calling.APRI == 1 {
+		e.fire(c, CLIRestricted, c.Start, 0, 0, "calling party number presentation restricted")
+	}
+	r := &e.calling
+	if e.s.Plan != nil && !r.Conforms {
+		e.fire(c, CLINonconforming, c.Start, 0, 0,
+			"calling number does not conform to the numbering plan: "+r.Reason+" (NAI "+strconv.Itoa(int(c.Calling.NAI))+")")
+	}
+	// A plausible local subscriber number (no E.164 form) is domestic too.
+	domestic := r.Home || (e.s.Plan != nil && r.NE164 == 0 && r.Conforms)
+	if p.Kind == KindInternational && domestic && !(p.RoamingMobileExempt && r.Class == numplan.ClassMobile) {
+		e.fire(c, CLIIntlSpoofedDomestic, c.Start, 0, 0,
+			"home-country number "+c.Calling.Digits+" (NAI "+strconv.Itoa(int(c.Calling.NAI))+") arriving from an international partner")
+	}
+	e.buf = append(e.buf[:0], c.Calling.Digits...)
+	national := e.buf
+	if r.NE164 > 0 {
+		national = r.National()
+	}
+	if national != nil && e.protected[string(national)] && !contains(p.ProtectedAllowed, national) {
+		e.fire(c, CLIProtectedSpoofed, c.Start, 0, 0, "protected number "+string(national)+" presented by a partner not entitled to it")
+	}
+	if len(p.AllowedCLI) > 0 && (national == nil || !hasPrefix(p.AllowedCLI, national)) {
+		e.fire(c, CLIUnauthorized, c.Start, 0, 0, "calling number outside the partner's allowed ranges")
+	}
+	if e.s.Blocklist != nil && r.NE164 > 0 && e.s.Blocklist.Contains(r.Bytes()) {
+		e.fire(c, CLIBlocklisted, c.Start, 0, 0, "calling number +"+r.E164String()+" is on the blocklist")
+	}
+}
+
+func (e *Engine) forwardingRules(c *analysis.Call, p *Partner, hasCalled, hasRedir, hasOrig bool) {
+	switch {
+	case c.RedirCounter >= uint8(e.th.LoopCounter):
+		e.fire(c, FwdLoop, c.Start, 0, 0, "redirection counter "+strconv.Itoa(int(c.RedirCounter)))
+	case hasCalled && hasRedir && sameNumber(c.Called, &e.called, c.Redirecting, &e.redir):
+		e.fire(c, FwdLoop, c.Start, 0, 0, "redirecting number equals the called number")
+	case hasCalled && hasOrig && sameNumber(c.Called, &e.called, c.OriginalCalled, &e.orig):
+		e.fire(c, FwdLoop, c.Start, 0, 0, "original called number equals the called number")
+	}
+	if c.Redirected && !p.Forwarding {
+		e.fire(c, FwdUnregistered, c.Start, 0, 0, "redirected call from a partner not registered for forwarding")
+	}
+}
+
+func sameNumber(a *analysis.PartyNumber, ar *numplan.Result, b *analysis.PartyNumber, br *numplan.Result) bool {
+	if a.Digits == "" || b.Digits == "" {
+		return false
+	}
+	if ar.NE164 > 0 && br.NE164 > 0 {
+		return bytes.Equal(ar.Bytes(), br.Bytes())
+	}
+	return a.Digits == b.Digits
+}
+
+// Close judges a closed call (analysis.AssemblerConfig.Close): one-ring.
+func (e *Engine) Close(c *analysis.Call) {
+	if c.Direction != analysis.DirectionIngress || c.Calling == nil || c.Calling.Digits == "" {
+		return
+	}
+	if c.Alerting == 0 || c.Answer != 0 || c.ReleasedBy != analysis.SideCalling || c.Release-c.Alerting > e.th.OneRingMaxRing {
+		return
+	}
+	e.normalise(c.Calling, &e.calling)
+	if fire, n := e.oneRing.add(keyHash(c.Calling, &e.calling), c.Release); fire {
+		e.fire(c, CallOneRing, c.Release, n, e.th.OneRingWindow,
+			fmt.Sprintf("%d calls from this CLI released by the caller within %d s of ringing, within %d s",
+				n, e.th.OneRingMaxRing/second, e.th.OneRingWindow/second))
+	}
+}
+
+func (e *Engine) fire(c *analysis.Call, rule string, ts int64, count int, window int64, detail string) {
+	e.alerts[rule]++
+	if e.emit == nil {
+		return
+	}
+	a := &e.alert
+	*a = analysis.Alert{
+		TS: ts, Rule: rule, Severity: e.severity[rule], Partner: c.Partner, Direction: c.Direction,
+		OPC: c.OPC, DPC: c.DPC, CIC: c.CIC, CallID: c.ID, Outcome: c.Outcome,
+		Count: count, WindowS: int(window / second), Detail: detail,
+	}
+	if c.Calling != nil {
+		a.Calling = c.Calling.Digits
+	}
+	if c.Called != nil {
+		a.Called = c.Called.Digits
+	}
+	if c.Redirecting != nil {
+		a.Redirecting = c.Redirecting.Digits
+	}
+	e.emit(a)
+}
+
+func contains(list []string, v []byte) bool {
+	for _, s := range list {
+		if s == string(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefix(prefixes []string, v []byte) bool {
+	for _, p := range prefixes {
+		if len(v) >= len(p) && string(v[:len(p)]) == p {
+			return true
+		}
+	}
+	return false
+}
