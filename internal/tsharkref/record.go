@@ -1,0 +1,105 @@
+// Package tsharkref turns tshark's dissection of a capture into one normalised
+// record per ISUP message, so gatewarden's decoder can be checked against the
+// reference dissector without tshark being present at test time (the records
+// are kept as golden JSON-lines files and re-checked against tshark in CI).
+//
+// Every value is what tshark shows; nothing is re-derived from the bytes except
+// the ISUP byte hash, which is rebuilt from the byte ranges tshark reports.
+package tsharkref
+
+// Number is one ISUP address parameter as tshark shows it. Pointer fields are
+// nil when tshark did not show that indicator for the parameter (for example
+// the redirecting number has no screening indicator).
+type Number struct {
+	// Digits is tshark's digit string: '0'-'9' and 'A'-'F' for the other
+	// signals (F = ST), without the filler of an odd-length number.
+	Digits string `json:"digits"`
+	// Empty is set when tshark flagged the parameter as carrying no address
+	// signals (isup.empty_number).
+	Empty     bool   `json:"empty,omitempty"`
+	Odd       *uint8 `json:"odd,omitempty"`
+	NAI       *uint8 `json:"nai,omitempty"`
+	NPI       *uint8 `json:"npi,omitempty"`
+	INN       *uint8 `json:"inn,omitempty"`
+	NI        *uint8 `json:"ni,omitempty"`
+	APRI      *uint8 `json:"apri,omitempty"`
+	SI        *uint8 `json:"si,omitempty"`
+	Qualifier *uint8 `json:"qualifier,omitempty"`
+}
+
+// Redirection is the redirection information parameter (Q.763 3.45).
+type Redirection struct {
+	Indicator      *uint8 `json:"indicator,omitempty"`
+	OriginalReason *uint8 `json:"original_reason,omitempty"`
+	Counter        *uint8 `json:"counter,omitempty"`
+	Reason         *uint8 `json:"reason,omitempty"`
+}
+
+// Cause is the first cause indicators parameter (Q.763 3.12 / Q.850).
+type Cause struct {
+	Value    *uint8 `json:"value,omitempty"`
+	Location *uint8 `json:"location,omitempty"`
+	Standard *uint8 `json:"standard,omitempty"`
+}
+
+// Record is one ISUP message in tshark's dissection, in frame order.
+type Record struct {
+	Frame uint64 `json:"frame"`
+	// Index is the position of this ISUP message among those in the frame
+	// (several when SCTP bundles DATA chunks).
+	Index     int    `json:"index"`
+	Transport string `json:"transport"` // m3ua, m2pa, m2ua, mtp2, mtp3
+
+	// SCTP association and chunk (SIGTRAN only).
+	Src    string  `json:"src,omitempty"` // ip:port
+	Dst    string  `json:"dst,omitempty"`
+	VTag   *uint32 `json:"vtag,omitempty"`
+	Stream *uint16 `json:"stream,omitempty"`
+	TSN    *uint32 `json:"tsn,omitempty"` // absolute TSN of the DATA chunk
+
+	// Link identity and sequence number (MTP2 link types; FSN also for M2PA).
+	Iface *uint32 `json:"iface,omitempty"` // pcapng interface id
+	Link  *uint32 `json:"link,omitempty"`  // pseudo-header link number, M2UA interface identifier
+	Dir   *uint8  `json:"dir,omitempty"`   // point-to-point direction
+	FSN   *uint32 `json:"fsn,omitempty"`
+
+	RC *uint32 `json:"rc,omitempty"` // M3UA routing context
+
+	OPC uint32 `json:"opc"`
+	DPC uint32 `json:"dpc"`
+	SI  uint8  `json:"si"`
+	NI  uint8  `json:"ni"`
+	SLS uint8  `json:"sls"`
+
+	CIC  uint32 `json:"cic"`
+	Type uint8  `json:"type"`
+
+	// ISUPLen and ISUPHash identify the message bytes (CIC onwards):
+	// sha256, first 8 bytes in hex. ISUPHex spells them out, "??" for a
+	// byte tshark did not show; then ISUPPartial is set and the hash covers
+	// only the bytes it showed.
+	ISUPLen     int    `json:"isup_len"`
+	ISUPHash    string `json:"isup_hash"`
+	ISUPPartial bool   `json:"isup_partial,omitempty"`
+	ISUPHex     string `json:"isup_hex"`
+
+	Called            *Number      `json:"called,omitempty"`
+	Calling           *Number      `json:"calling,omitempty"`
+	Redirecting       *Number      `json:"redirecting,omitempty"`
+	OriginalCalled    *Number      `json:"original_called,omitempty"`
+	RedirectionNumber *Number      `json:"redirection_number,omitempty"`
+	Location          *Number      `json:"location,omitempty"`
+	Generic           []Number     `json:"generic,omitempty"`
+	Redirection       *Redirection `json:"redirection,omitempty"`
+	Cause             *Cause       `json:"cause,omitempty"`
+	Category          *uint8       `json:"category,omitempty"`
+}
+
+// Header is the first line of a golden file: which capture, how tshark was
+// run, and how many records follow (zero asserts tshark sees no ISUP).
+type Header struct {
+	Capture       string   `json:"capture"`
+	TsharkArgs    []string `json:"tshark_args"`
+	TsharkVersion string   `json:"tshark_version"`
+	Messages      int      `json:"messages"`
+}
