@@ -1,0 +1,404 @@
+package decode
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"hash/maphash"
+	"net/netip"
+)
+
+// SCTP chunk types and payload protocol identifiers (IANA).
+const (
+	sctpChunkDATA  = 0
+	sctpChunkIDATA = 64
+
+	ppidM2UA = 2
+	ppidM3UA = 3
+	ppidM2PA = 5
+
+	portM2UA = 2904
+	portM3UA = 2905
+	portM2PA = 3565
+
+	// dupHistory is how many recent DATA chunks per association are kept
+	// to recognise retransmissions and copies from a second span port.
+	dupHistory = 32
+	// maxSCTPMessage bounds one reassembled user message.
+	maxSCTPMessage = 65536
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// sctpCur describes the DATA chunk being decoded, for Message.
+type sctpCur struct {
+	src, dst netip.AddrPort
+	vtag     uint32
+	stream   uint16
+	tsn      uint32
+}
+
+type assocKey struct {
+	src, dst     netip.Addr
+	sport, dport uint16
+	vtag         uint32
+}
+
+type dupEntry struct {
+	ts   int64
+	hash uint64
+	tsn  uint32
+	used bool
+}
+
+// assoc is one direction of an SCTP association as the tap sees it.
+type assoc struct {
+	key        assocKey
+	prev, next *assoc // LRU list, most recent first
+	dup        [dupHistory]dupEntry
+	dupPos     int
+	reasm      *sctpReasm // pending reassemblies, linked by anext
+}
+
+// sctpReasm is one user message being reassembled from DATA fragments.
+type sctpReasm struct {
+	a         *assoc
+	stream    uint16
+	unordered bool
+	idata     bool
+	mid       uint32 // I-DATA message identifier
+	next      uint32 // next TSN (DATA) or FSN (I-DATA) expected
+	ppid      uint32
+	buf       []byte
+	n         int // fragments held
+	start     int64
+	source    uint16
+	frame     uint64
+
+	older, newer *sctpReasm // global age list
+	anext        *sctpReasm // per-association list
+}
+
+type sctpState struct {
+	cur sctpCur
+
+	assocs           map[assocKey]*assoc
+	lruHead, lruTail *assoc
+	freeAssoc        []*assoc
+
+	oldest, newest *sctpReasm
+	fragments      int
+	freeReasm      []*sctpReasm
+}
+
+func (s *sctpState) init() { s.assocs = make(map[assocKey]*assoc) }
+
+// decodeSCTP walks every chunk of one SCTP packet.
+func (d *Decoder) decodeSCTP(src, dst netip.Addr, b []byte) {
+	if len(b) < 12 {
+		d.count(DropSCTPTruncated)
+		return
+	}
+	sport := binary.BigEndian.Uint16(b)
+	dport := binary.BigEndian.Uint16(b[2:])
+	vtag := binary.BigEndian.Uint32(b[4:])
+	if sum := binary.LittleEndian.Uint32(b[8:]); sum != 0 && sum != sctpChecksum(b) {
+		d.stats.SCTPBadChecksum++
+	}
+	cur := &d.sctp.cur
+	cur.src = netip.AddrPortFrom(src, sport)
+	cur.dst = netip.AddrPortFrom(dst, dport)
+	cur.vtag = vtag
+	key := assocKey{src: src, dst: dst, sport: sport, dport: dport, vtag: vtag}
+	var a *assoc
+	b = b[12:]
+	if len(b) == 0 {
+		d.count(DropSCTPTruncated)
+		return
+	}
+	for len(b) > 0 {
+		if len(b) < 4 {
+			d.count(DropSCTPTruncated)
+			return
+		}
+		typ, flags := b[0], b[1]
+		n := int(binary.BigEndian.Uint16(b[2:]))
+		if n < 4 {
+			d.count(DropSCTPBadChunk)
+			return
+		}
+		if n > len(b) {
+			d.count(DropSCTPTruncated)
+			return
+		}
+		chunk := b[:n]
+		// The last chunk's padding may be missing.
+		b = b[min((n+3)&^3, len(b)):]
+		switch typ {
+		case sctpChunkDATA, sctpChunkIDATA:
+			if a == nil {
+				a = d.sctp.lookup(d, key)
+			}
+			d.sctpData(a, typ, flags, chunk)
+		default:
+			d.stats.SCTPChunks[typ]++
+			d.count(SkipSCTPControl)
+		}
+	}
+}
+
+// sctpChecksum is CRC32c over the packet with the checksum field as zero.
+func sctpChecksum(b []byte) uint32 {
+	var zero [4]byte
+	c := crc32.Update(0, castagnoli, b[:8])
+	c = crc32.Update(c, castagnoli, zero[:])
+	c = crc32.Update(c, castagnoli, b[12:])
+	return c
+}
+
+// sctpData handles one DATA or I-DATA chunk: duplicate check, reassembly,
+// then the SIGTRAN layer named by the PPID.
+func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
+	idata := typ == sctpChunkIDATA
+	hdr := 16
+	if idata {
+		hdr = 20
+	}
+	if len(c) <= hdr {
+		d.count(DropSCTPBadChunk) // a DATA chunk must carry user data
+		return
+	}
+	tsn := binary.BigEndian.Uint32(c[4:])
+	stream := binary.BigEndian.Uint16(c[8:])
+	var mid, seq, ppid uint32
+	if idata {
+		mid = binary.BigEndian.Uint32(c[12:])
+		if flags&2 != 0 {
+			ppid = binary.BigEndian.Uint32(c[16:])
+		} else {
+			seq = binary.BigEndian.Uint32(c[16:])
+		}
+	} else {
+		ppid = binary.BigEndian.Uint32(c[12:])
+		seq = tsn
+	}
+	payload := c[hdr:]
+
+	h := maphash.Bytes(d.seed, c[8:]) ^ uint64(flags)<<56
+	if a.seen(tsn, h, d.frame.TS, d.cfg.FragmentTimeout) {
+		d.count(SkipSCTPDuplicate)
+		return
+	}
+	d.sctp.cur.stream = stream
+	d.sctp.cur.tsn = tsn
+
+	begin, end := flags&2 != 0, flags&1 != 0
+	if begin && end {
+		d.sigtran(ppid, payload)
+		return
+	}
+	unordered := flags&4 != 0
+	s := &d.sctp
+	if begin {
+		for s.fragments >= d.cfg.MaxPendingFragments && s.oldest != nil {
+			s.drop(d, s.oldest, DropSCTPFragmentOverflow)
+		}
+		r := s.newReasm(d, a)
+		r.stream, r.unordered, r.idata, r.mid, r.ppid = stream, unordered, idata, mid, ppid
+		r.next = seq + 1
+		r.buf = append(r.buf[:0], payload...)
+		r.n = 1
+		s.fragments++
+		return
+	}
+	var r *sctpReasm
+	for x := a.reasm; x != nil; x = x.anext {
+		if x.stream == stream && x.unordered == unordered && x.idata == idata && x.mid == mid && x.next == seq {
+			r = x
+			break
+		}
+	}
+	if r == nil {
+		d.count(DropSCTPFragmentBad) // its first fragment was lost or never seen
+		return
+	}
+	if len(r.buf)+len(payload) > maxSCTPMessage {
+		s.drop(d, r, DropSCTPFragmentOverflow)
+		return
+	}
+	r.buf = append(r.buf, payload...)
+	r.next++
+	r.n++
+	s.fragments++
+	if !end {
+		return
+	}
+	d.stats.SCTPReassembled++
+	buf, ppid := r.buf, r.ppid
+	// The buffer is reused only by a later reassembly, never during this call.
+	s.release(r)
+	d.sigtran(ppid, buf)
+}
+
+// seen reports whether the chunk (TSN, hash) was seen recently and records it.
+func (a *assoc) seen(tsn uint32, h uint64, now, window int64) bool {
+	for i := range a.dup {
+		e := &a.dup[i]
+		if e.used && e.tsn == tsn && e.hash == h && now-e.ts <= window && e.ts-now <= window {
+			return true
+		}
+	}
+	a.dup[a.dupPos] = dupEntry{ts: now, hash: h, tsn: tsn, used: true}
+	a.dupPos = (a.dupPos + 1) % dupHistory
+	return false
+}
+
+// sigtran dispatches a user message by payload protocol, or by well-known
+// port when the PPID is unset.
+func (d *Decoder) sigtran(ppid uint32, p []byte) {
+	if ppid == 0 {
+		sp, dp := d.sctp.cur.src.Port(), d.sctp.cur.dst.Port()
+		switch {
+		case sp == portM3UA || dp == portM3UA:
+			ppid = ppidM3UA
+		case sp == portM2PA || dp == portM2PA:
+			ppid = ppidM2PA
+		case sp == portM2UA || dp == portM2UA:
+			ppid = ppidM2UA
+		}
+	}
+	switch ppid {
+	case ppidM3UA:
+		d.decodeM3UA(p)
+	case ppidM2PA:
+		d.decodeM2PA(p)
+	case ppidM2UA:
+		d.decodeM2UA(p)
+	default:
+		d.count(SkipSCTPUnknownPPID)
+	}
+}
+
+// lookup finds or creates the association, keeping the table bounded (LRU).
+func (s *sctpState) lookup(d *Decoder, key assocKey) *assoc {
+	a := s.assocs[key]
+	if a != nil {
+		if s.lruHead != a {
+			s.lruRemove(a)
+			s.lruPush(a)
+		}
+		return a
+	}
+	if len(s.assocs) >= d.maxAssoc && s.lruTail != nil {
+		s.evict(d, s.lruTail)
+	}
+	if n := len(s.freeAssoc); n > 0 {
+		a = s.freeAssoc[n-1]
+		s.freeAssoc = s.freeAssoc[:n-1]
+		*a = assoc{}
+	} else {
+		a = &assoc{}
+	}
+	a.key = key
+	s.assocs[key] = a
+	s.lruPush(a)
+	return a
+}
+
+func (s *sctpState) lruPush(a *assoc) {
+	a.prev, a.next = nil, s.lruHead
+	if s.lruHead != nil {
+		s.lruHead.prev = a
+	} else {
+		s.lruTail = a
+	}
+	s.lruHead = a
+}
+
+func (s *sctpState) lruRemove(a *assoc) {
+	if a.prev != nil {
+		a.prev.next = a.next
+	} else {
+		s.lruHead = a.next
+	}
+	if a.next != nil {
+		a.next.prev = a.prev
+	} else {
+		s.lruTail = a.prev
+	}
+	a.prev, a.next = nil, nil
+}
+
+// evict forgets the least recently used association and its fragments.
+func (s *sctpState) evict(d *Decoder, a *assoc) {
+	for a.reasm != nil {
+		s.drop(d, a.reasm, DropSCTPFragmentOverflow)
+	}
+	s.lruRemove(a)
+	delete(s.assocs, a.key)
+	s.freeAssoc = append(s.freeAssoc, a)
+	d.stats.AssociationsEvicted++
+}
+
+func (s *sctpState) newReasm(d *Decoder, a *assoc) *sctpReasm {
+	var r *sctpReasm
+	if n := len(s.freeReasm); n > 0 {
+		r = s.freeReasm[n-1]
+		s.freeReasm = s.freeReasm[:n-1]
+	} else {
+		r = &sctpReasm{}
+	}
+	r.a = a
+	r.start, r.source, r.frame = d.frame.TS, d.frame.Source, d.frame.Frame
+	r.n = 0
+	r.anext = a.reasm
+	a.reasm = r
+	r.older = s.newest
+	r.newer = nil
+	if s.newest != nil {
+		s.newest.newer = r
+	} else {
+		s.oldest = r
+	}
+	s.newest = r
+	return r
+}
+
+// release unlinks r from both lists and recycles it.
+func (s *sctpState) release(r *sctpReasm) {
+	if r.older != nil {
+		r.older.newer = r.newer
+	} else {
+		s.oldest = r.newer
+	}
+	if r.newer != nil {
+		r.newer.older = r.older
+	} else {
+		s.newest = r.older
+	}
+	for p := &r.a.reasm; *p != nil; p = &(*p).anext {
+		if *p == r {
+			*p = r.anext
+			break
+		}
+	}
+	s.fragments -= r.n
+	r.older, r.newer, r.anext, r.a = nil, nil, nil, nil
+	s.freeReasm = append(s.freeReasm, r)
+}
+
+func (s *sctpState) drop(d *Decoder, r *sctpReasm, reason Reason) {
+	d.countAt(reason, r.source, r.frame)
+	s.release(r)
+}
+
+func (s *sctpState) expire(d *Decoder, now int64) {
+	for r := s.oldest; r != nil && now-r.start > d.cfg.FragmentTimeout; r = s.oldest {
+		s.drop(d, r, DropSCTPFragmentExpired)
+	}
+}
+
+func (s *sctpState) flush(d *Decoder) {
+	for r := s.oldest; r != nil; r = s.oldest {
+		s.drop(d, r, DropSCTPFragmentExpired)
+	}
+}
