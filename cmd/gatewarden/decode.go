@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gatewarden/gatewarden/capture"
+	"github.com/gatewarden/gatewarden/decode"
+)
+
+func init() {
+	register("decode", "decode capture files into one JSON object per ISUP message", runDecode)
+}
+
+func runDecode(args []string) int { return decodeMain(args, os.Stdout, os.Stderr) }
+
+// Exit codes of the decode command.
+const (
+	exitOK         = 0
+	exitUnreadable = 1 // a file could not be read at all, or output failed
+	exitUsage      = 2
+)
+
+// Sidecar files beside a capture (the convention of /work/shared/pcaps).
+const (
+	sidecarPCBits     = ".pc-bits"     // "24": the point-code width of the capture
+	sidecarTsharkArgs = ".tshark-args" // tshark options; the MTP2 FCS preference is honoured
+	tsharkFCSTrue     = "mtp2.capture_contains_frame_check_sequence:TRUE"
+)
+
+// decodeOptions are the parsed command line.
+type decodeOptions struct {
+	pcBits       uint8
+	fcs          int8 // -1: not given
+	sourcePCBits map[string]uint8
+	linkPCBits   map[netip.Addr]uint8
+	maxErrors    int
+	files        []string
+}
+
+func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
+	fs := flag.NewFlagSet("decode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pcBits := fs.String("pc-bits", "14", "MTP3 point-code width: 14 (ITU) or 24 (China/ANSI); a NAME.pc-bits file beside a capture overrides it for that capture")
+	fcs := fs.String("fcs", "", "FCS bytes at the end of MTP2 frames: 0, 2 or 4 (default: the pcapng if_fcslen, else 2 when NAME.tshark-args says "+tsharkFCSTrue+", else 0)")
+	ifacePC := fs.String("iface-pc-bits", "", "per-capture point-code width, FILE=BITS[,FILE=BITS...]; FILE is the path as given or its base name")
+	linkPC := fs.String("link-pc-bits", "", "per-association point-code width for SIGTRAN, ADDR=BITS[,ADDR=BITS...] (either IP address of the association)")
+	maxErrors := fs.Int("max-errors", 10, "errors printed per drop reason before the rest are only counted (0: no limit)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: gatewarden decode [flags] FILE...\n\n"+
+			"Reads pcap/pcapng files (gzip-compressed too) in timestamp order and prints one JSON\n"+
+			"object per ISUP message on stdout. Errors and a summary go to stderr.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, exitOK
+		}
+		return nil, exitUsage
+	}
+	usageErr := func(format string, a ...any) (*decodeOptions, int) {
+		fmt.Fprintf(stderr, "gatewarden decode: "+format+"\n", a...)
+		return nil, exitUsage
+	}
+	o := &decodeOptions{fcs: -1, maxErrors: *maxErrors, files: fs.Args()}
+	var err error
+	if o.pcBits, err = parsePCBits(*pcBits); err != nil {
+		return usageErr("invalid --pc-bits %q: %v", *pcBits, err)
+	}
+	if *fcs != "" {
+		switch *fcs {
+		case "0", "2", "4":
+			n, _ := strconv.Atoi(*fcs)
+			o.fcs = int8(n)
+		default:
+			return usageErr("invalid --fcs %q: valid values are 0, 2 and 4", *fcs)
+		}
+	}
+	if o.sourcePCBits, err = parseAssignments(*ifacePC, "FILE=BITS", func(k string) (string, error) { return k, nil }); err != nil {
+		return usageErr("invalid --iface-pc-bits %q: %v", *ifacePC, err)
+	}
+	if o.linkPCBits, err = parseAssignments(*linkPC, "ADDR=BITS", netip.ParseAddr); err != nil {
+		return usageErr("invalid --link-pc-bits %q: %v", *linkPC, err)
+	}
+	if o.maxErrors < 0 {
+		return usageErr("invalid --max-errors %d: must be 0 (no limit) or more", o.maxErrors)
+	}
+	if len(o.files) == 0 {
+		fmt.Fprintf(stderr, "gatewarden decode: no capture files given\n")
+		fs.Usage()
+		return nil, exitUsage
+	}
+	if len(o.files) > 65535 {
+		return usageErr("%d files: at most 65535 per run", len(o.files))
+	}
+	return o, exitOK
+}
+
+func parsePCBits(s string) (uint8, error) {
+	switch strings.TrimSpace(s) {
+	case "14":
+		return 14, nil
+	case "24":
+		return 24, nil
+	}
+	return 0, errors.New("valid values are 14 and 24")
+}
+
+// parseAssignments parses "KEY=BITS,KEY=BITS"; form names KEY=BITS in errors.
+func parseAssignments[K comparable](s, form string, key func(string) (K, error)) (map[K]uint8, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := make(map[K]uint8)
+	for _, item := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(item, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q is not %s", item, form)
+		}
+		kk, err := key(k)
+		if err != nil {
+			return nil, err
+		}
+		bits, err := parsePCBits(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", item, err)
+		}
+		m[kk] = bits
+	}
+	return m, nil
+}
+
+// readSidecars returns the point-code width (0 if none) and MTP2 FCS length
+// (-1 if none) that files beside a capture ask for.
+func readSidecars(path string, stderr io.Writer) (pcBits uint8, fcs int8) {
+	fcs = -1
+	if b, err := os.ReadFile(path + sidecarPCBits); err == nil {
+		if bits, err := parsePCBits(string(b)); err == nil {
+			pcBits = bits
+		} else {
+			fmt.Fprintf(stderr, "gatewarden decode: %s%s: ignored: %v\n", path, sidecarPCBits, err)
+		}
+	}
+	if b, err := os.ReadFile(path + sidecarTsharkArgs); err == nil {
+		if strings.Contains(string(b), tsharkFCSTrue) {
+			fcs = 2
+		}
+	}
+	return pcBits, fcs
+}
+
+// errorPrinter prints decoder drops with file and frame, at most limit per
+// reason; the rest are counted and summarised at the end.
+type errorPrinter struct {
+	w          io.Writer
+	names      func(uint16) string
+	limit      int
+	printed    [decode.NumReasons]int
+	suppressed [decode.NumReasons]uint64
+}
+
+func (p *errorPrinter) handle(source uint16, frame uint64, reason decode.Reason) {
+	if !reason.IsDrop() || reason >= decode.NumReasons {
+		return // skips are valid non-ISUP traffic: the summary counts them
+	}
+	if p.limit > 0 && p.printed[reason] >= p.limit {
+		p.suppressed[reason]++
+		return
+	}
+	p.printed[reason]++
+	fmt.Fprintf(p.w, "gatewarden decode: %s: frame %d: %s\n", p.names(source), frame, reason)
+}
+
+func (p *errorPrinter) summary() {
+	for r, n := range p.suppressed {
+		if n > 0 {
+			fmt.Fprintf(p.w, "gatewarden decode: %s: %d more not shown (--max-errors %d)\n", decode.Reason(r), n, p.limit)
+		}
+	}
+}
+
+// applyFCS sets the FCS length of an MTP2 frame: an explicit --fcs wins, then
+// the capture's own if_fcslen, then the sidecar; else it stays -1 and the
+// decoder uses Config.MTP2FCSLen.
+func applyFCS(f *decode.Frame, flagFCS int8, fileFCS []int8) {
+	if f.LinkType != decode.LinkTypeMTP2 && f.LinkType != decode.LinkTypeMTP2WithPHdr {
+		return
+	}
+	if flagFCS >= 0 {
+		f.FCSLen = flagFCS
+	} else if f.FCSLen < 0 && int(f.Source) < len(fileFCS) {
+		f.FCSLen = fileFCS[f.Source]
+	}
+}
+
+func decodeMain(args []string, stdout, stderr io.Writer) int {
+	o, code := parseDecodeFlags(args, stderr)
+	if o == nil {
+		return code
+	}
+	r, err := capture.OpenFiles(o.files)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
+		return exitUsage
+	}
+	defer r.Close()
+	errs := r.Errors()
+	for _, err := range errs {
+		fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
+	}
+	reported := len(errs)
+
+	cfg := decode.Config{PCBits: o.pcBits, LinkPCBits: o.linkPCBits}
+	if o.fcs >= 0 {
+		cfg.MTP2FCSLen = o.fcs
+	}
+	// Per-file settings: sidecars first, then --iface-pc-bits.
+	fileFCS := make([]int8, len(o.files))
+	for i, path := range o.files {
+		bits, fcs := readSidecars(path, stderr)
+		if b, ok := o.sourcePCBits[path]; ok {
+			bits = b
+		} else if b, ok := o.sourcePCBits[filepath.Base(path)]; ok {
+			bits = b
+		}
+		if bits != 0 {
+			if cfg.SourcePCBits == nil {
+				cfg.SourcePCBits = make(map[uint16]uint8)
+			}
+			cfg.SourcePCBits[uint16(i)] = bits
+		}
+		fileFCS[i] = fcs
+	}
+
+	out := bufio.NewWriterSize(stdout, 1<<20)
+	var (
+		line     []byte
+		writeErr error
+	)
+	dec := decode.New(cfg, func(m *decode.Message) {
+		if writeErr != nil {
+			return
+		}
+		line = decode.AppendJSON(line[:0], m, r.SourceName(m.Source))
+		line = append(line, '\n')
+		_, writeErr = out.Write(line)
+	})
+	printer := &errorPrinter{w: stderr, names: r.SourceName, limit: o.maxErrors}
+	dec.SetErrorHandler(printer.handle)
+
+	var f decode.Frame
+	for writeErr == nil {
+		err := r.Next(&f)
+		if errs := r.Errors(); len(errs) > reported {
+			for _, err := range errs[reported:] {
+				fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
+			}
+			reported = len(errs)
+		}
+		if err == io.EOF {
+			break
+		}
+		applyFCS(&f, o.fcs, fileFCS)
+		dec.Decode(&f)
+	}
+	if writeErr == nil {
+		dec.Flush()
+	}
+	if err := out.Flush(); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	printer.summary()
+	stats := dec.Stats()
+	broken := len(r.Errors()) - r.Unreadable()
+	fmt.Fprintf(stderr, "gatewarden decode: files=%d unreadable=%d broken=%d %s\n",
+		len(o.files), r.Unreadable(), broken, stats.Summary())
+	if writeErr != nil {
+		fmt.Fprintf(stderr, "gatewarden decode: writing output: %v\n", writeErr)
+		return exitUnreadable
+	}
+	if r.Unreadable() > 0 {
+		return exitUnreadable
+	}
+	return exitOK
+}
