@@ -1,0 +1,112 @@
+package decode
+
+// cicMask keeps the 12 CIC bits of Q.763 1.2. The 4 high bits are spare in ITU
+// and in the Chinese national ISUP; tshark masks them too (also with
+// mtp3.standard "Chinese ITU"), so a CIC compares equal to tshark's isup.cic.
+const cicMask = 0x0FFF
+
+// DecodeISUP decodes one ISUP message, b being everything from the CIC on, into
+// out (reset first). out.Raw aliases b. It returns ReasonNone on success, also
+// for a message type Q.763 does not define: such a message keeps its CIC and
+// type, its parameters are left undecoded, and the caller counts it with
+// KnownMessageType. Bytes after the parameters (some captures pad frames) are
+// ignored. It does not allocate.
+func DecodeISUP(b []byte, out *ISUP) Reason {
+	*out = ISUP{} // a plain memclr: no allocation
+	out.Raw = b
+	if len(b) < 3 {
+		return DropISUPTruncated
+	}
+	out.CIC = (uint32(b[0]) | uint32(b[1])<<8) & cicMask
+	out.Type = b[2]
+	lay := &messageTypes[out.Type].layout
+	if !lay.known || lay.opaque {
+		return ReasonNone
+	}
+
+	pos := 3
+	for _, f := range lay.fixed {
+		end := pos + int(f.length)
+		if end > len(b) {
+			return DropISUPTruncated
+		}
+		if r := decodeParam(out, f.code, b[pos:end]); r != ReasonNone {
+			return r
+		}
+		pos = end
+	}
+
+	// Each pointer counts octets from the pointer itself to the parameter's
+	// length octet (Q.763 1.4).
+	for _, code := range lay.variable {
+		if pos >= len(b) {
+			return DropISUPTruncated
+		}
+		v, r := variableParam(b, pos)
+		if r != ReasonNone {
+			return r
+		}
+		if r := decodeParam(out, code, v); r != ReasonNone {
+			return r
+		}
+		pos++
+	}
+
+	if !lay.optional {
+		return ReasonNone
+	}
+	if pos >= len(b) {
+		return DropISUPTruncated
+	}
+	ptr := int(b[pos])
+	if ptr == 0 {
+		return ReasonNone // no optional part
+	}
+	start := pos + ptr
+	if start >= len(b) {
+		return DropISUPBadPointer
+	}
+	return decodeOptional(out, b[start:])
+}
+
+// variableParam returns the value of the mandatory variable parameter whose
+// pointer is at b[at].
+func variableParam(b []byte, at int) ([]byte, Reason) {
+	ptr := int(b[at])
+	if ptr == 0 {
+		return nil, DropISUPBadPointer
+	}
+	lenAt := at + ptr
+	if lenAt >= len(b) {
+		return nil, DropISUPBadPointer
+	}
+	end := lenAt + 1 + int(b[lenAt])
+	if end > len(b) {
+		return nil, DropISUPTruncated
+	}
+	return b[lenAt+1 : end], ReasonNone
+}
+
+// decodeOptional walks the optional part: code, length, value, … up to the
+// end-of-optional-parameters octet. A part that ends exactly at the end of the
+// message without that octet is accepted, as tshark does.
+func decodeOptional(out *ISUP, p []byte) Reason {
+	for len(p) > 0 {
+		code := p[0]
+		if code == ParamEndOfOptional {
+			return ReasonNone
+		}
+		if len(p) < 2 {
+			return DropISUPTruncated
+		}
+		end := 2 + int(p[1])
+		if end > len(p) {
+			return DropISUPTruncated
+		}
+		if r := decodeParam(out, code, p[2:end]); r != ReasonNone {
+			return r
+		}
+		p = p[end:]
+	}
+	return ReasonNone
+}
