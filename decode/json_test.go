@@ -1,0 +1,195 @@
+package decode
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// testMessage is the forwarded IAM of sng_ss7mon_test3 as if carried by M3UA.
+func testMessage(t testing.TB, isupHex string) *Message {
+	m := &Message{
+		TS:        1408627385596000000,
+		Frame:     42,
+		Transport: TransportM3UA,
+		Src:       netip.MustParseAddrPort("10.0.0.1:2905"),
+		Dst:       netip.MustParseAddrPort("10.0.0.2:2906"),
+		HasRC:     true, RoutingContext: 7,
+		Label: Label{NI: 2, SI: SIISUP, OPC: 2710, DPC: 3255, SLS: 5, PCBits: 14},
+	}
+	if r := DecodeISUP(mustHex(t, isupHex), &m.ISUP); r != ReasonNone {
+		t.Fatalf("DecodeISUP: %v", r)
+	}
+	return m
+}
+
+func TestAppendJSONGolden(t *testing.T) {
+	m := testMessage(t, hexIAMRedirected)
+	got := string(AppendJSON(nil, m, "test3.pcap"))
+	want := `{"ts":"2014-08-21T13:23:05.596000000Z","frame":42,"file":"test3.pcap","transport":"m3ua",` +
+		`"src":"10.0.0.1:2905","dst":"10.0.0.2:2906","opc":2710,"dpc":3255,"opc_pc":"1.82.6","dpc_pc":"1.150.7",` +
+		`"ni":2,"sls":5,"cic":1054,"type":"IAM","rc":7,` +
+		`"called":{"digits":"662606897","nai":3,"npi":1,"inn":1},` +
+		`"calling":{"digits":"581319700","nai":3,"npi":1,"ni":0,"apri":0,"si":3},` +
+		`"redirecting":{"digits":"970129996","nai":3,"npi":1,"apri":0},` +
+		`"redirection":{"indicator":3,"original_reason":12,"counter":1,"reason":3},"category":10}`
+	if got != want {
+		t.Errorf("AppendJSON =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestAppendJSONDecodes(t *testing.T) {
+	var generic []byte
+	for _, tc := range handBuilt {
+		if tc.name == "every number type" {
+			generic = tc.msg
+		}
+	}
+	if generic == nil {
+		t.Fatal("hand-built case missing")
+	}
+	type number struct {
+		Digits    string `json:"digits"`
+		Qualifier *int   `json:"qualifier"`
+		NAI       *int   `json:"nai"`
+		NPI       *int   `json:"npi"`
+		INN       *int   `json:"inn"`
+		NI        *int   `json:"ni"`
+		APRI      *int   `json:"apri"`
+		SI        *int   `json:"si"`
+	}
+	type record struct {
+		TS                string           `json:"ts"`
+		Frame             uint64           `json:"frame"`
+		File              string           `json:"file"`
+		Transport         string           `json:"transport"`
+		OPC               uint32           `json:"opc"`
+		DPC               uint32           `json:"dpc"`
+		OPCPC             string           `json:"opc_pc"`
+		DPCPC             string           `json:"dpc_pc"`
+		CIC               uint32           `json:"cic"`
+		Type              string           `json:"type"`
+		RC                *uint32          `json:"rc"`
+		Called            *number          `json:"called"`
+		Calling           *number          `json:"calling"`
+		Location          *number          `json:"location"`
+		Connected         *number          `json:"connected"`
+		OriginalCalled    *number          `json:"original_called"`
+		RedirectionNumber *number          `json:"redirection_number"`
+		Generic           []number         `json:"generic"`
+		Redirection       map[string]uint8 `json:"redirection"`
+		Cause             map[string]uint8 `json:"cause"`
+		HopCounter        *uint8           `json:"hop_counter"`
+		Event             *uint8           `json:"event"`
+	}
+
+	t.Run("IAM with every number, IPv6, awkward file name", func(t *testing.T) {
+		m := testMessage(t, hex.EncodeToString(generic))
+		m.Src = netip.MustParseAddrPort("[2001:db8::1]:2905")
+		m.HasRC = false
+		file := "dir/\"odd\\name\"\n\x01é\xff.pcap"
+		out := AppendJSON([]byte("prefix"), m, file)[len("prefix"):]
+		var all map[string]any
+		if err := json.Unmarshal(out, &all); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		var r record
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatal(err)
+		}
+		var wantFile string
+		enc, _ := json.Marshal(file)
+		json.Unmarshal(enc, &wantFile)
+		want(t, "file", r.File, wantFile)
+		want(t, "src", all["src"], any("[2001:db8::1]:2905"))
+		want(t, "rc absent", r.RC == nil, true)
+		want(t, "called", r.Called.Digits, "12345")
+		want(t, "called inn", *r.Called.INN, 1)
+		want(t, "called has no ni", r.Called.NI == nil, true)
+		want(t, "calling", r.Calling.Digits, "1234F")
+		want(t, "calling ni", *r.Calling.NI, 1)
+		want(t, "calling has no inn", r.Calling.INN == nil, true)
+		want(t, "generic count", len(r.Generic), 2)
+		want(t, "generic qualifier", *r.Generic[0].Qualifier, 6)
+		want(t, "generic digits", r.Generic[1].Digits, "99")
+		want(t, "location si", *r.Location.SI, 2)
+		want(t, "connected", r.Connected.Digits, "789")
+		want(t, "original called apri", *r.OriginalCalled.APRI, 1)
+		want(t, "redirection number", r.RedirectionNumber.Digits, "1234")
+		want(t, "redirection", reflect.DeepEqual(r.Redirection, map[string]uint8{"indicator": 4, "original_reason": 1, "counter": 2, "reason": 2}), true)
+		want(t, "hop counter", *r.HopCounter, uint8(31))
+		want(t, "no charge", all["charge"] == nil, true)
+	})
+
+	t.Run("REL over MTP2", func(t *testing.T) {
+		m := testMessage(t, hexREL19)
+		m.Transport, m.Src, m.Dst, m.HasRC = TransportMTP2, netip.AddrPort{}, netip.AddrPort{}, false
+		m.Label.PCBits, m.Label.OPC, m.Label.DPC = 24, 0x030201, 0xFFFFFF
+		out := AppendJSON(nil, m, "e1.pcap")
+		var all map[string]any
+		if err := json.Unmarshal(out, &all); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		for _, absent := range []string{"src", "dst", "rc", "called", "calling", "generic", "category"} {
+			if _, ok := all[absent]; ok {
+				t.Errorf("%s present: %s", absent, out)
+			}
+		}
+		want(t, "transport", all["transport"], any("mtp2"))
+		want(t, "opc_pc", all["opc_pc"], any("3.2.1"))
+		want(t, "dpc_pc", all["dpc_pc"], any("255.255.255"))
+		want(t, "cause", reflect.DeepEqual(all["cause"], map[string]any{"value": 19.0, "location": 0.0}), true)
+		want(t, "type", all["type"], any("REL"))
+	})
+
+	t.Run("unknown type and CPG event", func(t *testing.T) {
+		out := AppendJSON(nil, testMessage(t, hexUnknown), "x")
+		if !strings.Contains(string(out), `"type":"0xE1"`) {
+			t.Errorf("unknown type not named: %s", out)
+		}
+		out = AppendJSON(nil, testMessage(t, hexCPGAlert), "x")
+		var r record
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "event", *r.Event, uint8(1))
+	})
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "tab\tnl\ncr\r", "\x00\x1f\x7f", "中文.pcap", "bad\xffutf8\xc3", "\u2028"} {
+		out := appendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Errorf("%q -> %s: %v", s, out, err)
+			continue
+		}
+		enc, _ := json.Marshal(s)
+		var wanted string
+		json.Unmarshal(enc, &wanted)
+		if got != wanted {
+			t.Errorf("%q -> %q, encoding/json gives %q", s, got, wanted)
+		}
+	}
+}
+
+func TestAppendJSONAllocs(t *testing.T) {
+	m := testMessage(t, hexIAMRedirected)
+	m.Src = netip.MustParseAddrPort("[2001:db8::1]:2905")
+	buf := make([]byte, 0, 2048)
+	if n := testing.AllocsPerRun(100, func() { buf = AppendJSON(buf[:0], m, "some/file.pcap") }); n != 0 {
+		t.Errorf("AppendJSON allocates %v times", n)
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	m := testMessage(b, hexIAMRedirected)
+	buf := make([]byte, 0, 2048)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendJSON(buf[:0], m, "sng_ss7mon_test3.pcap")
+	}
+}
