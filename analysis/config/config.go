@@ -1,0 +1,564 @@
+// Package config loads and validates gatewarden's YAML configuration: home
+// country and numbering plan, the partners (who is behind each address and
+// point code, and which calling numbers each may present), protected numbers,
+// the blocklist and the rule thresholds. Every key is documented in
+// deploy/gatewarden.example.yaml.
+//
+// A Config is immutable after loading and safe for concurrent use.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gatewarden/gatewarden/analysis/numplan"
+)
+
+// Partner kinds.
+const (
+	KindInternational = "international" // international gateway peer (calls from abroad)
+	KindInterconnect  = "interconnect"  // another domestic operator
+	KindLeasedLine    = "leased_line"   // enterprise voice leased line (语音专线)
+	KindInternal      = "internal"      // our own network
+)
+
+var kinds = []string{KindInternational, KindInterconnect, KindLeasedLine, KindInternal}
+
+// RuleIDs are the stable rule IDs severity overrides may name.
+var RuleIDs = []string{
+	"cli.missing", "cli.restricted", "cli.nonconforming", "cli.intl_spoofed_domestic",
+	"cli.protected_spoofed", "cli.unauthorized", "cli.generic_number", "cli.blocklisted",
+	"fwd.loop", "fwd.unregistered", "fwd.relay", "call.one_ring", "call.bombing",
+	"caller.high_frequency",
+}
+
+// Severities a rule may be given.
+var Severities = []string{"info", "warning", "critical"}
+
+// DefaultProtectedNumbers are emergency and government hotlines protected when
+// the file does not list its own.
+var DefaultProtectedNumbers = []string{"110", "119", "120", "122", "12345", "12321", "95588"}
+
+// Partner is one configured peer: who is behind an address or point code.
+type Partner struct {
+	Name  string
+	Kind  string // one of the Kind constants
+	Index int    // position in the file's partners list
+	// IPs and PointCodes identify the partner; either suffices.
+	IPs        []netip.Addr
+	PointCodes []uint32
+	// AllowedCLI are national-significant prefixes the partner may present
+	// as calling number; empty means any.
+	AllowedCLI []string
+	// Forwarding: the partner is registered for call forwarding.
+	Forwarding bool
+	// RoamingMobileExempt: home mobiles roaming abroad may arrive from this
+	// international partner with a home calling number.
+	RoamingMobileExempt bool
+	// ProtectedAllowed lists protected numbers this partner may present.
+	ProtectedAllowed []string
+	// PCBits is the point-code width on this partner's links (14 or 24).
+	PCBits uint8
+}
+
+// Window is a count of events within a time window.
+type Window struct {
+	Calls  int
+	Window time.Duration
+}
+
+// OneRing is the one-ring (wangiri) threshold: Calls calls released by the
+// caller within RingMax of alerting, within Window.
+type OneRing struct {
+	Calls   int
+	Window  time.Duration
+	RingMax time.Duration
+}
+
+// Thresholds of the behaviour rules.
+type Thresholds struct {
+	OneRing       OneRing
+	Bombing       Window // calls to one number
+	HighFrequency Window // calls from one number
+	Relay         Window // forwarded calls by one redirecting number
+	// FwdLoopCounter is the redirection counter at or above which fwd.loop fires.
+	FwdLoopCounter int
+}
+
+// DefaultThresholds are the thresholds when the file does not override them.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		OneRing:        OneRing{Calls: 10, Window: 600 * time.Second, RingMax: 5 * time.Second},
+		Bombing:        Window{Calls: 20, Window: 300 * time.Second},
+		HighFrequency:  Window{Calls: 60, Window: 600 * time.Second},
+		Relay:          Window{Calls: 30, Window: 600 * time.Second},
+		FwdLoopCounter: 5,
+	}
+}
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	File            string // the file it was loaded from ("" for Default)
+	HomeCountryCode string
+	NumberingPlan   string        // as written: cn, e164 or a path
+	Plan            *numplan.Plan // loaded plan, its country code the home one
+	PointCodeBits   uint8         // default width; partners may override
+	// Partners in file order. Do not append: the lookups point into it.
+	Partners         []Partner
+	ProtectedNumbers []string // national significant numbers
+	// BlocklistFile is the path of the blocklist, resolved against the
+	// configuration file's directory; "" when none.
+	BlocklistFile string
+	Thresholds    Thresholds
+	// Severity overrides the default severity per rule ID ("info",
+	// "warning", "critical").
+	Severity map[string]string
+
+	byAddr map[netip.Addr]*Partner
+	byPC   map[uint32]*Partner
+}
+
+// PartnerByAddr returns the partner owning address a, or nil. It does not allocate.
+func (c *Config) PartnerByAddr(a netip.Addr) *Partner {
+	return c.byAddr[a.Unmap()]
+}
+
+// PartnerByPC returns the partner owning point code pc, or nil. It does not allocate.
+func (c *Config) PartnerByPC(pc uint32) *Partner {
+	return c.byPC[pc]
+}
+
+// PartnerByName returns the named partner, or nil.
+func (c *Config) PartnerByName(name string) *Partner {
+	for i := range c.Partners {
+		if c.Partners[i].Name == name {
+			return &c.Partners[i]
+		}
+	}
+	return nil
+}
+
+// Default returns the configuration used without a file: China, the cn plan,
+// 14-bit point codes, no partners, default protected numbers and thresholds.
+func Default() *Config {
+	plan, err := numplan.Builtin("cn")
+	if err != nil {
+		panic("config: built-in cn plan: " + err.Error()) // embedded data: a build defect
+	}
+	return &Config{
+		HomeCountryCode:  "86",
+		NumberingPlan:    "cn",
+		Plan:             plan,
+		PointCodeBits:    14,
+		ProtectedNumbers: append([]string(nil), DefaultProtectedNumbers...),
+		Thresholds:       DefaultThresholds(),
+		Severity:         map[string]string{},
+		byAddr:           map[netip.Addr]*Partner{},
+		byPC:             map[uint32]*Partner{},
+	}
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// The file's shape. Pointers tell "absent" (take the default) from zero.
+type fileConfig struct {
+	HomeCountryCode  *string           `yaml:"home_country_code"`
+	NumberingPlan    *string           `yaml:"numbering_plan"`
+	PointCodeBits    *int              `yaml:"point_code_bits"`
+	Partners         []filePartner     `yaml:"partners"`
+	ProtectedNumbers *[]string         `yaml:"protected_numbers"`
+	BlocklistFile    string            `yaml:"blocklist_file"`
+	Thresholds       fileThresholds    `yaml:"thresholds"`
+	Severity         map[string]string `yaml:"severity"`
+}
+
+type filePartner struct {
+	Name                string    `yaml:"name"`
+	Kind                string    `yaml:"kind"`
+	Match               fileMatch `yaml:"match"`
+	AllowedCLI          []string  `yaml:"allowed_cli"`
+	Forwarding          *bool     `yaml:"forwarding"`
+	RoamingMobileExempt bool      `yaml:"roaming_mobile_exempt"`
+	ProtectedAllowed    []string  `yaml:"protected_allowed"`
+	PointCodeBits       *int      `yaml:"point_code_bits"`
+}
+
+type fileMatch struct {
+	IPs        []string    `yaml:"ips"`
+	PointCodes []yaml.Node `yaml:"point_codes"` // integers or "8-8-8"/"3-8-3" strings
+}
+
+type fileWindow struct {
+	Calls  *int    `yaml:"calls"`
+	Window *string `yaml:"window"`
+}
+
+type fileThresholds struct {
+	OneRing struct {
+		Calls   *int    `yaml:"calls"`
+		Window  *string `yaml:"window"`
+		RingMax *string `yaml:"ring_max"`
+	} `yaml:"one_ring"`
+	Bombing        fileWindow `yaml:"bombing"`
+	HighFrequency  fileWindow `yaml:"high_frequency"`
+	Relay          fileWindow `yaml:"relay"`
+	FwdLoopCounter *int       `yaml:"fwd_loop_counter"`
+}
+
+// problems collects every validation error so the operator sees them all at once.
+type problems struct {
+	file string
+	errs []error
+}
+
+func (p *problems) add(key, format string, a ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s: key %s: %s", p.file, key, fmt.Sprintf(format, a...)))
+}
+
+func (p *problems) err() error { return errors.Join(p.errs...) }
+
+// yamlUnknownField rewrites yaml.v3's message about a key the schema lacks.
+var yamlUnknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// Parse validates a configuration; name is the file path, used in error
+// messages and to resolve relative paths in it.
+func Parse(data []byte, name string) (*Config, error) {
+	var f fileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			var errs []error
+			for _, m := range te.Errors {
+				errs = append(errs, fmt.Errorf("%s: %s", name, yamlUnknownField.ReplaceAllString(m, "unknown key $1")))
+			}
+			return nil, errors.Join(errs...)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	probs := &problems{file: name}
+	c := Default()
+	c.File = name
+	dir := filepath.Dir(name)
+
+	if f.HomeCountryCode != nil {
+		c.HomeCountryCode = *f.HomeCountryCode
+	}
+	if f.NumberingPlan != nil {
+		c.NumberingPlan = *f.NumberingPlan
+	}
+	c.Plan = loadPlan(c.NumberingPlan, c.HomeCountryCode, dir, probs)
+
+	if f.PointCodeBits != nil {
+		if bits, ok := pcBits(*f.PointCodeBits); ok {
+			c.PointCodeBits = bits
+		} else {
+			probs.add("point_code_bits", "%d is not 14 or 24", *f.PointCodeBits)
+		}
+	}
+
+	if f.ProtectedNumbers != nil {
+		c.ProtectedNumbers = *f.ProtectedNumbers
+	}
+	protected := map[string]bool{}
+	for i, n := range c.ProtectedNumbers {
+		if !isNumber(n) {
+			probs.add(fmt.Sprintf("protected_numbers[%d]", i), "%q is not a number (digits only)", n)
+		}
+		protected[n] = true
+	}
+
+	c.Partners = make([]Partner, len(f.Partners))
+	for i := range f.Partners {
+		c.Partners[i] = buildPartner(&f.Partners[i], i, c.PointCodeBits, protected, probs)
+	}
+	c.index(probs)
+
+	if f.BlocklistFile != "" {
+		c.BlocklistFile = f.BlocklistFile
+		if !filepath.IsAbs(c.BlocklistFile) {
+			c.BlocklistFile = filepath.Join(dir, c.BlocklistFile)
+		}
+		if _, err := LoadBlocklistCC(c.BlocklistFile, c.HomeCountryCode); err != nil {
+			probs.add("blocklist_file", "%v", err)
+		}
+	}
+
+	c.Thresholds = buildThresholds(&f.Thresholds, probs)
+
+	for rule, sev := range f.Severity {
+		if !contains(RuleIDs, rule) {
+			probs.add("severity."+rule, "%q is not a rule ID (%s)", rule, strings.Join(RuleIDs, ", "))
+			continue
+		}
+		if !contains(Severities, sev) {
+			probs.add("severity."+rule, "%q is not one of %s", sev, strings.Join(Severities, ", "))
+			continue
+		}
+		c.Severity[rule] = sev
+	}
+
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func loadPlan(spec, home, dir string, probs *problems) *numplan.Plan {
+	if !isNumber(home) || len(home) > 3 {
+		probs.add("home_country_code", "%q is not a country code (1-3 digits)", home)
+		return nil
+	}
+	var plan *numplan.Plan
+	var err error
+	switch spec {
+	case "cn", "e164":
+		plan, err = numplan.Builtin(spec)
+	case "":
+		probs.add("numbering_plan", "empty (cn, e164 or a plan file)")
+		return nil
+	default:
+		path := spec
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		plan, err = numplan.Load(path)
+	}
+	if err != nil {
+		probs.add("numbering_plan", "%v", err)
+		return nil
+	}
+	switch plan.CountryCode() {
+	case home:
+		return plan
+	case "":
+		// A plan without a home country (e164) takes ours.
+		withHome, err := plan.WithCountryCode(home)
+		if err != nil {
+			probs.add("home_country_code", "%v", err)
+			return nil
+		}
+		return withHome
+	default:
+		probs.add("home_country_code", "%q does not match numbering plan %s (country code %s)", home, spec, plan.CountryCode())
+		return nil
+	}
+}
+
+func pcBits(v int) (uint8, bool) {
+	if v == 14 || v == 24 {
+		return uint8(v), true
+	}
+	return 0, false
+}
+
+func buildPartner(fp *filePartner, i int, defaultBits uint8, protected map[string]bool, probs *problems) Partner {
+	key := fmt.Sprintf("partners[%d]", i)
+	p := Partner{
+		Name: fp.Name, Kind: fp.Kind, Index: i, PCBits: defaultBits,
+		AllowedCLI: fp.AllowedCLI, RoamingMobileExempt: fp.RoamingMobileExempt,
+		ProtectedAllowed: fp.ProtectedAllowed,
+	}
+	if p.Name == "" {
+		probs.add(key+".name", "missing")
+	}
+	if !contains(kinds, p.Kind) {
+		probs.add(key+".kind", "%q is not one of %s", p.Kind, strings.Join(kinds, ", "))
+	}
+	// Leased lines forward only when registered; other partners carry
+	// forwarded calls as a matter of course.
+	p.Forwarding = p.Kind != KindLeasedLine
+	if fp.Forwarding != nil {
+		p.Forwarding = *fp.Forwarding
+	}
+	if fp.PointCodeBits != nil {
+		if bits, ok := pcBits(*fp.PointCodeBits); ok {
+			p.PCBits = bits
+		} else {
+			probs.add(key+".point_code_bits", "%d is not 14 or 24", *fp.PointCodeBits)
+		}
+	}
+	if len(fp.Match.IPs) == 0 && len(fp.Match.PointCodes) == 0 {
+		probs.add(key+".match", "no ips or point_codes: the partner would match nothing")
+	}
+	for j, s := range fp.Match.IPs {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			probs.add(fmt.Sprintf("%s.match.ips[%d]", key, j), "%q is not an IP address", s)
+			continue
+		}
+		p.IPs = append(p.IPs, a.Unmap())
+	}
+	for j := range fp.Match.PointCodes {
+		n := &fp.Match.PointCodes[j]
+		pc, err := parsePointCode(n, p.PCBits)
+		if err != nil {
+			probs.add(fmt.Sprintf("%s.match.point_codes[%d]", key, j), "%v", err)
+			continue
+		}
+		p.PointCodes = append(p.PointCodes, pc)
+	}
+	for j, s := range p.AllowedCLI {
+		if !isNumber(s) {
+			probs.add(fmt.Sprintf("%s.allowed_cli[%d]", key, j), "%q is not a number prefix (digits only, national significant)", s)
+		}
+	}
+	for j, s := range p.ProtectedAllowed {
+		switch {
+		case !isNumber(s):
+			probs.add(fmt.Sprintf("%s.protected_allowed[%d]", key, j), "%q is not a number (digits only)", s)
+		case !protected[s]:
+			probs.add(fmt.Sprintf("%s.protected_allowed[%d]", key, j), "%q is not in protected_numbers", s)
+		}
+	}
+	return p
+}
+
+// parsePointCode reads an integer or the dotted forms "3-8-3" (14-bit ITU) and
+// "8-8-8" (24-bit, as used in China), checking the value fits in bits.
+func parsePointCode(n *yaml.Node, bits uint8) (uint32, error) {
+	if n.Kind != yaml.ScalarNode {
+		return 0, fmt.Errorf("line %d: not a point code (integer or \"a-b-c\")", n.Line)
+	}
+	s := n.Value
+	limit := uint64(1) << bits
+	if isNumber(s) {
+		v, err := strconv.ParseUint(s, 10, 32)
+		if err != nil || v >= limit {
+			return 0, fmt.Errorf("%s does not fit in %d bits", s, bits)
+		}
+		return uint32(v), nil
+	}
+	parts := strings.Split(strings.ReplaceAll(s, ".", "-"), "-")
+	if len(parts) != 3 {
+		return 0, fmt.Errorf("%q is not a point code (integer, \"3-8-3\" or \"8-8-8\")", s)
+	}
+	widths := [3]uint{3, 8, 3}
+	if bits == 24 {
+		widths = [3]uint{8, 8, 8}
+	}
+	var v uint64
+	for i, part := range parts {
+		f, err := strconv.ParseUint(part, 10, 16)
+		if err != nil || f >= 1<<widths[i] {
+			return 0, fmt.Errorf("%q is not a %d-bit point code (%d-%d-%d)", s, bits, widths[0], widths[1], widths[2])
+		}
+		v = v<<widths[i] | f
+	}
+	return uint32(v), nil
+}
+
+// index builds the lookups and rejects names, addresses and point codes
+// claimed twice.
+func (c *Config) index(probs *problems) {
+	names := map[string]int{}
+	for i := range c.Partners {
+		p := &c.Partners[i]
+		key := fmt.Sprintf("partners[%d]", i)
+		if prev, dup := names[p.Name]; dup && p.Name != "" {
+			probs.add(key+".name", "%q is already the name of partners[%d]", p.Name, prev)
+		} else {
+			names[p.Name] = i
+		}
+		for j, a := range p.IPs {
+			if other := c.byAddr[a]; other != nil {
+				probs.add(fmt.Sprintf("%s.match.ips[%d]", key, j), "%s is already claimed by partner %q", a, other.Name)
+				continue
+			}
+			c.byAddr[a] = p
+		}
+		for j, pc := range p.PointCodes {
+			if other := c.byPC[pc]; other != nil {
+				probs.add(fmt.Sprintf("%s.match.point_codes[%d]", key, j), "point code %d is already claimed by partner %q", pc, other.Name)
+				continue
+			}
+			c.byPC[pc] = p
+		}
+	}
+}
+
+func buildThresholds(f *fileThresholds, probs *problems) Thresholds {
+	t := DefaultThresholds()
+	count := func(key string, v *int, dst *int) {
+		if v == nil {
+			return
+		}
+		if *v <= 0 {
+			probs.add("thresholds."+key, "%d must be greater than 0", *v)
+			return
+		}
+		*dst = *v
+	}
+	duration := func(key string, v *string, dst *time.Duration) {
+		if v == nil {
+			return
+		}
+		d, err := time.ParseDuration(*v)
+		if err != nil {
+			probs.add("thresholds."+key, "%q is not a duration (e.g. 600s, 10m)", *v)
+			return
+		}
+		if d <= 0 {
+			probs.add("thresholds."+key, "%s must be greater than 0", d)
+			return
+		}
+		*dst = d
+	}
+	count("one_ring.calls", f.OneRing.Calls, &t.OneRing.Calls)
+	duration("one_ring.window", f.OneRing.Window, &t.OneRing.Window)
+	duration("one_ring.ring_max", f.OneRing.RingMax, &t.OneRing.RingMax)
+	for _, w := range []struct {
+		key string
+		f   *fileWindow
+		dst *Window
+	}{{"bombing", &f.Bombing, &t.Bombing}, {"high_frequency", &f.HighFrequency, &t.HighFrequency}, {"relay", &f.Relay, &t.Relay}} {
+		count(w.key+".calls", w.f.Calls, &w.dst.Calls)
+		duration(w.key+".window", w.f.Window, &w.dst.Window)
+	}
+	count("fwd_loop_counter", f.FwdLoopCounter, &t.FwdLoopCounter)
+	// The redirection counter has 3 bits (Q.763 3.45): above 7 never fires.
+	if t.FwdLoopCounter > 7 {
+		probs.add("thresholds.fwd_loop_counter", "%d can never be reached (the redirection counter is at most 7)", t.FwdLoopCounter)
+	}
+	return t
+}
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
