@@ -34,6 +34,9 @@ func TypeName(t uint8) string {
 	return "unknown"
 }
 
+// alertingEvent is the CPG event information value "alerting" (Q.763 3.21).
+const alertingEvent = 0x01
+
 // ISUP optional parameter codes (Q.763 table 5).
 const (
 	parCalling           = 0x0a
@@ -158,6 +161,7 @@ const (
 	kindRedirecting                   // NPI, APRI (redirecting, original called)
 	kindLocation                      // INN, NPI, APRI, SI
 	kindGeneric                       // qualifier, then as calling
+	kindSubsequent                    // digits only (SAM)
 )
 
 // appendNumberValue writes the value of an address parameter (no length).

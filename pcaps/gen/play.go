@@ -107,7 +107,7 @@ func (g *generator) encode(cs *callState, st step, from uint8) error {
 		}
 		isup = AppendACM(isup, cs.cic, bci)
 	case TypeCPG:
-		isup = AppendCPG(isup, cs.cic, 0x01) // alerting
+		isup = AppendCPG(isup, cs.cic, alertingEvent)
 	case TypeANM:
 		isup = AppendANM(isup, cs.cic)
 	case TypeREL:

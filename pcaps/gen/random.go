@@ -15,7 +15,11 @@ type RandomSource struct {
 	partners []Partner
 	left     int
 	at       time.Time
-	prev     int // partner of the previous call, for bursts
+	// the previous call, which a burst repeats partner, link and direction of
+	prev     int
+	prevLink int
+	prevDir  Direction
+	bursting bool
 }
 
 // NewRandomSource returns n calls over partners starting after start.
@@ -116,7 +120,9 @@ func (s *RandomSource) Next() (Call, bool) {
 		// a burst: the next call follows within 2 ms from the same partner
 		s.at = s.at.Add(time.Duration(r.IntN(2000)) * time.Microsecond)
 		pi = s.prev
+		s.bursting = true
 	} else {
+		s.bursting = false
 		s.at = s.at.Add(time.Duration(r.ExpFloat64() * float64(250*time.Millisecond)))
 		w := r.IntN(10)
 		switch {
@@ -132,6 +138,9 @@ func (s *RandomSource) Next() (Call, bool) {
 	s.prev = pi
 	p := &s.partners[pi]
 	c := Call{Start: s.at, Partner: p.Name, Link: r.IntN(len(p.Links))}
+	if s.bursting {
+		c.Link = s.prevLink
+	}
 	iam := &c.IAM
 	iam.NatureOfConnection = 0x00
 	iam.ForwardCallIndicators = 0x0160 // ISUP used all the way, ISDN access
@@ -194,6 +203,15 @@ func (s *RandomSource) Next() (Call, bool) {
 			iam.Calling = s.calling(NAINational, s.cnMobile())
 		}
 	}
+	if s.bursting && c.Direction != s.prevDir {
+		// keep the burst on one association and direction; the numbers of
+		// the other direction's form are close enough for load
+		c.Direction = s.prevDir
+		iam.Called, *iam.Calling = *iam.Calling, iam.Called
+		iam.Called.APRI, iam.Called.SI = 0, 0
+		iam.Calling.SI = SIUserPassed
+	}
+	s.prevLink, s.prevDir = c.Link, c.Direction
 	if r.IntN(50) == 0 {
 		iam.Calling = nil
 	}

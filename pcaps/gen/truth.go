@@ -30,19 +30,23 @@ type Truth struct {
 	OriginalCalled    *TruthNumber  `json:"original_called,omitempty"`
 	RedirectionNumber *TruthNumber  `json:"redirection_number,omitempty"`
 	Location          *TruthNumber  `json:"location,omitempty"`
+	Subsequent        *TruthNumber  `json:"subsequent,omitempty"`
 	Generic           []TruthNumber `json:"generic,omitempty"`
 	Redirection       *Redirection  `json:"redirection,omitempty"`
 	Category          *uint8        `json:"category,omitempty"`
 	Cause             *Cause        `json:"cause,omitempty"`
+	HopCounter        *uint8        `json:"hop_counter,omitempty"`
+	Event             *uint8        `json:"event,omitempty"`
 }
 
 // TruthNumber is an address parameter; the optional fields are present only
 // where the parameter has them.
 type TruthNumber struct {
-	Qualifier *uint8 `json:"qualifier,omitempty"`
 	Digits    string `json:"digits"`
-	NAI       uint8  `json:"nai"`
-	NPI       uint8  `json:"npi"`
+	Qualifier *uint8 `json:"qualifier,omitempty"`
+	NAI       *uint8 `json:"nai,omitempty"`
+	NPI       *uint8 `json:"npi,omitempty"`
+	INN       *uint8 `json:"inn,omitempty"`
 	NI        *uint8 `json:"ni,omitempty"`
 	APRI      *uint8 `json:"apri,omitempty"`
 	SI        *uint8 `json:"si,omitempty"`
@@ -90,18 +94,21 @@ func appendTruthNumber(b []byte, key string, n *Number, kind numberKind) []byte 
 		b = append(b, key...)
 		b = append(b, '"', ':')
 	}
-	b = append(b, '{')
-	if kind == kindGeneric {
-		b = append(b, `"qualifier":`...)
-		b = strconv.AppendUint(b, uint64(n.Qualifier), 10)
-		b = append(b, ',')
-	}
-	b = append(b, `"digits":"`...)
+	b = append(b, `{"digits":"`...)
 	b = append(b, n.Digits...)
 	b = append(b, '"')
+	if kind == kindSubsequent {
+		return append(b, '}')
+	}
+	if kind == kindGeneric {
+		b = appendKeyUint(b, "qualifier", uint64(n.Qualifier))
+	}
 	b = appendKeyUint(b, "nai", uint64(n.NAI))
 	b = appendKeyUint(b, "npi", uint64(n.NPI))
-	if kind == kindCalling || kind == kindGeneric {
+	switch kind {
+	case kindCalled, kindLocation:
+		b = appendKeyUint(b, "inn", uint64(n.INN))
+	case kindCalling, kindGeneric:
 		b = appendKeyUint(b, "ni", uint64(n.NI))
 	}
 	if kind != kindCalled {
@@ -111,6 +118,21 @@ func appendTruthNumber(b []byte, key string, n *Number, kind numberKind) []byte 
 		b = appendKeyUint(b, "si", uint64(n.SI))
 	}
 	return append(b, '}')
+}
+
+// appendPCText writes a point code as 3-8-3 (14-bit) or 8-8-8 (24-bit) dotted text.
+func appendPCText(b []byte, pc uint32, bits uint8) []byte {
+	parts := [3]uint32{pc >> 11 & 7, pc >> 3 & 0xff, pc & 7}
+	if bits == 24 {
+		parts = [3]uint32{pc >> 16 & 0xff, pc >> 8 & 0xff, pc & 0xff}
+	}
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = strconv.AppendUint(b, uint64(p), 10)
+	}
+	return b
 }
 
 func appendTruthRedirection(b []byte, r *Redirection) []byte {
@@ -148,6 +170,11 @@ func (g *generator) writeTruth(d doneMsg, ts int64) {
 	b = appendKeyString(b, "dst", a.ep[1-d.from].addrPort)
 	b = appendKeyUint(b, "opc", uint64(lab.OPC))
 	b = appendKeyUint(b, "dpc", uint64(lab.DPC))
+	b = append(b, `,"opc_pc":"`...)
+	b = appendPCText(b, lab.OPC, lab.PCBits)
+	b = append(b, `","dpc_pc":"`...)
+	b = appendPCText(b, lab.DPC, lab.PCBits)
+	b = append(b, '"')
 	b = appendKeyUint(b, "ni", uint64(lab.NI))
 	b = appendKeyUint(b, "sls", uint64(lab.SLS))
 	b = appendKeyUint(b, "cic", uint64(cs.cic))
@@ -185,6 +212,13 @@ func (g *generator) writeTruth(d doneMsg, ts int64) {
 			b = appendTruthRedirection(b, m.Redirection)
 		}
 		b = appendKeyUint(b, "category", uint64(m.Category))
+		if m.HopCounter != 0 {
+			b = appendKeyUint(b, "hop_counter", uint64(m.HopCounter&0x1f))
+		}
+	case TypeSAM:
+		b = appendTruthNumber(b, "subsequent", &Number{Digits: c.SAMDigits}, kindSubsequent)
+	case TypeCPG:
+		b = appendKeyUint(b, "event", alertingEvent)
 	case TypeREL:
 		if c.RedirectionNumber != nil {
 			b = appendTruthNumber(b, "redirection_number", c.RedirectionNumber, kindCalled)

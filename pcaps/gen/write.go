@@ -222,8 +222,14 @@ func (g *generator) run() error {
 	}
 	src := g.opt.Source
 	next, more := src.Next()
+	// calls due within the bundle window are started early so their first
+	// message can share a packet with what is due now
+	ahead := int64(g.opt.BundleWindow)
+	if ahead < 0 {
+		ahead = 0
+	}
 	for {
-		if more && (len(g.heap) == 0 || next.Start.UnixNano() <= g.heap[0].t) {
+		if more && (len(g.heap) == 0 || next.Start.UnixNano() <= g.heap[0].t+ahead) {
 			g.startCall(next)
 			next, more = src.Next()
 			continue
