@@ -268,3 +268,64 @@ func lastLines(s string) string {
 	}
 	return strings.Join(keep, "; ")
 }
+
+// FieldNames are the tshark fields matching what `gatewarden decode` prints
+// per ISUP message: time, frame, endpoints, routing label, CIC, type, every
+// address parameter with its indicators, generic numbers, redirection
+// information, category and cause.
+var FieldNames = []string{
+	"frame.time_epoch", "frame.number",
+	"ip.src", "ipv6.src", "sctp.srcport", "ip.dst", "ipv6.dst", "sctp.dstport",
+	"m3ua.protocol_data_opc", "m3ua.protocol_data_dpc", "m3ua.protocol_data_ni", "m3ua.protocol_data_sls",
+	"mtp3.opc", "mtp3.dpc", "mtp3.network_indicator", "mtp3.sls",
+	"isup.cic", "isup.message_type",
+	"isup.called", "isup.calling", "isup.redirecting", "isup.original_called_number",
+	"isup.redirection_number", "isup.location_number", "isup.generic_number",
+	"isup.called_party_nature_of_address_indicator", "isup.calling_party_nature_of_address_indicator",
+	"isup.numbering_plan_indicator", "isup.inn_indicator", "isup.ni_indicator",
+	"isup.address_presentation_restricted_indicator", "isup.screening_indicator",
+	"isup.screening_indicator_enhanced", "isup.number_qualifier_indicator",
+	"isup.redirecting_ind", "isup.original_redirection_reason", "isup.redirection_counter",
+	"isup.redirection_reason",
+	"isup.calling_partys_category", "isup.cause_indicator", "q931.cause_location",
+}
+
+// FieldsArgs is the tshark command line (without the program name) that
+// extracts FieldNames for every frame carrying ISUP, one line per frame, as
+// the baseline for timing `gatewarden decode`.
+func FieldsArgs(c Capture) []string {
+	args := []string{"-n", "-r", c.Path}
+	args = append(args, c.Args...)
+	args = append(args, "-Y", "isup", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-E", "separator=\t")
+	for _, f := range FieldNames {
+		args = append(args, "-e", f)
+	}
+	return args
+}
+
+// RunFields runs the FieldsArgs extraction, writing tshark's output to w, and
+// returns the number of lines (frames) it wrote.
+func RunFields(ctx context.Context, c Capture, w io.Writer) (int, error) {
+	cmd, done, err := command(ctx, FieldsArgs(c)...)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	var stderr bytes.Buffer
+	lc := &lineCounter{w: w}
+	cmd.Stdout, cmd.Stderr = lc, &stderr
+	if err := cmd.Run(); err != nil {
+		return lc.lines, fmt.Errorf("tshark %s: %w: %s", strings.Join(FieldsArgs(c), " "), err, lastLines(stderr.String()))
+	}
+	return lc.lines, nil
+}
+
+type lineCounter struct {
+	w     io.Writer
+	lines int
+}
+
+func (l *lineCounter) Write(p []byte) (int, error) {
+	l.lines += bytes.Count(p, []byte{'\n'})
+	return l.w.Write(p)
+}
