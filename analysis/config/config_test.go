@@ -1,0 +1,256 @@
+package config
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExampleLoads(t *testing.T) {
+	c, err := Load("../../deploy/gatewarden.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HomeCountryCode != "86" || c.Plan == nil || c.Plan.CountryCode() != "86" || c.PointCodeBits != 24 {
+		t.Errorf("home %q plan %v bits %d", c.HomeCountryCode, c.Plan, c.PointCodeBits)
+	}
+	hk := c.PartnerByAddr(netip.MustParseAddr("192.0.2.10"))
+	if hk == nil || hk.Name != "intl-hk" || hk.Kind != KindInternational || !hk.RoamingMobileExempt || !hk.Forwarding {
+		t.Fatalf("192.0.2.10: %+v", hk)
+	}
+	// "2-10-2" as a 24-bit code is 2<<16 | 10<<8 | 2.
+	if p := c.PartnerByPC(2<<16 | 10<<8 | 2); p != hk {
+		t.Errorf("PartnerByPC(2-10-2) = %v", p)
+	}
+	if p := c.PartnerByPC(133633); p != hk {
+		t.Errorf("PartnerByPC(133633) = %v", p)
+	}
+	bank := c.PartnerByName("bank-leased-line")
+	if bank == nil || bank.Forwarding || len(bank.AllowedCLI) != 2 || bank.ProtectedAllowed[0] != "95588" {
+		t.Errorf("bank: %+v", bank)
+	}
+	if c.Severity["cli.restricted"] != "info" {
+		t.Errorf("severity: %v", c.Severity)
+	}
+	if c.Thresholds != DefaultThresholds() {
+		t.Errorf("example thresholds %+v differ from the defaults it documents", c.Thresholds)
+	}
+}
+
+func TestDefaultsWhenKeysAbsent(t *testing.T) {
+	c, err := Parse([]byte("partners:\n  - {name: ll, kind: leased_line, match: {ips: [\"10.0.0.1\"]}}\n  - {name: ic, kind: interconnect, match: {point_codes: [5]}}\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if c.HomeCountryCode != "86" || c.NumberingPlan != "cn" || c.PointCodeBits != 14 || c.Thresholds != d.Thresholds {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+	if strings.Join(c.ProtectedNumbers, ",") != strings.Join(DefaultProtectedNumbers, ",") {
+		t.Errorf("protected %v", c.ProtectedNumbers)
+	}
+	if c.Partners[0].Forwarding || !c.Partners[1].Forwarding {
+		t.Errorf("forwarding defaults: leased_line %v, interconnect %v", c.Partners[0].Forwarding, c.Partners[1].Forwarding)
+	}
+	if c.Partners[1].PCBits != 14 {
+		t.Errorf("partner PCBits %d", c.Partners[1].PCBits)
+	}
+	empty, err := Parse([]byte("protected_numbers: []\n"), "t.yaml")
+	if err != nil || len(empty.ProtectedNumbers) != 0 {
+		t.Errorf("explicit empty protected list: %v, %v", empty.ProtectedNumbers, err)
+	}
+	if _, err := Parse(nil, "empty.yaml"); err != nil {
+		t.Errorf("empty file: %v", err)
+	}
+}
+
+func TestThresholdOverrides(t *testing.T) {
+	c, err := Parse([]byte("thresholds:\n  one_ring: {ring_max: 3s}\n  bombing: {calls: 5, window: 1m}\n  fwd_loop_counter: 3\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultThresholds()
+	want.OneRing.RingMax = 3 * time.Second
+	want.Bombing = Window{Calls: 5, Window: time.Minute}
+	want.FwdLoopCounter = 3
+	if c.Thresholds != want {
+		t.Errorf("thresholds %+v, want %+v", c.Thresholds, want)
+	}
+}
+
+func TestPointCodeForms(t *testing.T) {
+	c, err := Parse([]byte(`point_code_bits: 14
+partners:
+  - {name: itu, kind: interconnect, match: {point_codes: ["2-100-3", 16383]}}
+  - {name: cn, kind: interconnect, point_code_bits: 24, match: {point_codes: ["255-255-255", "1.2.3"]}}
+`), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pc, name := range map[uint32]string{2<<11 | 100<<3 | 3: "itu", 16383: "itu", 1<<24 - 1: "cn", 1<<16 | 2<<8 | 3: "cn"} {
+		if p := c.PartnerByPC(pc); p == nil || p.Name != name {
+			t.Errorf("PartnerByPC(%d) = %v, want %s", pc, p, name)
+		}
+	}
+	if c.PartnerByPC(7) != nil {
+		t.Error("PartnerByPC(7) found a partner")
+	}
+}
+
+func TestPartnerLookupsAllocateNothing(t *testing.T) {
+	c, err := Load("../../deploy/gatewarden.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v4 := netip.MustParseAddr("198.51.100.7")
+	mapped := netip.AddrFrom16(v4.As16()) // ::ffff:198.51.100.7, as dual-stack sockets report it
+	allocs := testing.AllocsPerRun(100, func() {
+		if c.PartnerByAddr(v4) == nil || c.PartnerByAddr(mapped) == nil || c.PartnerByPC(133633) == nil {
+			t.Fatal("lookup failed")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("lookups allocate %.1f times", allocs)
+	}
+}
+
+func TestPlanSelection(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Parse([]byte("home_country_code: \"44\"\nnumbering_plan: e164\n"), filepath.Join(dir, "c.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Plan.CountryCode() != "44" {
+		t.Errorf("e164 plan home %q", c.Plan.CountryCode())
+	}
+	// A plan file relative to the configuration's directory.
+	data, err := os.ReadFile("../numplan/cn.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "myplan.yaml", string(data))
+	c, err = Parse([]byte("numbering_plan: myplan.yaml\n"), filepath.Join(dir, "c.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Plan.Name() != "cn" || c.Plan.CountryCode() != "86" {
+		t.Errorf("plan %s/%s", c.Plan.Name(), c.Plan.CountryCode())
+	}
+}
+
+// TestValidationErrors checks each message: file, key and reason.
+func TestValidationErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "bad-blocklist.txt", "13800138000\nnot-a-number\n")
+	const file = "gw.yaml"
+	partner := func(extra string) string {
+		return "partners:\n  - name: a\n    kind: interconnect\n    match: {ips: [\"192.0.2.1\"]}\n" + extra
+	}
+	cases := []struct {
+		name, body, want string
+	}{
+		{"bad IP", "partners:\n  - {name: a, kind: interconnect, match: {ips: [\"192.0.2.1\"]}}\n  - {name: b, kind: interconnect, match: {ips: [\"192.0.2.2\"]}}\n  - {name: c, kind: interconnect, match: {ips: [\"300.1.1.1\"]}}\n",
+			`key partners[2].match.ips[0]: "300.1.1.1" is not an IP address`},
+		{"duplicate name", partner("  - {name: a, kind: interconnect, match: {ips: [\"192.0.2.2\"]}}\n"),
+			`key partners[1].name: "a" is already the name of partners[0]`},
+		{"missing name", "partners:\n  - {kind: interconnect, match: {point_codes: [1]}}\n", `key partners[0].name: missing`},
+		{"IP claimed twice", partner("  - {name: b, kind: interconnect, match: {ips: [\"192.0.2.1\"]}}\n"),
+			`key partners[1].match.ips[0]: 192.0.2.1 is already claimed by partner "a"`},
+		{"mapped IP claimed twice", partner("  - {name: b, kind: interconnect, match: {ips: [\"::ffff:192.0.2.1\"]}}\n"),
+			`key partners[1].match.ips[0]: 192.0.2.1 is already claimed by partner "a"`},
+		{"point code claimed twice", "partners:\n  - {name: a, kind: interconnect, match: {point_codes: [\"0-1-2\"]}}\n  - {name: b, kind: interconnect, match: {point_codes: [10]}}\n",
+			`key partners[1].match.point_codes[0]: point code 10 is already claimed by partner "a"`},
+		{"unknown kind", "partners:\n  - {name: a, kind: peering, match: {point_codes: [1]}}\n",
+			`key partners[0].kind: "peering" is not one of international, interconnect, leased_line, internal`},
+		{"no match", "partners:\n  - {name: a, kind: interconnect}\n", `key partners[0].match: no ips or point_codes`},
+		{"point code too big", "partners:\n  - {name: a, kind: interconnect, match: {point_codes: [16384]}}\n",
+			`key partners[0].match.point_codes[0]: 16384 does not fit in 14 bits`},
+		{"point code bad form", "partners:\n  - {name: a, kind: interconnect, match: {point_codes: [\"1-2\"]}}\n",
+			`key partners[0].match.point_codes[0]: "1-2" is not a point code`},
+		{"point code field too big", "partners:\n  - {name: a, kind: interconnect, match: {point_codes: [\"8-1-1\"]}}\n",
+			`key partners[0].match.point_codes[0]: "8-1-1" is not a 14-bit point code (3-8-3)`},
+		{"point code not scalar", "partners:\n  - {name: a, kind: interconnect, match: {point_codes: [[1]]}}\n",
+			`key partners[0].match.point_codes[0]: line 2: not a point code`},
+		{"partner point code bits", partner("    point_code_bits: 16\n"), `key partners[0].point_code_bits: 16 is not 14 or 24`},
+		{"point code bits", "point_code_bits: 32\n", `key point_code_bits: 32 is not 14 or 24`},
+		{"allowed_cli not digits", partner("    allowed_cli: [\"+8610\"]\n"), `key partners[0].allowed_cli[0]: "+8610" is not a number prefix`},
+		{"protected_allowed not digits", partner("    protected_allowed: [\"11O\"]\n"), `key partners[0].protected_allowed[0]: "11O" is not a number`},
+		{"protected_allowed not protected", partner("    protected_allowed: [\"10086\"]\n"), `key partners[0].protected_allowed[0]: "10086" is not in protected_numbers`},
+		{"protected not digits", "protected_numbers: [\"110\", \"\"]\n", `key protected_numbers[1]: "" is not a number`},
+		{"threshold zero", "thresholds:\n  bombing: {calls: 0}\n", `key thresholds.bombing.calls: 0 must be greater than 0`},
+		{"threshold negative window", "thresholds:\n  relay: {window: -5s}\n", `key thresholds.relay.window: -5s must be greater than 0`},
+		{"threshold bad duration", "thresholds:\n  one_ring: {window: 600}\n", `key thresholds.one_ring.window: "600" is not a duration`},
+		{"ring max zero", "thresholds:\n  one_ring: {ring_max: 0s}\n", `key thresholds.one_ring.ring_max: 0s must be greater than 0`},
+		{"high frequency", "thresholds:\n  high_frequency: {calls: -1}\n", `key thresholds.high_frequency.calls: -1 must be greater than 0`},
+		{"loop counter zero", "thresholds:\n  fwd_loop_counter: 0\n", `key thresholds.fwd_loop_counter: 0 must be greater than 0`},
+		{"loop counter unreachable", "thresholds:\n  fwd_loop_counter: 8\n", `key thresholds.fwd_loop_counter: 8 can never be reached`},
+		{"unknown rule", "severity: {cli.spoofed: critical}\n", `key severity.cli.spoofed: "cli.spoofed" is not a rule ID`},
+		{"unknown severity", "severity: {cli.missing: urgent}\n", `key severity.cli.missing: "urgent" is not one of info, warning, critical`},
+		{"home mismatch", "home_country_code: \"44\"\n", `key home_country_code: "44" does not match numbering plan cn (country code 86)`},
+		{"home not digits", "home_country_code: \"+86\"\n", `key home_country_code: "+86" is not a country code`},
+		{"home unassigned for e164", "home_country_code: \"999\"\nnumbering_plan: e164\n", `key home_country_code: numplan: "999" is not a known country code`},
+		{"plan missing", "numbering_plan: nowhere.yaml\n", `key numbering_plan: numplan: open ` + filepath.Join(dir, "nowhere.yaml")},
+		{"plan empty", "numbering_plan: \"\"\n", `key numbering_plan: empty`},
+		{"blocklist invalid", "blocklist_file: bad-blocklist.txt\n", `key blocklist_file: ` + filepath.Join(dir, "bad-blocklist.txt") + `:2: "not-a-number" is not a number`},
+		{"blocklist missing", "blocklist_file: absent.txt\n", `key blocklist_file: open ` + filepath.Join(dir, "absent.txt")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, file)
+			_, err := Parse([]byte(c.body), path)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if want := path + ": " + c.want; !strings.Contains(err.Error(), want) {
+				t.Fatalf("error\n  %s\nwant it to contain\n  %s", err, want)
+			}
+		})
+	}
+}
+
+func TestYAMLErrors(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"unknown top-level key", "home_country: \"86\"\n", "gw.yaml: line 1: unknown key home_country"},
+		{"unknown nested key", "partners:\n  - name: a\n    kind: interconnect\n    colour: red\n", "gw.yaml: line 4: unknown key colour"},
+		{"unknown threshold", "thresholds:\n  one_ring: {calls: 1, windw: 5s}\n", "gw.yaml: line 2: unknown key windw"},
+		{"wrong type", "point_code_bits: fourteen\n", "gw.yaml: line 1: cannot unmarshal"},
+		{"syntax", "partners: [\n", "gw.yaml: yaml:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.body), "gw.yaml")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestAllProblemsReported(t *testing.T) {
+	_, err := Parse([]byte("point_code_bits: 9\nthresholds: {bombing: {calls: 0}}\nseverity: {x: info}\n"), "gw.yaml")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if n := strings.Count(err.Error(), "gw.yaml: key "); n != 3 {
+		t.Errorf("%d problems reported, want 3:\n%s", n, err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "none.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "none.yaml") {
+		t.Errorf("error %v", err)
+	}
+}
