@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/gatewarden/gatewarden/analysis"
-	"github.com/gatewarden/gatewarden/analysis/numplan"
+	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/analysis/rules"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
@@ -276,14 +276,28 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	return replayExitOK
 }
 
-// loadReplaySetup reads the configuration at path ("" for the defaults).
+// loadReplaySetup reads the configuration at path ("" for the defaults) and
+// the blocklist it names.
 func loadReplaySetup(path string) (*replaySetup, error) {
+	cfg := config.Default()
 	if path != "" {
-		return nil, fmt.Errorf("%s: configuration files are not supported yet", path)
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return nil, err
+		}
 	}
-	plan, err := numplan.Builtin("cn")
-	if err != nil {
-		return nil, err
+	var blocklist rules.Blocklist
+	if cfg.BlocklistFile != "" {
+		r, err := cfg.NewBlocklistReloader()
+		if err != nil {
+			return nil, fmt.Errorf("%s: blocklist_file: %w", cfg.File, err)
+		}
+		blocklist = r
 	}
-	return &replaySetup{rules: rules.Settings{Plan: plan}}, nil
+	return &replaySetup{
+		rules:      rules.FromConfig(cfg, blocklist),
+		partner:    rules.PartnerFunc(cfg),
+		pcBits:     cfg.PointCodeBits,
+		linkPCBits: rules.LinkPCBits(cfg),
+	}, nil
 }

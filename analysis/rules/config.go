@@ -1,0 +1,81 @@
+package rules
+
+import (
+	"net/netip"
+
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/config"
+)
+
+// FromConfig builds the engine settings of a loaded configuration. blocklist
+// may be nil (no blocklist).
+func FromConfig(cfg *config.Config, blocklist Blocklist) Settings {
+	th := cfg.Thresholds
+	s := Settings{
+		Plan:      cfg.Plan,
+		Protected: cfg.ProtectedNumbers,
+		Blocklist: blocklist,
+		Thresholds: Thresholds{
+			OneRingCalls: th.OneRing.Calls, OneRingWindow: int64(th.OneRing.Window), OneRingMaxRing: int64(th.OneRing.RingMax),
+			BombingCalls: th.Bombing.Calls, BombingWindow: int64(th.Bombing.Window),
+			HighFreqCalls: th.HighFrequency.Calls, HighFreqWindow: int64(th.HighFrequency.Window),
+			RelayCalls: th.Relay.Calls, RelayWindow: int64(th.Relay.Window),
+			LoopCounter: th.FwdLoopCounter,
+		},
+		Severity: make(map[string]analysis.Severity, len(cfg.Severity)),
+	}
+	if cfg.Plan == nil {
+		s.Plan = nil // keep the interface nil, not a typed nil pointer
+	}
+	for id, name := range cfg.Severity {
+		switch name {
+		case "info":
+			s.Severity[id] = analysis.SeverityInfo
+		case "warning":
+			s.Severity[id] = analysis.SeverityWarning
+		case "critical":
+			s.Severity[id] = analysis.SeverityCritical
+		}
+	}
+	for _, p := range cfg.Partners {
+		s.Partners = append(s.Partners, Partner{
+			Name: p.Name, Kind: p.Kind, AllowedCLI: p.AllowedCLI, Forwarding: p.Forwarding,
+			RoamingMobileExempt: p.RoamingMobileExempt, ProtectedAllowed: p.ProtectedAllowed,
+		})
+	}
+	return s
+}
+
+// PartnerFunc returns the assembler's partner lookup for cfg: the partner
+// owning an address, else the one owning a point code.
+func PartnerFunc(cfg *config.Config) func(addr netip.Addr, pc uint32) string {
+	return func(addr netip.Addr, pc uint32) string {
+		if addr.IsValid() {
+			if p := cfg.PartnerByAddr(addr); p != nil {
+				return p.Name
+			}
+		}
+		if p := cfg.PartnerByPC(pc); p != nil {
+			return p.Name
+		}
+		return ""
+	}
+}
+
+// LinkPCBits maps each partner address whose point-code width differs from
+// the configuration's default to that width (decode.Config.LinkPCBits).
+func LinkPCBits(cfg *config.Config) map[netip.Addr]uint8 {
+	var m map[netip.Addr]uint8
+	for _, p := range cfg.Partners {
+		if p.PCBits == 0 || p.PCBits == cfg.PointCodeBits {
+			continue
+		}
+		for _, a := range p.IPs {
+			if m == nil {
+				m = make(map[netip.Addr]uint8)
+			}
+			m[a] = p.PCBits
+		}
+	}
+	return m
+}
