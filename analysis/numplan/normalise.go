@@ -7,7 +7,8 @@ import "bytes"
 // E.164 form and the plan's verdict. It does not allocate.
 //
 //   - international (4): country code + NSN as is;
-//   - national (3): NSN, the home country code is prepended;
+//   - national (3): NSN, the home country code is prepended; a 0/00 prefix
+//     or the home country code inside it is read past but nonconforming;
 //   - unknown (2), spare (0) and national-specific (5+): a leading
 //     international prefix (00) means international, a trunk prefix (0)
 //     national; otherwise national, falling back to "home country code
@@ -36,11 +37,18 @@ func (p *Plan) Normalise(digits []byte, nai uint8, out *Result) {
 	case NAIInternational:
 		p.international(d, out)
 	case NAINational:
-		if !p.stripPrefixes(d, out) {
-			p.national(d, out)
-		}
-		if len(p.trunkPrefix) > 0 && bytes.HasPrefix(d, p.trunkPrefix) || bytes.HasPrefix(d, p.intlPrefix) {
+		// A prefix has no place in a national significant number: read past
+		// it so the E.164 form is still known, but the number is wrong.
+		if p.stripPrefixes(d, out) {
 			out.fail(ReasonLeadingZeroNational)
+		} else {
+			p.national(d, out)
+			// The home country code sent under NAI national (86110): wrong,
+			// but knowing the real number lets protected and blocklisted
+			// numbers still be recognised.
+			if !out.Conforms && p.homeCodeReading(d, out) {
+				out.fail(ReasonCountryCodeInNational)
+			}
 		}
 	case NAISubscriber:
 		p.subscriber(d, out)
@@ -80,18 +88,28 @@ func (p *Plan) unknown(d []byte, out *Result) {
 	}
 	// Some exchanges send the home country code without 00 under NAI unknown
 	// (8613800138000). Accept that reading only if it yields a valid number.
-	if len(p.cc) > 0 && len(d) > len(p.cc) && bytes.HasPrefix(d, p.cc) {
-		var alt Result
-		p.international(d, &alt)
-		if alt.Conforms {
-			*out = alt
-			return
-		}
+	if p.homeCodeReading(d, out) {
+		return
 	}
 	// Or it is a local number sent without its area code.
 	if p.isLocalSubscriber(d) {
 		*out = Result{Class: ClassFixed, Conforms: true}
 	}
+}
+
+// homeCodeReading replaces out with d read as home country code + NSN when
+// d starts with the home code and that reading conforms.
+func (p *Plan) homeCodeReading(d []byte, out *Result) bool {
+	if len(p.cc) == 0 || len(d) <= len(p.cc) || !bytes.HasPrefix(d, p.cc) {
+		return false
+	}
+	var alt Result
+	p.international(d, &alt)
+	if !alt.Conforms {
+		return false
+	}
+	*out = alt
+	return true
 }
 
 func (p *Plan) international(d []byte, out *Result) {

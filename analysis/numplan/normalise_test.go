@@ -78,6 +78,9 @@ func TestNormaliseCN(t *testing.T) {
 		{"virtual 165", "16512345678", NAINational, "8616512345678", ClassMobile, true, true, "", "virtual_operator"},
 		{"virtual 162 national", "16212345678", NAINational, "8616212345678", ClassMobile, true, true, "", "virtual_operator"},
 		{"leading zero national", "013800138000", NAINational, "8613800138000", ClassMobile, true, false, ReasonLeadingZeroNational, ""},
+		{"86 under national", "8613800138000", NAINational, "8613800138000", ClassMobile, true, false, ReasonCountryCodeInNational, ""},
+		{"86110 under national", "86110", NAINational, "86110", ClassService, true, false, ReasonCountryCodeInNational, ""},
+		{"861 area code is not a country code", "8612345678", NAINational, "868612345678", ClassFixed, true, true, "", ""},
 		{"0086 under national", "008613800138000", NAINational, "8613800138000", ClassMobile, true, false, ReasonLeadingZeroNational, ""},
 
 		// Fixed lines.

@@ -37,6 +37,7 @@ const (
 	ReasonWrongLength              = "wrong_length"               // a known prefix, but not a length the plan allows
 	ReasonUnallocatedPrefix        = "unallocated_prefix"         // no rule of the plan starts this way
 	ReasonLeadingZeroNational      = "leading_zero_national"      // a trunk/international prefix inside a national (significant) number
+	ReasonCountryCodeInNational    = "country_code_in_national"   // the home country code inside a national (significant) number
 	ReasonLeadingZeroSubscriber    = "leading_zero_subscriber"    // a prefix inside a subscriber number
 	ReasonLeadingZeroInternational = "leading_zero_international" // the international prefix inside an international number
 	ReasonUnknownCountryCode       = "unknown_country_code"       // not an assigned ITU-T country code
