@@ -228,30 +228,32 @@ func craftedM3UA() []byte {
 
 // mtp2MSU is an MTP2 signal unit without FCS (link type 140): BSN/BIB,
 // FSN/FIB, LI, then SIO, ITU 14-bit routing label and ISUP.
-func mtp2MSU(fsn byte, opc, dpc uint32, sls byte, isup []byte) []byte {
+func mtp2MSU(fib, fsn byte, opc, dpc uint32, sls byte, isup []byte) []byte {
 	li := 5 + len(isup)
 	if li > 63 {
 		li = 63
 	}
 	label := dpc&0x3fff | (opc&0x3fff)<<14 | uint32(sls&0xf)<<28
-	b := []byte{0x80 | 0x10, 0x80 | fsn, byte(li), 0x85}
+	b := []byte{0x80 | 0x10, fib<<7 | fsn, byte(li), 0x85}
 	b = binary.LittleEndian.AppendUint32(b, label)
 	return append(b, isup...)
 }
 
 func craftedMTP2() []byte {
 	iamFull, acm, rel, _, anm := craftedISUP()
-	fisu := []byte{0x80 | 0x10, 0x80 | 4, 0}
+	// Basic error correction (Q.703 5.3): the far end asks again from FSN 5
+	// (BSN 4, BIB inverted, not captured here); this side inverts its FIB
+	// and resends FSN 5 and 6 unchanged before going on with 7.
+	fisu := []byte{0x80 | 0x10, 0x80 | 6, 0}
 	return pcapFile(140, [][]byte{
-		mtp2MSU(5, 100, 200, 1, iamFull),
-		mtp2MSU(6, 100, 200, 1, acm),
+		mtp2MSU(1, 5, 100, 200, 1, iamFull),
+		mtp2MSU(1, 6, 100, 200, 1, acm),
 		fisu,
-		// Negative acknowledgement: FSN 5 and 6 resent unchanged.
-		mtp2MSU(5, 100, 200, 1, iamFull),
-		mtp2MSU(6, 100, 200, 1, acm),
-		mtp2MSU(7, 100, 200, 1, anm),
+		mtp2MSU(0, 5, 100, 200, 1, iamFull),
+		mtp2MSU(0, 6, 100, 200, 1, acm),
+		mtp2MSU(0, 7, 100, 200, 1, anm),
 		// Identical bytes under a new FSN are a new message.
-		mtp2MSU(8, 100, 200, 1, rel),
-		mtp2MSU(9, 100, 200, 1, rel),
+		mtp2MSU(0, 8, 100, 200, 1, rel),
+		mtp2MSU(0, 9, 100, 200, 1, rel),
 	})
 }
