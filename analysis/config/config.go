@@ -15,7 +15,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -211,16 +210,18 @@ type fileWindow struct {
 	Window *string `yaml:"window"`
 }
 
+type fileOneRing struct {
+	Calls   *int    `yaml:"calls"`
+	Window  *string `yaml:"window"`
+	RingMax *string `yaml:"ring_max"`
+}
+
 type fileThresholds struct {
-	OneRing struct {
-		Calls   *int    `yaml:"calls"`
-		Window  *string `yaml:"window"`
-		RingMax *string `yaml:"ring_max"`
-	} `yaml:"one_ring"`
-	Bombing        fileWindow `yaml:"bombing"`
-	HighFrequency  fileWindow `yaml:"high_frequency"`
-	Relay          fileWindow `yaml:"relay"`
-	FwdLoopCounter *int       `yaml:"fwd_loop_counter"`
+	OneRing        fileOneRing `yaml:"one_ring"`
+	Bombing        fileWindow  `yaml:"bombing"`
+	HighFrequency  fileWindow  `yaml:"high_frequency"`
+	Relay          fileWindow  `yaml:"relay"`
+	FwdLoopCounter *int        `yaml:"fwd_loop_counter"`
 }
 
 // problems collects every validation error so the operator sees them all at once.
@@ -235,9 +236,6 @@ func (p *problems) add(key, format string, a ...any) {
 
 func (p *problems) err() error { return errors.Join(p.errs...) }
 
-// yamlUnknownField rewrites yaml.v3's message about a key the schema lacks.
-var yamlUnknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
 // Parse validates a configuration; name is the file path, used in error
 // messages and to resolve relative paths in it.
 func Parse(data []byte, name string) (*Config, error) {
@@ -246,10 +244,11 @@ func Parse(data []byte, name string) (*Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
+		var root yaml.Node
+		if errors.As(err, &te) && yaml.Unmarshal(data, &root) == nil {
 			var errs []error
 			for _, m := range te.Errors {
-				errs = append(errs, fmt.Errorf("%s: %s", name, yamlUnknownField.ReplaceAllString(m, "unknown key $1")))
+				errs = append(errs, explainTypeError(&root, name, m))
 			}
 			return nil, errors.Join(errs...)
 		}

@@ -222,10 +222,15 @@ func TestValidationErrors(t *testing.T) {
 
 func TestYAMLErrors(t *testing.T) {
 	cases := []struct{ name, body, want string }{
-		{"unknown top-level key", "home_country: \"86\"\n", "gw.yaml: line 1: unknown key home_country"},
-		{"unknown nested key", "partners:\n  - name: a\n    kind: interconnect\n    colour: red\n", "gw.yaml: line 4: unknown key colour"},
-		{"unknown threshold", "thresholds:\n  one_ring: {calls: 1, windw: 5s}\n", "gw.yaml: line 2: unknown key windw"},
-		{"wrong type", "point_code_bits: fourteen\n", "gw.yaml: line 1: cannot unmarshal"},
+		{"unknown top-level key", "home_country: \"86\"\n", "gw.yaml: key home_country: unknown key (line 1)"},
+		{"unknown nested key", "partners:\n  - name: a\n    kind: interconnect\n    colour: red\n", "gw.yaml: key partners[0].colour: unknown key (line 4)"},
+		{"unknown threshold", "thresholds:\n  one_ring: {calls: 1, windw: 5s}\n", "gw.yaml: key thresholds.one_ring.windw: unknown key (line 2)"},
+		{"wrong type", "point_code_bits: fourteen\n", `gw.yaml: key point_code_bits: "fourteen" is not an integer (line 1)`},
+		{"wrong type long value", "thresholds:\n  relay: {calls: twenty-five-thousand}\n", `gw.yaml: key thresholds.relay.calls: "twenty-..." is not an integer (line 2)`},
+		{"wrong type in list", "partners:\n  - name: a\n    match: {ips: [\"192.0.2.1\"]}\n    forwarding: maybe\n", `gw.yaml: key partners[0].forwarding: "maybe" is not true or false (line 4)`},
+		{"list instead of mapping", "thresholds: [1, 2]\n", "gw.yaml: key thresholds: must be a mapping (line 1)"},
+		{"scalar instead of list", "partners:\n  - name: a\n    allowed_cli: 10\n", `gw.yaml: key partners[0].allowed_cli: "10" is not a list (line 3)`},
+		{"two problems", "colour: red\npoint_code_bits: x\n", "gw.yaml: key colour: unknown key (line 1)\ngw.yaml: key point_code_bits: \"x\" is not an integer (line 2)"},
 		{"syntax", "partners: [\n", "gw.yaml: yaml:"},
 	}
 	for _, c := range cases {
