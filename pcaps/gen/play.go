@@ -36,7 +36,7 @@ func (g *generator) startCall(c Call) {
 	d := func(x time.Duration) int64 { return t0 + int64(x) }
 	rel := d(c.Release)
 	add := func(at int64, typ uint8, fromCaller bool) {
-		if at < rel || typ == TypeREL {
+		if at < rel || typ == TypeREL || typ == TypeRLC {
 			cs.steps = append(cs.steps, step{at: at, typ: typ, fromCaller: fromCaller})
 		}
 	}

@@ -234,8 +234,8 @@ func (g *generator) run() error {
 			next, more = src.Next()
 			continue
 		}
-		if g.pending == 0 {
-			return nil
+		if !more && g.pending == 0 {
+			return nil // only heartbeats are left
 		}
 		if err := g.handle(g.pop()); err != nil {
 			return err
