@@ -3,11 +3,14 @@ package decode
 import (
 	"bytes"
 	"encoding/binary"
+	hexpkg "encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -150,4 +153,194 @@ func compareWithTshark(t *testing.T, tshark string, msgs [][]byte, label []byte,
 			}
 		}
 	}
+}
+
+// kv is one member of a JSON object, kept in document order.
+type kv struct {
+	key string
+	val any
+}
+
+// decodeOrdered reads one JSON value, keeping object members in order
+// (tshark lists repeated parameters in message order).
+func decodeOrdered(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		var obj []kv
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			v, err := decodeOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			obj = append(obj, kv{k.(string), v})
+		}
+		_, err = dec.Token()
+		return obj, err
+	case json.Delim('['):
+		var arr []any
+		for dec.More() {
+			v, err := decodeOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		_, err = dec.Token()
+		return arr, err
+	}
+	return tok, nil
+}
+
+func member(obj any, key string) any {
+	o, _ := obj.([]kv)
+	for _, m := range o {
+		if m.key == key {
+			return m.val
+		}
+	}
+	return nil
+}
+
+// collectFields appends every string value of the wanted keys under v, in order.
+func collectFields(v any, wanted map[string]bool, into map[string][]string) {
+	switch v := v.(type) {
+	case []kv:
+		for _, m := range v {
+			if wanted[m.key] {
+				switch val := m.val.(type) {
+				case string:
+					into[m.key] = append(into[m.key], val)
+				case []any: // merged duplicate keys
+					for _, e := range val {
+						if s, ok := e.(string); ok {
+							into[m.key] = append(into[m.key], s)
+						}
+					}
+				}
+				continue
+			}
+			collectFields(m.val, wanted, into)
+		}
+	case []any:
+		for _, e := range v {
+			collectFields(e, wanted, into)
+		}
+	}
+}
+
+// tsharkMessage is one ISUP message as tshark saw it in a capture.
+type tsharkMessage struct {
+	frame  string
+	raw    []byte
+	fields map[string][]string
+}
+
+// tsharkISUP runs tshark over a capture and returns its ISUP messages.
+func tsharkISUP(t *testing.T, tshark, pcap string, opts []string) []tsharkMessage {
+	args := append([]string{"-r", pcap, "-Y", "isup", "-T", "json", "-x", "-J", "frame isup", "--no-duplicate-keys"}, opts...)
+	out, err := exec.Command(tshark, args...).Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v", args, err)
+	}
+	doc, err := decodeOrdered(json.NewDecoder(bytes.NewReader(out)))
+	if err != nil {
+		t.Fatalf("tshark JSON: %v", err)
+	}
+	wanted := map[string]bool{}
+	for _, f := range tsharkFields {
+		wanted[f] = true
+	}
+	var msgs []tsharkMessage
+	packets, _ := doc.([]any)
+	for _, p := range packets {
+		layers := member(member(p, "_source"), "layers")
+		frame, _ := member(member(layers, "frame"), "frame.number").(string)
+		raws, trees := member(layers, "isup_raw"), member(layers, "isup")
+		// One ISUP per frame gives a raw array and an object; several give arrays of both.
+		rawList, treeList := []any{raws}, []any{trees}
+		if r, ok := raws.([]any); ok && len(r) > 0 {
+			if _, nested := r[0].([]any); nested {
+				rawList, _ = raws.([]any)
+				treeList, _ = trees.([]any)
+			}
+		}
+		for i, r := range rawList {
+			ra, _ := r.([]any)
+			if len(ra) == 0 || i >= len(treeList) {
+				t.Fatalf("%s frame %s: unexpected isup_raw shape", pcap, frame)
+			}
+			b, err := hexpkg.DecodeString(ra[0].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := tsharkMessage{frame: frame, raw: b, fields: map[string][]string{}}
+			collectFields(treeList[i], wanted, m.fields)
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs
+}
+
+// TestSharedPcapsAgainstTshark decodes every ISUP message of the shared real
+// captures and compares it with tshark, field by field.
+func TestSharedPcapsAgainstTshark(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs tshark over the shared captures")
+	}
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed")
+	}
+	dir := filepath.Join("..", "..", "shared", "pcaps")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared captures absent: %v", err)
+	}
+	// The captures that carry ISUP (see the README there); the others hold
+	// none, which the decoder's own tests cover.
+	pcaps := []string{"isup_load_generator.pcap", "sng_ss7mon_test1.pcap", "sng_ss7mon_test2.pcap",
+		"sng_ss7mon_test3.pcap", "mod_isup_validate.pcap", "mod_isup_m3ua_mgcp.pcap", "xdr_tester_m2pa.pcap"}
+	var total atomic.Int64
+	t.Cleanup(func() {
+		if n := total.Load(); n < 5300 && !t.Failed() {
+			t.Errorf("only %d ISUP messages in the shared captures; the load generator alone has 5265", n)
+		}
+	})
+	for _, name := range pcaps {
+		pcap := filepath.Join(dir, name)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var opts []string
+			if a, err := os.ReadFile(pcap + ".tshark-args"); err == nil {
+				opts = strings.Fields(string(a))
+			}
+			msgs := tsharkISUP(t, tshark, pcap, opts)
+			if len(msgs) == 0 {
+				t.Errorf("tshark found no ISUP in %s", name)
+			}
+			total.Add(int64(len(msgs)))
+			for _, m := range msgs {
+				var u ISUP
+				if r := DecodeISUP(m.raw, &u); r != ReasonNone {
+					t.Errorf("frame %s: DecodeISUP(% x) = %v", m.frame, m.raw, r)
+					continue
+				}
+				ours := ourFields(&u)
+				for j, f := range tsharkFields {
+					theirs := keptOccurrences(f, strings.Join(m.fields[f], ","))
+					if theirs != ours[j] {
+						t.Errorf("frame %s (% x): %s: tshark %q, ours %q", m.frame, m.raw, f, theirs, ours[j])
+					}
+				}
+			}
+		})
+	}
+
 }
