@@ -138,6 +138,18 @@ func (c *Config) PartnerByPC(pc uint32) *Partner {
 	return c.byPC[pc]
 }
 
+// PartnerName names the partner owning addr or, failing that, point code pc;
+// "" if neither is configured. It fits analysis.AssemblerConfig.Partner.
+func (c *Config) PartnerName(addr netip.Addr, pc uint32) string {
+	if p := c.byAddr[addr.Unmap()]; p != nil {
+		return p.Name
+	}
+	if p := c.byPC[pc]; p != nil {
+		return p.Name
+	}
+	return ""
+}
+
 // PartnerByName returns the named partner, or nil.
 func (c *Config) PartnerByName(name string) *Partner {
 	for i := range c.Partners {

@@ -37,6 +37,18 @@ func TestExampleLoads(t *testing.T) {
 	if p := c.PartnerByPC(133633); p != hk {
 		t.Errorf("PartnerByPC(133633) = %v", p)
 	}
+	for _, q := range []struct {
+		addr string
+		pc   uint32
+		want string
+	}{{"192.0.2.10", 0, "intl-hk"}, {"203.0.113.9", 1<<16 | 1<<8 | 1, "core"}, {"198.51.100.7", 133633, "bank-leased-line"}, {"203.0.113.9", 4, ""}} {
+		if got := c.PartnerName(netip.MustParseAddr(q.addr), q.pc); got != q.want {
+			t.Errorf("PartnerName(%s, %d) = %q, want %q", q.addr, q.pc, got, q.want)
+		}
+	}
+	if got := c.PartnerName(netip.Addr{}, 133633); got != "intl-hk" {
+		t.Errorf("PartnerName(invalid, 133633) = %q", got)
+	}
 	bank := c.PartnerByName("bank-leased-line")
 	if bank == nil || bank.Forwarding || len(bank.AllowedCLI) != 2 || bank.ProtectedAllowed[0] != "95588" {
 		t.Errorf("bank: %+v", bank)
