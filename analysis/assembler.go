@@ -3,6 +3,7 @@ package analysis
 import (
 	"net/netip"
 	"strconv"
+	"unsafe"
 
 	"github.com/gatewarden/gatewarden/decode"
 )
@@ -106,7 +107,20 @@ type Assembler struct {
 	now      int64
 	stats    AssemblerStats
 	idBuf    []byte
+	strs strArena
+	// links caches each link's name so calls on one link share the string.
+	links map[linkName]string
 }
+
+// linkName identifies a link as Call.Link names it (the IAM's direction).
+type linkName struct {
+	src, dst  netip.AddrPort
+	link      uint16
+	transport decode.Transport
+}
+
+// maxLinkNames bounds the link-name cache; it is emptied when full.
+const maxLinkNames = 4096
 
 // NewAssembler returns an assembler with cfg's bounds and callbacks.
 func NewAssembler(cfg AssemblerConfig) *Assembler {
@@ -299,18 +313,8 @@ func (a *Assembler) fill(oc *openCall, m *decode.Message) {
 	a.idBuf = strconv.AppendUint(a.idBuf, m.Frame, 10)
 	a.idBuf = append(a.idBuf, ':')
 	a.idBuf = strconv.AppendUint(a.idBuf, uint64(isup.CIC), 10)
-	c.ID = string(a.idBuf)
-	a.idBuf = a.idBuf[:0]
-	switch m.Transport {
-	case decode.TransportMTP2, decode.TransportMTP3:
-		a.idBuf = append(a.idBuf, "link:"...)
-		a.idBuf = strconv.AppendUint(a.idBuf, uint64(m.Link), 10)
-	default:
-		a.idBuf = m.Src.AppendTo(a.idBuf)
-		a.idBuf = append(a.idBuf, '>')
-		a.idBuf = m.Dst.AppendTo(a.idBuf)
-	}
-	c.Link = string(a.idBuf)
+	c.ID = a.strs.string(a.idBuf)
+	c.Link = a.linkName(m)
 
 	if a.cfg.Partner != nil {
 		if p := a.cfg.Partner(m.Src.Addr(), m.Label.OPC); p != "" {
@@ -320,16 +324,16 @@ func (a *Assembler) fill(oc *openCall, m *decode.Message) {
 		}
 	}
 
-	c.Calling = setNumber(&oc.numbers[0], &isup.Calling)
-	c.Called = setNumber(&oc.numbers[1], &isup.Called)
-	c.Redirecting = setNumber(&oc.numbers[2], &isup.Redirecting)
-	c.OriginalCalled = setNumber(&oc.numbers[3], &isup.OriginalCalled)
+	c.Calling = a.setNumber(&oc.numbers[0], &isup.Calling)
+	c.Called = a.setNumber(&oc.numbers[1], &isup.Called)
+	c.Redirecting = a.setNumber(&oc.numbers[2], &isup.Redirecting)
+	c.OriginalCalled = a.setNumber(&oc.numbers[3], &isup.OriginalCalled)
 	n := int(isup.NGeneric)
 	if n > len(oc.generic) {
 		n = len(oc.generic)
 	}
 	for i := 0; i < n; i++ {
-		setNumber(&oc.generic[i], &isup.Generic[i])
+		a.setNumber(&oc.generic[i], &isup.Generic[i])
 	}
 	c.Generic = oc.generic[:n]
 	if isup.HasCategory {
@@ -344,12 +348,60 @@ func (a *Assembler) fill(oc *openCall, m *decode.Message) {
 	}
 }
 
-func setNumber(dst *PartyNumber, n *decode.Number) *PartyNumber {
+func (a *Assembler) linkName(m *decode.Message) string {
+	ln := linkName{transport: m.Transport}
+	switch m.Transport {
+	case decode.TransportMTP2, decode.TransportMTP3:
+		ln.link = m.Link
+	default:
+		ln.src, ln.dst = m.Src, m.Dst
+	}
+	if name, ok := a.links[ln]; ok {
+		return name
+	}
+	a.idBuf = a.idBuf[:0]
+	if ln.src.IsValid() || ln.dst.IsValid() {
+		a.idBuf = m.Src.AppendTo(a.idBuf)
+		a.idBuf = append(a.idBuf, '>')
+		a.idBuf = m.Dst.AppendTo(a.idBuf)
+	} else {
+		a.idBuf = append(a.idBuf, "link:"...)
+		a.idBuf = strconv.AppendUint(a.idBuf, uint64(m.Link), 10)
+	}
+	name := string(a.idBuf)
+	if a.links == nil || len(a.links) >= maxLinkNames {
+		a.links = make(map[linkName]string)
+	}
+	a.links[ln] = name
+	return name
+}
+
+func (a *Assembler) setNumber(dst *PartyNumber, n *decode.Number) *PartyNumber {
 	if !n.Present {
 		return nil
 	}
-	*dst = PartyNumber{Digits: string(n.DigitBytes()), NAI: n.NAI, APRI: n.APRI}
+	*dst = PartyNumber{Digits: a.strs.string(n.DigitBytes()), NAI: n.NAI, APRI: n.APRI}
 	return dst
+}
+
+// strArena makes the strings of call records (IDs, digits) from large
+// blocks, so a call costs no allocation of its own. Bytes are only ever
+// appended to a block, never changed, so the strings stay immutable; a block
+// is freed by the GC once no record refers to it.
+type strArena struct{ block []byte }
+
+const strArenaBlock = 64 << 10
+
+func (s *strArena) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(s.block)+len(b) > cap(s.block) {
+		s.block = make([]byte, 0, max(strArenaBlock, len(b)))
+	}
+	off := len(s.block)
+	s.block = append(s.block, b...)
+	return unsafe.String(&s.block[off], len(b))
 }
 
 func appendDigits(p *PartyNumber, digits []byte) {

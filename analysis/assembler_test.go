@@ -367,3 +367,51 @@ func BenchmarkAssembler(b *testing.B) {
 		m.TS -= off
 	}
 }
+
+// FuzzAssembler feeds arbitrary message sequences (4 bytes each: type, CIC,
+// direction and range, time step) and checks the call accounting holds.
+func FuzzAssembler(f *testing.F) {
+	f.Add([]byte{msgIAM, 1, 1, 1, msgACM, 1, 0, 1, msgANM, 1, 0, 1, msgREL, 1, 1, 1, msgRLC, 1, 0, 1})
+	f.Add([]byte{msgIAM, 4, 1, 0, msgIAM, 4, 0, 0, msgGRS, 2, 0x31, 9, msgRSC, 4, 0, 200})
+	f.Add([]byte{msgREL, 3, 1, 1, msgIAM, 3, 1, 1, msgSAM, 3, 1, 1, msgCPG, 3, 0, 1, msgIAM, 3, 1, 255})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var closed uint64
+		a := NewAssembler(AssemblerConfig{
+			MaxOpenCalls:   8,
+			ReleaseTimeout: 5 * s,
+			IdleTimeout:    60 * s,
+			Close: func(c *Call) {
+				closed++
+				if c.Outcome == OutcomeOpen || c.End < c.Start {
+					t.Fatalf("bad closed call %+v", c)
+				}
+			},
+		})
+		var b msgBuilder
+		ts := int64(s)
+		for i := 0; i+4 <= len(data); i += 4 {
+			ts += int64(data[i+3]) * s / 4
+			m := b.msg(ts, data[i], data[i+2]&1 == 1, uint32(data[i+1]%16))
+			switch m.ISUP.Type {
+			case msgIAM:
+				setNum(&m.ISUP.Calling, 3, "13800138000")
+				setNum(&m.ISUP.Called, 3, "2088881234")
+			case msgSAM:
+				setNum(&m.ISUP.Subsequent, 0, "12")
+			case msgGRS:
+				m.ISUP.HasRange, m.ISUP.Range = true, data[i+2]>>1
+			case msgREL:
+				m.ISUP.Cause = decode.Cause{Present: true, Value: data[i+2] >> 1}
+			}
+			a.Feed(m)
+			if a.OpenCalls() > 8 {
+				t.Fatalf("%d open calls over the cap", a.OpenCalls())
+			}
+		}
+		a.Flush()
+		st := a.Stats()
+		if a.OpenCalls() != 0 || st.Closed != closed || st.Calls != closed {
+			t.Fatalf("opened %d closed %d (callback %d), open %d", st.Calls, st.Closed, closed, a.OpenCalls())
+		}
+	})
+}
