@@ -107,7 +107,7 @@ type Assembler struct {
 	now      int64
 	stats    AssemblerStats
 	idBuf    []byte
-	strs strArena
+	strs     strArena
 	// links caches each link's name so calls on one link share the string.
 	links map[linkName]string
 }
