@@ -292,9 +292,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	}
 	protected := map[string]bool{}
 	for i, n := range c.ProtectedNumbers {
-		if !isNumber(n) {
-			probs.add(fmt.Sprintf("protected_numbers[%d]", i), "%q is not a number (digits only)", n)
-		}
+		checkNational(probs, fmt.Sprintf("protected_numbers[%d]", i), n, "a number")
 		protected[n] = true
 	}
 
@@ -429,16 +427,12 @@ func buildPartner(fp *filePartner, i int, defaultBits uint8, protected map[strin
 		p.PointCodes = append(p.PointCodes, pc)
 	}
 	for j, s := range p.AllowedCLI {
-		if !isNumber(s) {
-			probs.add(fmt.Sprintf("%s.allowed_cli[%d]", key, j), "%q is not a number prefix (digits only, national significant)", s)
-		}
+		checkNational(probs, fmt.Sprintf("%s.allowed_cli[%d]", key, j), s, "a number prefix")
 	}
 	for j, s := range p.ProtectedAllowed {
-		switch {
-		case !isNumber(s):
-			probs.add(fmt.Sprintf("%s.protected_allowed[%d]", key, j), "%q is not a number (digits only)", s)
-		case !protected[s]:
-			probs.add(fmt.Sprintf("%s.protected_allowed[%d]", key, j), "%q is not in protected_numbers", s)
+		k := fmt.Sprintf("%s.protected_allowed[%d]", key, j)
+		if checkNational(probs, k, s, "a number") && !protected[s] {
+			probs.add(k, "%q is not in protected_numbers", s)
 		}
 	}
 	return p
@@ -551,6 +545,20 @@ func buildThresholds(f *fileThresholds, probs *problems) Thresholds {
 		probs.add("thresholds.fwd_loop_counter", "%d can never be reached (the redirection counter is at most 7)", t.FwdLoopCounter)
 	}
 	return t
+}
+
+// checkNational accepts a national significant number (or prefix): digits,
+// not starting with the trunk prefix 0, which the rules never see.
+func checkNational(probs *problems, key, s, what string) bool {
+	switch {
+	case !isNumber(s):
+		probs.add(key, "%q is not %s (digits only, national significant)", s, what)
+		return false
+	case s[0] == '0':
+		probs.add(key, "%q starts with 0: write the national significant number, without the trunk prefix", s)
+		return false
+	}
+	return true
 }
 
 func isNumber(s string) bool {

@@ -88,6 +88,17 @@ func TestDefaultsWhenKeysAbsent(t *testing.T) {
 	}
 }
 
+// Numbers written without quotes are read as the digits written.
+func TestUnquotedNumbers(t *testing.T) {
+	c, err := Parse([]byte("home_country_code: 86\nprotected_numbers: [110, 95588]\npartners:\n  - {name: a, kind: leased_line, allowed_cli: [10, 95588], protected_allowed: [95588], match: {point_codes: [1]}}\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HomeCountryCode != "86" || strings.Join(c.ProtectedNumbers, ",") != "110,95588" || strings.Join(c.Partners[0].AllowedCLI, ",") != "10,95588" {
+		t.Errorf("read %q %v %v", c.HomeCountryCode, c.ProtectedNumbers, c.Partners[0].AllowedCLI)
+	}
+}
+
 func TestThresholdOverrides(t *testing.T) {
 	c, err := Parse([]byte("thresholds:\n  one_ring: {ring_max: 3s}\n  bombing: {calls: 5, window: 1m}\n  fwd_loop_counter: 3\n"), "t.yaml")
 	if err != nil {
@@ -200,6 +211,9 @@ func TestValidationErrors(t *testing.T) {
 		{"allowed_cli not digits", partner("    allowed_cli: [\"+8610\"]\n"), `key partners[0].allowed_cli[0]: "+8610" is not a number prefix`},
 		{"protected_allowed not digits", partner("    protected_allowed: [\"11O\"]\n"), `key partners[0].protected_allowed[0]: "11O" is not a number`},
 		{"protected_allowed not protected", partner("    protected_allowed: [\"10086\"]\n"), `key partners[0].protected_allowed[0]: "10086" is not in protected_numbers`},
+		{"allowed_cli with trunk prefix", partner("    allowed_cli: [\"010\"]\n"), `key partners[0].allowed_cli[0]: "010" starts with 0`},
+		{"protected with trunk prefix", "protected_numbers: [\"0110\"]\n", `key protected_numbers[0]: "0110" starts with 0`},
+		{"protected_allowed with trunk prefix", partner("    protected_allowed: [\"0110\"]\n"), `key partners[0].protected_allowed[0]: "0110" starts with 0`},
 		{"protected not digits", "protected_numbers: [\"110\", \"\"]\n", `key protected_numbers[1]: "" is not a number`},
 		{"threshold zero", "thresholds:\n  bombing: {calls: 0}\n", `key thresholds.bombing.calls: 0 must be greater than 0`},
 		{"threshold negative window", "thresholds:\n  relay: {window: -5s}\n", `key thresholds.relay.window: -5s must be greater than 0`},
