@@ -21,7 +21,7 @@ var tsharkFields = []string{
 	"isup.connected_number", "isup.generic_number", "isup.subsequent_number",
 	"isup.calling_partys_category", "isup.hop_counter", "isup.cause_indicator", "isup.event_ind",
 	"isup.redirecting_ind", "isup.original_redirection_reason", "isup.redirection_counter",
-	"isup.redirection_reason",
+	"isup.redirection_reason", "e164.called_party_number.digits", "e164.calling_party_number.digits",
 }
 
 // ourFields renders u the way `tshark -T fields` shows tsharkFields. Known and
@@ -54,6 +54,7 @@ func ourFields(u *ISUP) []string {
 		opt(u.Cause.Present, "%d", u.Cause.Value), opt(u.HasEventInformation, "%d", u.EventInformation),
 		opt(r.Present, "%d", r.Indicator), opt(r.Present, "%d", r.OriginalReason),
 		opt(r.Present, "%d", r.Counter), opt(r.Present, "%d", r.Reason),
+		num(&u.Called), num(&u.Calling), // tshark's E.164 view shows the same signals, ST included
 	}
 }
 
