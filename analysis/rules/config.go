@@ -49,17 +49,7 @@ func FromConfig(cfg *config.Config, blocklist Blocklist) Settings {
 // PartnerFunc returns the assembler's partner lookup for cfg: the partner
 // owning an address, else the one owning a point code.
 func PartnerFunc(cfg *config.Config) func(addr netip.Addr, pc uint32) string {
-	return func(addr netip.Addr, pc uint32) string {
-		if addr.IsValid() {
-			if p := cfg.PartnerByAddr(addr); p != nil {
-				return p.Name
-			}
-		}
-		if p := cfg.PartnerByPC(pc); p != nil {
-			return p.Name
-		}
-		return ""
-	}
+	return cfg.PartnerName
 }
 
 // LinkPCBits maps each partner address whose point-code width differs from

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -343,4 +344,56 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+var updateScenarios = flag.Bool("update-scenarios", false, "rewrite pcaps/scenarios.* from the generator")
+
+// The committed scenario capture (pcaps/scenarios.*) is what the generator
+// makes, and replaying it raises exactly the expected alerts.
+func TestScenarioFiles(t *testing.T) {
+	dir := filepath.Join("..", "..", "pcaps")
+	names := map[string]string{
+		"pcap": filepath.Join(dir, "scenarios.pcap"), "expected": filepath.Join(dir, "scenarios.expected.jsonl"),
+		"config": filepath.Join(dir, "scenarios.yaml"), "blocklist": filepath.Join(dir, "scenarios.blocklist"),
+	}
+	var pcap, expected bytes.Buffer
+	if _, err := gen.WriteScenarios(&pcap, &expected, gen.ScenarioOptions{Seed: 3, CleanCalls: 1000, File: "scenarios.pcap"}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := map[string][]byte{
+		"pcap": pcap.Bytes(), "expected": expected.Bytes(),
+		"config":    []byte(gen.ScenarioConfigYAML(gen.DefaultPartners(14), 14, "scenarios.blocklist")),
+		"blocklist": []byte(gen.ScenarioBlocklistFile()),
+	}
+	for k, path := range names {
+		if *updateScenarios {
+			if err := os.WriteFile(path, fresh[k], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		old, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test -run TestScenarioFiles -update-scenarios)", err)
+		}
+		if !bytes.Equal(old, fresh[k]) {
+			t.Errorf("%s differs from what the generator makes (run go test -run TestScenarioFiles -update-scenarios)", path)
+		}
+	}
+	var want []gen.ExpectedAlert
+	dec := json.NewDecoder(bytes.NewReader(fresh["expected"]))
+	for {
+		var w gen.ExpectedAlert
+		if err := dec.Decode(&w); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, w)
+	}
+	out, stderr, code := runReplayArgs(t, "--config", names["config"], names["pcap"])
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	checkExpected(t, want, parseAlerts(t, out))
 }
