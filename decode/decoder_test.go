@@ -225,3 +225,75 @@ func TestDecodeSharedCaptures(t *testing.T) {
 		t.Errorf("found %d captures, expected %d", seen, len(pcapExpectations))
 	}
 }
+
+func TestErrorHandlerGetsDropsOnly(t *testing.T) {
+	type report struct {
+		source uint16
+		frame  uint64
+		reason Reason
+	}
+	var reports []report
+	d := New(Config{}, nil)
+	d.SetErrorHandler(func(source uint16, frame uint64, r Reason) { reports = append(reports, report{source, frame, r}) })
+	frames := []Frame{
+		{Source: 2, Frame: 7, LinkType: LinkTypeEthernet, Data: make([]byte, 10)},                   // drop: truncated
+		{Source: 2, Frame: 8, LinkType: LinkTypeEthernet, Data: ethernet(0x0806, make([]byte, 28))}, // skip: ARP
+	}
+	// A first fragment that never completes: reported at Flush against its frame.
+	first := fragments(m3uaISUP(1, 1), 2, 1, 0, false)[0]
+	frames = append(frames, sctpFrame(9, 0, 2905, 2905, 1, first))
+	frames[2].Source = 2
+	for i := range frames {
+		d.Decode(&frames[i])
+	}
+	d.Flush()
+	want := []report{{2, 7, DropLinkTruncated}, {2, 9, DropSCTPFragmentExpired}}
+	if fmt.Sprint(reports) != fmt.Sprint(want) {
+		t.Errorf("reports %v, want %v", reports, want)
+	}
+	if st := d.Stats(); st.Drops() != 2 || st.Reasons[SkipNotIP] != 1 || st.Frames != 3 {
+		t.Errorf("%s", st.Summary())
+	}
+}
+
+func TestMessageFieldsReset(t *testing.T) {
+	// An M3UA message with a routing context, then an MTP2 one: nothing of the
+	// first may leak into the second.
+	var got []Message
+	d := New(Config{}, func(m *Message) { got = append(got, *m) })
+	f1 := ethSCTPFrame(m3uaISUP(1, 1), ppidM3UA, 1)
+	f1.TS, f1.Frame, f1.Source = 100, 1, 1
+	msu := mtp3ITU(0x85, 1, 2, 3, isupMessage(2, 0x10))
+	f2 := Frame{TS: 200, Frame: 2, Source: 1, LinkType: LinkTypeMTP2, FCSLen: 0, Data: append([]byte{1, 1, byte(len(msu))}, msu...)}
+	d.Decode(&f1)
+	d.Decode(&f2)
+	if len(got) != 2 {
+		t.Fatalf("%d messages", len(got))
+	}
+	a, b := got[0], got[1]
+	if a.TS != 100 || a.Frame != 1 || a.Source != 1 || !a.HasRC || a.RoutingContext != 1 || !a.Src.IsValid() || a.VTag != 7 {
+		t.Errorf("first %+v", a)
+	}
+	if b.TS != 200 || b.Frame != 2 || b.HasRC || b.RoutingContext != 0 || b.Src.IsValid() || b.Dst.IsValid() || b.VTag != 0 || b.TSN != 0 || b.Stream != 0 || b.Transport != TransportMTP2 {
+		t.Errorf("second %+v", b)
+	}
+}
+
+func TestDecodeAllocatesNothing(t *testing.T) {
+	for name, frames := range map[string][]Frame{"m3ua": m3uaBenchFrames(), "m2pa": m2paBenchFrames()} {
+		d := New(Config{}, func(m *Message) {})
+		for i := range frames {
+			d.Decode(&frames[i])
+		}
+		i := 0
+		allocs := testing.AllocsPerRun(1000, func() {
+			f := &frames[i%len(frames)]
+			f.TS += int64(len(frames)) * 1e6
+			d.Decode(f)
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.1f allocations per frame", name, allocs)
+		}
+	}
+}
