@@ -1,5 +1,12 @@
 package decode
 
+// The Chinese national ISUP uses the Q.763 formats for every parameter typed
+// here (its differences are national code points, e.g. calling party's
+// categories, and 24-bit point codes, which MTP3 handles), so one decoder
+// serves both; tshark likewise dissects ISUP under mtp3.standard "Chinese ITU"
+// as Q.763 (it has no Chinese ISUP variant), and isup_tshark_test.go checks
+// both settings.
+
 // cicMask keeps the 12 CIC bits of Q.763 1.2. The 4 high bits are spare in ITU
 // and in the Chinese national ISUP; tshark masks them too (also with
 // mtp3.standard "Chinese ITU"), so a CIC compares equal to tshark's isup.cic.

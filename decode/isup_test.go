@@ -382,12 +382,16 @@ func TestDecodeISUPAllocs(t *testing.T) {
 	}
 }
 
+// Names follow Q.763 Table 4. tshark's Info column differs for three types
+// (UBA: UBLA, USR: UUI, IRS: IDS) and shows CMR/CMC/CMRJ, reserved since the
+// 1992 edition, as "Reserved"; ANSI-only types (CRA 0xE9 … EXM 0xED) are
+// unknown in Q.763 and stay unknown here.
 func TestMessageTypeNames(t *testing.T) {
 	for code, name := range map[uint8]string{
 		0x01: "IAM", 0x02: "SAM", 0x06: "ACM", 0x07: "CON", 0x09: "ANM", 0x0C: "REL", 0x10: "RLC",
 		0x12: "RSC", 0x16: "UBA", 0x17: "GRS", 0x1A: "CGBA", 0x1C: "CMR", 0x29: "GRA", 0x2C: "CPG",
 		0x2D: "USR", 0x2E: "UCIC", 0x37: "IRS", 0x40: "LOP", 0x41: "APM", 0x43: "SDN",
-		0x0A: "0x0A", 0x3E: "0x3E", 0xE1: "0xE1", 0xFF: "0xFF", 0x00: "0x00",
+		0x0A: "0x0A", 0x3E: "0x3E", 0xE1: "0xE1", 0xE9: "0xE9", 0xED: "0xED", 0xFF: "0xFF", 0x00: "0x00",
 	} {
 		if got := MessageTypeName(code); got != name {
 			t.Errorf("MessageTypeName(%#x) = %q, want %q", code, got, name)
