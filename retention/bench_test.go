@@ -1,0 +1,115 @@
+package retention
+
+import (
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/decode"
+)
+
+// Benchmarks use generated traffic (gen_test.go): interleaved 5-message calls,
+// two or three numbers per IAM, a call record per call and an alert on every
+// fifth. GATEWARDEN_BENCH_SCALE multiplies the data sizes for the report; the
+// defaults keep CI short.
+
+func benchScale() int {
+	if v, err := strconv.Atoi(os.Getenv("GATEWARDEN_BENCH_SCALE")); err == nil && v > 0 {
+		return v
+	}
+	return 1
+}
+
+// pregenerate records messages and calls so the benchmark times the store only.
+type recorded struct {
+	msgs  []decode.Message
+	mtp3  [][]byte
+	calls []*analysis.Call
+	// after[i] is the number of calls finished when message i was generated.
+	after []int
+}
+
+func pregenerate(n int, gap int64) *recorded {
+	g := newGenerator(9, t0, gap)
+	r := &recorded{msgs: make([]decode.Message, 0, 5*n)}
+	g.run(n, func(m *decode.Message) {
+		r.msgs = append(r.msgs, *m)
+		r.mtp3 = append(r.mtp3, append([]byte(nil), m.MTP3...))
+		r.after = append(r.after, len(r.calls))
+	}, func(_ *genCall, c *analysis.Call) { r.calls = append(r.calls, c) })
+	for i := range r.msgs {
+		r.msgs[i].MTP3 = r.mtp3[i]
+	}
+	return r
+}
+
+func dirBytes(b *testing.B, dir string) int64 {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n int64
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// BenchmarkIngest stores messages with their call records (and an alert on
+// every fifth call) and seals the partitions. ns/op is per message, sealing
+// included; B/msg is the store's size on disk (segments, indexes, calls,
+// alerts, manifests) per message.
+func BenchmarkIngest(b *testing.B) {
+	// 10 million calls a day is ~115 calls/s: 8.6 ms between call starts.
+	const pool = 200000
+	rec := pregenerate(pool/5, int64(8600*time.Microsecond))
+	dir := b.TempDir()
+	s, err := Open(dir, Options{NoSync: true, MinFreeBytes: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	span := rec.msgs[len(rec.msgs)-1].TS - rec.msgs[0].TS + int64(time.Second)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var m decode.Message
+	var c analysis.Call
+	var a analysis.Alert
+	done := 0
+	for i := 0; i < b.N; i++ {
+		k := i % len(rec.msgs)
+		lap := i / len(rec.msgs)
+		shift := int64(lap) * span
+		m = rec.msgs[k]
+		m.TS += shift
+		m.Frame += uint64(lap) * uint64(len(rec.msgs))
+		if err := s.AddMessage(&m, "gen.pcap"); err != nil {
+			b.Fatal(err)
+		}
+		for ; done < lap*len(rec.calls)+rec.after[k]; done++ {
+			c = *rec.calls[done%len(rec.calls)]
+			c.Start += shift
+			c.Alerting += shift
+			c.Answer += shift
+			c.Release += shift
+			c.End += shift
+			if done%5 == 0 {
+				a = analysis.Alert{TS: c.Start, Rule: "cli.generic_number", Partner: c.Partner, OPC: c.OPC, DPC: c.DPC, CIC: c.CIC, CallID: c.ID}
+				if err := s.AddAlert(&a); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.AddCall(&c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(dirBytes(b, dir))/float64(b.N), "B/msg")
+}

@@ -1,0 +1,491 @@
+package retention
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/gatewarden/gatewarden/analysis"
+)
+
+// Query selects calls. Every set field must match (AND); Numbers match if any
+// of them does (OR), in any of the selected Roles.
+type Query struct {
+	From, To int64 // IAM capture time, Unix ns: From <= t < To; zero means unbounded
+
+	// Numbers are digit strings exactly as signalled (the index keeps numbers
+	// as presented: use NumberForms to cover national and international forms).
+	Numbers []string
+	Roles   RoleMask
+
+	Partner string // call record's partner
+	// Link matches the call record's link, the IAM's "src>dst" pair, either
+	// address (ip:port or ip), or its capture file/interface name.
+	Link string
+	OPC  *uint32 // of the IAM
+	DPC  *uint32
+	CIC  *uint32
+	Rule string // any alert of the call
+
+	Limit int // at most this many calls (0: no limit)
+}
+
+// CallResult is one call as retained: its ladder of messages in capture-time
+// order (the first is the IAM unless the IAM itself is gone), the call record
+// when analysis produced one, and its alerts.
+type CallResult struct {
+	Ref    Ref
+	Call   *analysis.Call
+	Alerts []analysis.Alert
+	Ladder []Message
+}
+
+// IAM returns the message that opened the call (nil if not retained).
+func (c *CallResult) IAM() *Message {
+	for i := range c.Ladder {
+		if c.Ladder[i].Ref == c.Ref {
+			return &c.Ladder[i]
+		}
+	}
+	return nil
+}
+
+// Start is the call's start time: its IAM's timestamp or the record's.
+func (c *CallResult) Start() int64 {
+	if m := c.IAM(); m != nil {
+		return m.TS
+	}
+	if c.Call != nil {
+		return c.Call.Start
+	}
+	if len(c.Alerts) > 0 {
+		return c.Alerts[0].TS
+	}
+	return 0
+}
+
+// partView is one partition as a query sees it.
+type partView struct {
+	seq          uint32
+	minTS, maxTS int64
+	path         string // sealed segment
+	mem          []byte // in-memory segment built from an open log
+	seg          *segment
+	f            *os.File
+}
+
+func (v *partView) open(s *Store) (*segment, error) {
+	if v.seg != nil {
+		return v.seg, nil
+	}
+	var err error
+	if v.mem != nil {
+		v.seg, err = openSegment(bytes.NewReader(v.mem), int64(len(v.mem)), s.dec)
+		return v.seg, err
+	}
+	f, err := os.Open(v.path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	v.f = f
+	v.seg, err = openSegment(f, st.Size(), s.dec)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %s: %w", v.path, err)
+	}
+	return v.seg, nil
+}
+
+type snapshot struct {
+	views []*partView
+	bySeq map[uint32]int
+}
+
+func (sn *snapshot) close() {
+	for _, v := range sn.views {
+		if v.f != nil {
+			v.f.Close()
+		}
+	}
+}
+
+func (sn *snapshot) inRange(v *partView, from, to int64) bool {
+	if to != 0 && v.minTS >= to {
+		return false
+	}
+	return from == 0 || v.maxTS >= from
+}
+
+// snapshot lists the sealed partitions and builds the open ones in memory.
+func (s *Store) snapshot() (*snapshot, error) {
+	s.mu.Lock()
+	sn := &snapshot{bySeq: map[uint32]int{}}
+	for _, p := range s.parts {
+		sn.views = append(sn.views, &partView{seq: p.Seq, minTS: p.MinTS, maxTS: p.MaxTS, path: segPath(s.dir, p.Seq)})
+	}
+	var logs [][]byte
+	var logSeqs []uint32
+	if s.opt.ReadOnly {
+		wseqs, err := listSeqs(s.dir, ".wal")
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		for _, seq := range wseqs {
+			data, _, err := readWAL(walPath(s.dir, seq), false)
+			if err != nil {
+				continue // sealed and removed meanwhile
+			}
+			logs, logSeqs = append(logs, data), append(logSeqs, seq)
+		}
+	} else if s.cur {
+		if err := s.writeBuffer(false); err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		data, _, err := readWAL(walPath(s.dir, s.curSeq), false)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		logs, logSeqs = append(logs, data), append(logSeqs, s.curSeq)
+	}
+	s.mu.Unlock()
+	for i, data := range logs {
+		msgs, calls, alerts, err := parseWAL(data)
+		if err != nil {
+			return nil, err
+		}
+		mem, sum := buildSegment(s.enc, logSeqs[i], msgs, calls, alerts)
+		sn.views = append(sn.views, &partView{seq: logSeqs[i], minTS: sum.MinTS, maxTS: sum.MaxTS, mem: mem})
+	}
+	sort.Slice(sn.views, func(i, j int) bool { return sn.views[i].seq < sn.views[j].seq })
+	for i, v := range sn.views {
+		sn.bySeq[v.seq] = i
+	}
+	return sn, nil
+}
+
+func refKey(r Ref) []byte { return binary.BigEndian.AppendUint64(nil, uint64(r)) }
+
+// QueryCalls returns the calls matching q, oldest first.
+func (s *Store) QueryCalls(q Query) ([]CallResult, error) {
+	sn, err := s.snapshot()
+	if err != nil {
+		return nil, err
+	}
+	defer sn.close()
+	return s.queryCalls(sn, q)
+}
+
+func (s *Store) queryCalls(sn *snapshot, q Query) ([]CallResult, error) {
+	cands := map[Ref]bool{}
+	var loose []analysis.Alert // alerts not tied to a retained IAM
+	switch {
+	case len(q.Numbers) > 0:
+		for _, v := range sn.views {
+			if !sn.inRange(v, q.From, q.To) {
+				continue
+			}
+			seg, err := v.open(s)
+			if err != nil {
+				return nil, err
+			}
+			for _, num := range q.Numbers {
+				err := seg.lookup(secNumbers, []byte(num), func(k, val []byte) error {
+					if string(k) != num {
+						return nil
+					}
+					r := reader{b: val}
+					var ref Ref
+					for len(r.b) > 0 {
+						ref += Ref(r.uvarint())
+						role := Role(r.byte1())
+						if r.err != nil {
+							return r.err
+						}
+						if q.Roles.Has(role) {
+							cands[ref] = true
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					return nil, err
+				}
+			}
+		}
+	case q.Rule != "":
+		for _, v := range sn.views {
+			if !sn.inRange(v, q.From, q.To) {
+				continue
+			}
+			seg, err := v.open(s)
+			if err != nil {
+				return nil, err
+			}
+			err = seg.scan(secAlerts, func(k, val []byte) error {
+				a, err := decodeAlert(val)
+				if err != nil {
+					return err
+				}
+				if a.Rule != q.Rule {
+					return nil
+				}
+				if ref := Ref(binary.BigEndian.Uint64(k)); ref != 0 {
+					cands[ref] = true
+				} else {
+					loose = append(loose, *a)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	default:
+		for _, v := range sn.views {
+			if !sn.inRange(v, q.From, q.To) {
+				continue
+			}
+			seg, err := v.open(s)
+			if err != nil {
+				return nil, err
+			}
+			for bi, b := range seg.blocks {
+				if (q.To != 0 && b.minTS >= q.To) || (q.From != 0 && b.maxTS < q.From) {
+					continue
+				}
+				blk, err := seg.block(bi)
+				if err != nil {
+					return nil, err
+				}
+				for i := range blk.msgs {
+					m := &blk.msgs[i]
+					if m.Type == isupIAM && inTime(m.TS, q.From, q.To) {
+						cands[m.Ref] = true
+					}
+				}
+			}
+		}
+	}
+	refs := make([]Ref, 0, len(cands))
+	for r := range cands {
+		refs = append(refs, r)
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i] < refs[j] })
+	var out []CallResult
+	for _, ref := range refs {
+		res, err := s.assemble(sn, ref)
+		if err != nil {
+			return nil, err
+		}
+		if !matches(&res, &q) {
+			continue
+		}
+		out = append(out, res)
+		if q.Limit > 0 && len(out) >= q.Limit {
+			return out, nil
+		}
+	}
+	for _, a := range loose {
+		res := CallResult{Alerts: []analysis.Alert{a}}
+		if matches(&res, &q) {
+			out = append(out, res)
+			if q.Limit > 0 && len(out) >= q.Limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func inTime(ts, from, to int64) bool {
+	return (from == 0 || ts >= from) && (to == 0 || ts < to)
+}
+
+// assemble collects a call's ladder, record and alerts. Its messages may run
+// on into the following partitions; the call record and alerts are written
+// when analysis emits them, so they are looked for a little further still.
+func (s *Store) assemble(sn *snapshot, ref Ref) (CallResult, error) {
+	res := CallResult{Ref: ref}
+	i, ok := sn.bySeq[ref.Seq()]
+	if !ok {
+		// The IAM's partition was removed; its call may still be later.
+		i = sort.Search(len(sn.views), func(j int) bool { return sn.views[j].seq > ref.Seq() })
+	}
+	key := refKey(ref)
+	last := i
+	for j := i; j < len(sn.views); j++ {
+		seg, err := sn.views[j].open(s)
+		if err != nil {
+			return res, err
+		}
+		found := false
+		err = seg.lookup(secLadders, key, func(_, val []byte) error {
+			found = true
+			r := reader{b: val}
+			n := r.uvarint()
+			var ord uint32
+			for k := uint64(0); k < n && r.err == nil; k++ {
+				ord += uint32(r.uvarint())
+				m, err := seg.message(ord)
+				if err != nil {
+					return err
+				}
+				cp := *m
+				cp.Call = ref
+				res.Ladder = append(res.Ladder, cp)
+			}
+			return r.err
+		})
+		if err != nil {
+			return res, err
+		}
+		if !found && j > i {
+			break
+		}
+		last = j
+	}
+	for j := i; j < len(sn.views) && j <= last+2; j++ {
+		seg, err := sn.views[j].open(s)
+		if err != nil {
+			return res, err
+		}
+		err = seg.lookup(secCalls, key, func(_, val []byte) error {
+			c, err := decodeCall(val)
+			if err == nil && res.Call == nil {
+				res.Call = c
+			}
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+		err = seg.lookup(secAlerts, key, func(_, val []byte) error {
+			a, err := decodeAlert(val)
+			if err == nil {
+				res.Alerts = append(res.Alerts, *a)
+			}
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	sort.SliceStable(res.Ladder, func(a, b int) bool { return res.Ladder[a].TS < res.Ladder[b].TS })
+	return res, nil
+}
+
+func matches(res *CallResult, q *Query) bool {
+	if !inTime(res.Start(), q.From, q.To) {
+		return false
+	}
+	iam := res.IAM()
+	if q.Partner != "" {
+		ok := res.Call != nil && res.Call.Partner == q.Partner
+		for _, a := range res.Alerts {
+			ok = ok || a.Partner == q.Partner
+		}
+		if !ok {
+			return false
+		}
+	}
+	if q.Link != "" && !matchLink(res, iam, q.Link) {
+		return false
+	}
+	pc := func(want *uint32, fromIAM func(*Message) uint32, fromCall func(*analysis.Call) uint32) bool {
+		if want == nil {
+			return true
+		}
+		if iam != nil {
+			return fromIAM(iam) == *want
+		}
+		return res.Call != nil && fromCall(res.Call) == *want
+	}
+	if !pc(q.OPC, func(m *Message) uint32 { return m.Label.OPC }, func(c *analysis.Call) uint32 { return c.OPC }) ||
+		!pc(q.DPC, func(m *Message) uint32 { return m.Label.DPC }, func(c *analysis.Call) uint32 { return c.DPC }) ||
+		!pc(q.CIC, func(m *Message) uint32 { return m.CIC }, func(c *analysis.Call) uint32 { return c.CIC }) {
+		return false
+	}
+	if q.Rule != "" {
+		ok := false
+		for _, a := range res.Alerts {
+			ok = ok || a.Rule == q.Rule
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func matchLink(res *CallResult, iam *Message, link string) bool {
+	if res.Call != nil && res.Call.Link == link {
+		return true
+	}
+	if iam == nil {
+		return false
+	}
+	if iam.Source == link || LinkName(iam) == link {
+		return true
+	}
+	for _, ap := range [...]string{iam.Src.String(), iam.Dst.String(), iam.Src.Addr().String(), iam.Dst.Addr().String()} {
+		if ap == link {
+			return true
+		}
+	}
+	return false
+}
+
+// LinkName is how a message's link is written: "src>dst" for SIGTRAN, the
+// capture source and MTP2 link number otherwise.
+func LinkName(m *Message) string {
+	if m.Src.IsValid() {
+		return m.Src.String() + ">" + m.Dst.String()
+	}
+	return fmt.Sprintf("%s/%d", m.Source, m.Link)
+}
+
+// NumberForms returns the ways a number may be signalled, so a lookup finds it
+// whatever nature of address the sender used: as given, national significant
+// number, with the trunk prefix, with the country code, and with the
+// international prefix. cc is the country code (e.g. "86"); empty gives the
+// digits alone.
+func NumberForms(num, cc string) []string {
+	digits := make([]byte, 0, len(num))
+	for i := 0; i < len(num); i++ {
+		if c := num[i]; c >= '0' && c <= '9' || c >= 'A' && c <= 'F' {
+			digits = append(digits, c)
+		}
+	}
+	d := string(digits)
+	if cc == "" || d == "" {
+		return []string{d}
+	}
+	nsn := d
+	switch {
+	case len(d) > 2+len(cc) && d[:2] == "00" && d[2:2+len(cc)] == cc:
+		nsn = d[2+len(cc):]
+	case len(d) > len(cc)+6 && d[:len(cc)] == cc:
+		nsn = d[len(cc):]
+	case len(d) > 1 && d[0] == '0' && d[1] != '0':
+		nsn = d[1:]
+	}
+	forms := []string{d, nsn, "0" + nsn, cc + nsn, "00" + cc + nsn}
+	seen := map[string]bool{}
+	out := forms[:0]
+	for _, f := range forms {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,651 @@
+package retention
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"sort"
+
+	"github.com/gatewarden/gatewarden/decode"
+	"github.com/klauspost/compress/zstd"
+)
+
+// A segment is one sealed partition in one file:
+//
+//	magic | message blocks | section chunks | table of contents | footer
+//
+// Message blocks hold blockRows messages each, column by column (timestamps as
+// scaled deltas, addresses and point codes in a per-block dictionary, the MTP3
+// bytes last), each block zstd-compressed on its own so a lookup decompresses
+// only the blocks it needs. Sections are sorted key/value tables (number index,
+// call ladders, calls, alerts) cut into compressed chunks whose first keys are
+// in the table of contents, so a lookup reads one or two chunks.
+
+var segMagic = [8]byte{'G', 'W', 'S', 'E', 'G', 'v', '1', '\n'}
+
+const (
+	blockRows   = 4096
+	chunkTarget = 32 << 10
+	footerLen   = 8 + 4 + 8
+)
+
+// Section names.
+const (
+	secNumbers = "num"    // digits -> postings of (call ref, role)
+	secLadders = "ladder" // call ref (8 bytes BE) -> ordinals of its messages in this partition
+	secCalls   = "call"   // call ref + counter -> encoded analysis.Call
+	secAlerts  = "alert"  // call ref + counter -> encoded analysis.Alert
+)
+
+type blockInfo struct {
+	off, length  uint64
+	first, count uint32
+	minTS, maxTS int64
+}
+
+type chunkInfo struct {
+	off, length uint64
+	entries     uint32
+	firstKey    []byte
+}
+
+type kv struct {
+	key, val []byte
+}
+
+// assocKey is everything that is constant for a signalling association (or
+// MTP2 link) and point-code pair; a block stores each distinct one once.
+type assocKey struct {
+	source         string
+	transport      decode.Transport
+	src, dst       netip.AddrPort
+	vtag           uint32
+	link           uint16
+	rc, na         uint32
+	flags          byte
+	ni, si, pcbits uint8
+	opc, dpc       uint32
+}
+
+func keyOf(m *Message) assocKey {
+	var flags byte
+	if m.HasRC {
+		flags |= flagHasRC
+	}
+	if m.HasNA {
+		flags |= flagHasNA
+	}
+	return assocKey{
+		source: m.Source, transport: m.Transport, src: m.Src, dst: m.Dst, vtag: m.VTag, link: m.Link,
+		rc: m.RoutingContext, na: m.NetworkAppearance, flags: flags,
+		ni: m.Label.NI, si: m.Label.SI, pcbits: m.Label.PCBits, opc: m.Label.OPC, dpc: m.Label.DPC,
+	}
+}
+
+type segSummary struct {
+	Messages, Calls, Alerts int
+	MinTS, MaxTS            int64
+}
+
+func (s *segSummary) see(ts int64) {
+	if ts == 0 {
+		return
+	}
+	if s.MinTS == 0 || ts < s.MinTS {
+		s.MinTS = ts
+	}
+	if ts > s.MaxTS {
+		s.MaxTS = ts
+	}
+}
+
+// buildSegment encodes one partition. Calls and alerts are keyed by the Ref of
+// the call they belong to.
+func buildSegment(enc *zstd.Encoder, seq uint32, msgs []walMessage, calls, alerts []kv) ([]byte, segSummary) {
+	var sum segSummary
+	out := append([]byte(nil), segMagic[:]...)
+	var blocks []blockInfo
+	var raw []byte
+	for first := 0; first < len(msgs); first += blockRows {
+		end := min(first+blockRows, len(msgs))
+		raw = encodeBlock(raw[:0], msgs[first:end])
+		bi := blockInfo{off: uint64(len(out)), first: uint32(first), count: uint32(end - first)}
+		bi.minTS, bi.maxTS = msgs[first].TS, msgs[first].TS
+		for i := first; i < end; i++ {
+			bi.minTS = min(bi.minTS, msgs[i].TS)
+			bi.maxTS = max(bi.maxTS, msgs[i].TS)
+			sum.see(msgs[i].TS)
+		}
+		out = enc.EncodeAll(raw, out)
+		bi.length = uint64(len(out)) - bi.off
+		blocks = append(blocks, bi)
+	}
+	sum.Messages = len(msgs)
+
+	// Number index and ladders. One slab holds every encoded value.
+	type posting struct {
+		digits []byte
+		ref    Ref
+		role   Role
+	}
+	type member struct {
+		call Ref
+		ord  uint32
+	}
+	posts := make([]posting, 0, len(msgs))
+	members := make([]member, len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		call := m.Call
+		if call == 0 {
+			call = MakeRef(seq, uint32(i))
+		}
+		members[i] = member{call, uint32(i)}
+		for _, n := range m.numbers {
+			posts = append(posts, posting{digits: n.digits, ref: call, role: n.role})
+		}
+	}
+	slices.SortFunc(posts, func(a, b posting) int {
+		if c := bytes.Compare(a.digits, b.digits); c != 0 {
+			return c
+		}
+		if a.ref != b.ref {
+			return cmp.Compare(a.ref, b.ref)
+		}
+		return cmp.Compare(a.role, b.role)
+	})
+	slab := make([]byte, 0, 12*len(posts)+8*len(msgs))
+	var numKV []kv
+	for i := 0; i < len(posts); {
+		j := i
+		start := len(slab)
+		var prev Ref
+		for ; j < len(posts) && bytes.Equal(posts[j].digits, posts[i].digits); j++ {
+			if j > i && posts[j].ref == posts[j-1].ref && posts[j].role == posts[j-1].role {
+				continue
+			}
+			slab = appendUvarint(slab, uint64(posts[j].ref-prev))
+			slab = append(slab, byte(posts[j].role))
+			prev = posts[j].ref
+		}
+		numKV = append(numKV, kv{key: posts[i].digits, val: slab[start:len(slab):len(slab)]})
+		i = j
+	}
+	slices.SortFunc(members, func(a, b member) int {
+		if a.call != b.call {
+			return cmp.Compare(a.call, b.call)
+		}
+		return cmp.Compare(a.ord, b.ord)
+	})
+	var ladKV []kv
+	for i := 0; i < len(members); {
+		j := i
+		for j < len(members) && members[j].call == members[i].call {
+			j++
+		}
+		start := len(slab)
+		slab = binary.BigEndian.AppendUint64(slab, uint64(members[i].call))
+		keyEnd := len(slab)
+		slab = appendUvarint(slab, uint64(j-i))
+		prev := uint32(0)
+		for _, m := range members[i:j] {
+			slab = appendUvarint(slab, uint64(m.ord-prev))
+			prev = m.ord
+		}
+		ladKV = append(ladKV, kv{key: slab[start:keyEnd:keyEnd], val: slab[keyEnd:len(slab):len(slab)]})
+		i = j
+	}
+	sortKV(calls)
+	sortKV(alerts)
+	sum.Calls, sum.Alerts = len(calls), len(alerts)
+	for _, c := range calls {
+		if len(c.val) > 0 {
+			r := reader{b: c.val}
+			r.string()
+			sum.see(r.varint())
+		}
+	}
+	for _, a := range alerts {
+		r := reader{b: a.val}
+		sum.see(r.varint())
+	}
+
+	type section struct {
+		name   string
+		chunks []chunkInfo
+	}
+	var secs []section
+	for _, s := range []struct {
+		name string
+		kvs  []kv
+	}{{secNumbers, numKV}, {secLadders, ladKV}, {secCalls, calls}, {secAlerts, alerts}} {
+		sec := section{name: s.name}
+		for i := 0; i < len(s.kvs); {
+			raw = raw[:0]
+			ci := chunkInfo{off: uint64(len(out)), firstKey: s.kvs[i].key}
+			for ; i < len(s.kvs) && len(raw) < chunkTarget; i++ {
+				raw = appendBytes(raw, s.kvs[i].key)
+				raw = appendBytes(raw, s.kvs[i].val)
+				ci.entries++
+			}
+			out = enc.EncodeAll(raw, out)
+			ci.length = uint64(len(out)) - ci.off
+			sec.chunks = append(sec.chunks, ci)
+		}
+		secs = append(secs, sec)
+	}
+
+	tocOff := len(out)
+	out = appendUvarint(out, uint64(seq))
+	out = appendUvarint(out, uint64(len(blocks)))
+	for _, b := range blocks {
+		out = appendUvarint(out, b.off)
+		out = appendUvarint(out, b.length)
+		out = appendUvarint(out, uint64(b.count))
+		out = appendVarint(out, b.minTS)
+		out = appendVarint(out, b.maxTS)
+	}
+	out = appendUvarint(out, uint64(len(secs)))
+	for _, s := range secs {
+		out = appendString(out, s.name)
+		out = appendUvarint(out, uint64(len(s.chunks)))
+		for _, c := range s.chunks {
+			out = appendUvarint(out, c.off)
+			out = appendUvarint(out, c.length)
+			out = appendUvarint(out, uint64(c.entries))
+			out = appendBytes(out, c.firstKey)
+		}
+	}
+	tocLen := len(out) - tocOff
+	out = binary.LittleEndian.AppendUint64(out, uint64(tocOff))
+	out = binary.LittleEndian.AppendUint32(out, uint32(tocLen))
+	out = append(out, segMagic[:]...)
+	return out, sum
+}
+
+func sortKV(s []kv) {
+	sort.SliceStable(s, func(i, j int) bool { return bytes.Compare(s[i].key, s[j].key) < 0 })
+}
+
+// encodeBlock writes the rows column by column.
+func encodeBlock(b []byte, rows []walMessage) []byte {
+	n := len(rows)
+	b = appendUvarint(b, uint64(n))
+	// Timestamps: first value, then deltas divided by their common divisor
+	// (captures are usually in µs, so deltas are multiples of 1000 ns).
+	var g uint64
+	for i := 1; i < n; i++ {
+		d := rows[i].TS - rows[i-1].TS
+		if d < 0 {
+			d = -d
+		}
+		g = gcd(g, uint64(d))
+	}
+	if g == 0 {
+		g = 1
+	}
+	b = appendVarint(b, rows[0].TS)
+	b = appendUvarint(b, g)
+	for i := 1; i < n; i++ {
+		b = appendVarint(b, (rows[i].TS-rows[i-1].TS)/int64(g))
+	}
+	// Association dictionary.
+	dict := map[assocKey]uint32{}
+	var order []assocKey
+	idx := make([]uint32, n)
+	for i := range rows {
+		k := keyOf(&rows[i].Message)
+		v, ok := dict[k]
+		if !ok {
+			v = uint32(len(order))
+			dict[k] = v
+			order = append(order, k)
+		}
+		idx[i] = v
+	}
+	b = appendUvarint(b, uint64(len(order)))
+	for _, k := range order {
+		b = appendString(b, k.source)
+		b = append(b, byte(k.transport))
+		b = appendAddrPort(b, k.src)
+		b = appendAddrPort(b, k.dst)
+		b = appendUvarint(b, uint64(k.vtag))
+		b = appendUvarint(b, uint64(k.link))
+		b = appendUvarint(b, uint64(k.rc))
+		b = appendUvarint(b, uint64(k.na))
+		b = append(b, k.flags, k.ni, k.si, k.pcbits)
+		b = appendUvarint(b, uint64(k.opc))
+		b = appendUvarint(b, uint64(k.dpc))
+	}
+	for _, v := range idx {
+		b = appendUvarint(b, uint64(v))
+	}
+	var prevFrame uint64
+	for i := range rows {
+		b = appendVarint(b, int64(rows[i].Frame-prevFrame))
+		prevFrame = rows[i].Frame
+	}
+	for i := range rows {
+		b = appendUvarint(b, uint64(rows[i].Stream))
+	}
+	// TSNs advance per association: store the step from the previous one.
+	lastTSN := make([]uint32, len(order))
+	for i := range rows {
+		b = appendVarint(b, int64(int32(rows[i].TSN-lastTSN[idx[i]])))
+		lastTSN[idx[i]] = rows[i].TSN
+	}
+	for i := range rows {
+		b = append(b, rows[i].Label.SLS)
+	}
+	for i := range rows {
+		b = append(b, rows[i].Label.MP)
+	}
+	for i := range rows {
+		b = append(b, rows[i].Type)
+	}
+	for i := range rows {
+		b = appendUvarint(b, uint64(rows[i].CIC))
+	}
+	for i := range rows {
+		b = appendUvarint(b, uint64(len(rows[i].MTP3)))
+	}
+	for i := range rows {
+		b = append(b, rows[i].MTP3...)
+	}
+	return b
+}
+
+func gcd(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// block is a decoded message block.
+type block struct {
+	first uint32
+	msgs  []Message
+}
+
+func decodeBlock(raw []byte, seq, first uint32) (*block, error) {
+	r := reader{b: raw}
+	n := int(r.uvarint())
+	if n <= 0 || n > blockRows || r.err != nil {
+		return nil, errCorrupt
+	}
+	msgs := make([]Message, n)
+	ts := r.varint()
+	g := int64(r.uvarint())
+	msgs[0].TS = ts
+	for i := 1; i < n; i++ {
+		ts += r.varint() * g
+		msgs[i].TS = ts
+	}
+	na := int(r.uvarint())
+	if na > n || r.err != nil {
+		return nil, errCorrupt
+	}
+	assocs := make([]assocKey, na)
+	for i := range assocs {
+		k := &assocs[i]
+		k.source = r.string()
+		k.transport = decode.Transport(r.byte1())
+		k.src = r.addrPort()
+		k.dst = r.addrPort()
+		k.vtag = uint32(r.uvarint())
+		k.link = uint16(r.uvarint())
+		k.rc = uint32(r.uvarint())
+		k.na = uint32(r.uvarint())
+		k.flags, k.ni, k.si, k.pcbits = r.byte1(), r.byte1(), r.byte1(), r.byte1()
+		k.opc = uint32(r.uvarint())
+		k.dpc = uint32(r.uvarint())
+	}
+	idx := make([]uint32, n)
+	for i := range msgs {
+		v := r.uvarint()
+		if v >= uint64(na) {
+			return nil, errCorrupt
+		}
+		idx[i] = uint32(v)
+		k := &assocs[v]
+		m := &msgs[i]
+		m.Ref = MakeRef(seq, first+uint32(i))
+		m.Source, m.Transport, m.Src, m.Dst, m.VTag, m.Link = k.source, k.transport, k.src, k.dst, k.vtag, k.link
+		m.RoutingContext, m.NetworkAppearance = k.rc, k.na
+		m.HasRC, m.HasNA = k.flags&flagHasRC != 0, k.flags&flagHasNA != 0
+		m.Label = decode.Label{NI: k.ni, SI: k.si, PCBits: k.pcbits, OPC: k.opc, DPC: k.dpc}
+	}
+	var frame uint64
+	for i := range msgs {
+		frame += uint64(r.varint())
+		msgs[i].Frame = frame
+	}
+	for i := range msgs {
+		msgs[i].Stream = uint16(r.uvarint())
+	}
+	lastTSN := make([]uint32, na)
+	for i := range msgs {
+		t := lastTSN[idx[i]] + uint32(int32(r.varint()))
+		msgs[i].TSN = t
+		lastTSN[idx[i]] = t
+	}
+	for i := range msgs {
+		msgs[i].Label.SLS = r.byte1()
+	}
+	for i := range msgs {
+		msgs[i].Label.MP = r.byte1()
+	}
+	for i := range msgs {
+		msgs[i].Type = r.byte1()
+	}
+	for i := range msgs {
+		msgs[i].CIC = uint32(r.uvarint())
+	}
+	lens := make([]int, n)
+	total := 0
+	for i := range msgs {
+		l := r.uvarint()
+		if l > maxRecordLen {
+			return nil, errCorrupt
+		}
+		lens[i] = int(l)
+		total += int(l)
+	}
+	data := r.bytesN(total)
+	if r.err != nil {
+		return nil, r.err
+	}
+	for i := range msgs {
+		msgs[i].MTP3 = data[:lens[i]:lens[i]]
+		data = data[lens[i]:]
+	}
+	return &block{first: first, msgs: msgs}, nil
+}
+
+// segment reads a sealed (or in-memory) partition.
+type segment struct {
+	ra       io.ReaderAt
+	seq      uint32
+	blocks   []blockInfo
+	sections map[string][]chunkInfo
+	dec      *zstd.Decoder
+	cache    map[int]*block
+	buf      []byte
+}
+
+func openSegment(ra io.ReaderAt, size int64, dec *zstd.Decoder) (*segment, error) {
+	if size < int64(len(segMagic)+footerLen) {
+		return nil, fmt.Errorf("retention: segment too short (%d bytes)", size)
+	}
+	foot := make([]byte, footerLen)
+	if _, err := ra.ReadAt(foot, size-footerLen); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(foot[12:], segMagic[:]) {
+		return nil, errors.New("retention: segment footer damaged")
+	}
+	tocOff := int64(binary.LittleEndian.Uint64(foot))
+	tocLen := int64(binary.LittleEndian.Uint32(foot[8:]))
+	if tocOff < int64(len(segMagic)) || tocOff+tocLen != size-footerLen {
+		return nil, errors.New("retention: segment table of contents out of range")
+	}
+	toc := make([]byte, tocLen)
+	if _, err := ra.ReadAt(toc, tocOff); err != nil {
+		return nil, err
+	}
+	s := &segment{ra: ra, dec: dec, sections: map[string][]chunkInfo{}, cache: map[int]*block{}}
+	r := reader{b: toc}
+	s.seq = uint32(r.uvarint())
+	nb := r.uvarint()
+	if nb > uint64(tocLen) {
+		return nil, errCorrupt
+	}
+	var first uint32
+	for i := uint64(0); i < nb && r.err == nil; i++ {
+		b := blockInfo{off: r.uvarint(), length: r.uvarint(), count: uint32(r.uvarint()), first: first}
+		b.minTS, b.maxTS = r.varint(), r.varint()
+		first += b.count
+		s.blocks = append(s.blocks, b)
+	}
+	ns := r.uvarint()
+	for i := uint64(0); i < ns && r.err == nil; i++ {
+		name := r.string()
+		nc := r.uvarint()
+		if nc > uint64(tocLen) {
+			return nil, errCorrupt
+		}
+		chunks := make([]chunkInfo, 0, nc)
+		for j := uint64(0); j < nc && r.err == nil; j++ {
+			c := chunkInfo{off: r.uvarint(), length: r.uvarint(), entries: uint32(r.uvarint())}
+			c.firstKey = r.bytes()
+			chunks = append(chunks, c)
+		}
+		s.sections[name] = chunks
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	for _, b := range s.blocks {
+		if b.off+b.length > uint64(tocOff) {
+			return nil, errCorrupt
+		}
+	}
+	return s, nil
+}
+
+func (s *segment) messageCount() uint32 {
+	if len(s.blocks) == 0 {
+		return 0
+	}
+	b := s.blocks[len(s.blocks)-1]
+	return b.first + b.count
+}
+
+func (s *segment) readCompressed(off, length uint64) ([]byte, error) {
+	if length > 1<<30 {
+		return nil, errCorrupt
+	}
+	if cap(s.buf) < int(length) {
+		s.buf = make([]byte, length)
+	}
+	buf := s.buf[:length]
+	if _, err := s.ra.ReadAt(buf, int64(off)); err != nil {
+		return nil, err
+	}
+	return s.dec.DecodeAll(buf, nil)
+}
+
+func (s *segment) block(i int) (*block, error) {
+	if b, ok := s.cache[i]; ok {
+		return b, nil
+	}
+	bi := s.blocks[i]
+	raw, err := s.readCompressed(bi.off, bi.length)
+	if err != nil {
+		return nil, err
+	}
+	b, err := decodeBlock(raw, s.seq, bi.first)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.msgs) != int(bi.count) {
+		return nil, errCorrupt
+	}
+	if len(s.cache) > 64 {
+		clear(s.cache)
+	}
+	s.cache[i] = b
+	return b, nil
+}
+
+// message returns the message with the given ordinal.
+func (s *segment) message(ord uint32) (*Message, error) {
+	i := sort.Search(len(s.blocks), func(i int) bool { return s.blocks[i].first+s.blocks[i].count > ord })
+	if i == len(s.blocks) {
+		return nil, fmt.Errorf("retention: ordinal %d beyond partition %d", ord, s.seq)
+	}
+	b, err := s.block(i)
+	if err != nil {
+		return nil, err
+	}
+	return &b.msgs[ord-b.first], nil
+}
+
+func (s *segment) chunk(c chunkInfo, fn func(key, val []byte) (bool, error)) (bool, error) {
+	raw, err := s.readCompressed(c.off, c.length)
+	if err != nil {
+		return false, err
+	}
+	r := reader{b: raw}
+	for len(r.b) > 0 {
+		k, v := r.bytes(), r.bytes()
+		if r.err != nil {
+			return false, r.err
+		}
+		more, err := fn(k, v)
+		if err != nil || !more {
+			return more, err
+		}
+	}
+	return true, nil
+}
+
+// lookup calls fn for every entry of a section whose key starts with prefix.
+func (s *segment) lookup(name string, prefix []byte, fn func(key, val []byte) error) error {
+	chunks := s.sections[name]
+	start := sort.Search(len(chunks), func(i int) bool { return bytes.Compare(chunks[i].firstKey, prefix) >= 0 })
+	if start > 0 {
+		start--
+	}
+	for i := start; i < len(chunks); i++ {
+		if bytes.Compare(chunks[i].firstKey, prefix) > 0 && !bytes.HasPrefix(chunks[i].firstKey, prefix) {
+			break
+		}
+		more, err := s.chunk(chunks[i], func(k, v []byte) (bool, error) {
+			if bytes.HasPrefix(k, prefix) {
+				return true, fn(k, v)
+			}
+			return bytes.Compare(k, prefix) < 0, nil
+		})
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// scan calls fn for every entry of a section.
+func (s *segment) scan(name string, fn func(key, val []byte) error) error {
+	for _, c := range s.sections[name] {
+		if _, err := s.chunk(c, func(k, v []byte) (bool, error) { return true, fn(k, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
