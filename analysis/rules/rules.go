@@ -250,14 +250,16 @@ func keyHash(p *analysis.PartyNumber, r *numplan.Result) uint64 {
 
 // Setup judges a call whose setup is complete (analysis.AssemblerConfig.Setup).
 func (e *Engine) Setup(c *analysis.Call) {
+	if len(c.Generic) > 0 && c.Direction != analysis.DirectionUnknown {
+		e.fire(c, CLIGenericNumber, c.Start, 0, 0, "generic number "+c.Generic[0].Digits+" still present")
+	}
+	if c.Direction != analysis.DirectionIngress && !e.s.AnnotateCalls {
+		return // nothing else judges transit or egress calls
+	}
 	hasCalling := e.normalise(c.Calling, &e.calling)
 	hasCalled := e.normalise(c.Called, &e.called)
 	hasRedir := e.normalise(c.Redirecting, &e.redir)
 	hasOrig := e.normalise(c.OriginalCalled, &e.orig)
-
-	if len(c.Generic) > 0 && c.Direction != analysis.DirectionUnknown {
-		e.fire(c, CLIGenericNumber, c.Start, 0, 0, "generic number "+c.Generic[0].Digits+" still present")
-	}
 	if c.Direction != analysis.DirectionIngress {
 		return
 	}
