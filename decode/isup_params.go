@@ -128,33 +128,32 @@ func decodeNumber(n *Number, v []byte, f numberFormat) Reason {
 	if len(v) < 2 {
 		return DropISUPBadParameter
 	}
-	var tmp Number
-	tmp.Odd = v[0]&0x80 != 0
-	tmp.NAI, tmp.HasNAI = v[0]&0x7F, true
-	tmp.NPI, tmp.HasNPI = (v[1]>>4)&0x07, true
+	// Written in place: on failure the whole message is dropped.
+	n.Odd = v[0]&0x80 != 0
+	n.NAI, n.HasNAI = v[0]&0x7F, true
+	n.NPI, n.HasNPI = (v[1]>>4)&0x07, true
 	switch f {
 	case numCalled, numRedirection:
-		tmp.INN, tmp.HasINN = v[1]>>7, true
+		n.INN, n.HasINN = v[1]>>7, true
 	case numCalling, numGeneric:
-		tmp.INN, tmp.HasNI = v[1]>>7, true
-		tmp.APRI, tmp.HasAPRI = (v[1]>>2)&0x03, true
-		tmp.SI, tmp.HasSI = v[1]&0x03, true
+		n.INN, n.HasNI = v[1]>>7, true
+		n.APRI, n.HasAPRI = (v[1]>>2)&0x03, true
+		n.SI, n.HasSI = v[1]&0x03, true
 	case numLocation:
-		tmp.INN, tmp.HasINN = v[1]>>7, true
-		tmp.APRI, tmp.HasAPRI = (v[1]>>2)&0x03, true
-		tmp.SI, tmp.HasSI = v[1]&0x03, true
+		n.INN, n.HasINN = v[1]>>7, true
+		n.APRI, n.HasAPRI = (v[1]>>2)&0x03, true
+		n.SI, n.HasSI = v[1]&0x03, true
 	case numRedirecting:
-		tmp.APRI, tmp.HasAPRI = (v[1]>>2)&0x03, true
+		n.APRI, n.HasAPRI = (v[1]>>2)&0x03, true
 	case numConnected:
-		tmp.APRI, tmp.HasAPRI = (v[1]>>2)&0x03, true
-		tmp.SI, tmp.HasSI = v[1]&0x03, true
+		n.APRI, n.HasAPRI = (v[1]>>2)&0x03, true
+		n.SI, n.HasSI = v[1]&0x03, true
 	}
-	tmp.Qualifier = qualifier
-	if !decodeDigits(&tmp, v[2:]) {
+	n.Qualifier = qualifier
+	if !decodeDigits(n, v[2:]) {
 		return DropISUPBadParameter
 	}
-	tmp.Present = true
-	*n = tmp
+	n.Present = true
 	return ReasonNone
 }
 
@@ -167,13 +166,11 @@ func decodeSubsequent(n *Number, v []byte) Reason {
 	if len(v) < 1 {
 		return DropISUPBadParameter
 	}
-	var tmp Number
-	tmp.Odd = v[0]&0x80 != 0
-	if !decodeDigits(&tmp, v[1:]) {
+	n.Odd = v[0]&0x80 != 0
+	if !decodeDigits(n, v[1:]) {
 		return DropISUPBadParameter
 	}
-	tmp.Present = true
-	*n = tmp
+	n.Present = true
 	return ReasonNone
 }
 
@@ -190,11 +187,12 @@ func decodeDigits(n *Number, d []byte) bool {
 	if count > MaxDigits {
 		return false
 	}
+	// count <= MaxDigits implies 2*len(d) <= MaxDigits, so the filler nibble
+	// fits too; it lies beyond NDigits.
+	digits := n.Digits[:2*len(d)]
 	for i, o := range d {
-		n.Digits[2*i] = hexDigits[o&0x0F]
-		if 2*i+1 < count {
-			n.Digits[2*i+1] = hexDigits[o>>4]
-		}
+		digits[2*i] = hexDigits[o&0x0F]
+		digits[2*i+1] = hexDigits[o>>4]
 	}
 	n.NDigits = uint8(count)
 	return true
