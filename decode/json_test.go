@@ -159,6 +159,20 @@ func TestAppendJSONDecodes(t *testing.T) {
 	})
 }
 
+func TestAppendJSONSubsequentAndCharge(t *testing.T) {
+	m := testMessage(t, "230102020003812143")
+	out := string(AppendJSON(nil, m, "f"))
+	if !strings.HasSuffix(out, `"type":"SAM","rc":7,"subsequent":{"digits":"123"}}`) {
+		t.Errorf("SAM: %s", out)
+	}
+	iam := buildIAM([]byte{0x83, 0x10, 0x21, 0x43, 0x05}, param(ParamChargeNumber, 0x03, 0x10, 0x21, 0x43))
+	m = testMessage(t, hex.EncodeToString(iam))
+	out = string(AppendJSON(nil, m, "f"))
+	if !strings.Contains(out, `,"charge":{"digits":"1234","nai":3,"npi":1},"category":10}`) {
+		t.Errorf("charge: %s", out)
+	}
+}
+
 func TestAppendJSONString(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "tab\tnl\ncr\r", "\x00\x1f\x7f", "中文.pcap", "bad\xffutf8\xc3", "\u2028"} {
 		out := appendJSONString(nil, s)
