@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gatewarden/gatewarden/pcaps/gen"
 )
@@ -20,12 +22,41 @@ func runGen(args []string) int {
 	pcBits := fs.Uint("pc-bits", 14, "point-code width: 14 (ITU) or 24 (China)")
 	out := fs.String("out", "gen.pcap", "capture file to write")
 	truth := fs.String("truth", "", "truth file to write (JSON lines; empty: none)")
+	scenario := fs.String("scenario", "", "YAML file of scripted calls to add to the random ones (see pcaps/gen/scenario.go)")
+	labels := fs.String("labels", "", "write one JSON line per labelled scripted call: where its IAM is")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *pcBits != 14 && *pcBits != 24 {
 		fmt.Fprintln(os.Stderr, "gatewarden gen: --pc-bits must be 14 or 24")
 		return 2
+	}
+	opt := gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), File: *out}
+	if *scenario != "" {
+		f, err := os.Open(*scenario)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gatewarden gen:", err)
+			return 1
+		}
+		scripted, err := gen.LoadScenario(f, gen.DefaultStart)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %v\n", *scenario, err)
+			return 2
+		}
+		opt.Source = gen.Merge(gen.NewSliceSource(scripted),
+			gen.NewRandomSource(opt.Seed, opt.Calls, gen.DefaultPartners(opt.PCBits), gen.DefaultStart.Add(time.Second)))
+	}
+	var labelLines []byte
+	if *labels != "" {
+		opt.OnCall = func(r gen.CallRecord) {
+			if r.Call.Label == "" {
+				return
+			}
+			b, _ := json.Marshal(labelLine{Label: r.Call.Label, Partner: r.Call.Partner, TS: r.TS.Format(gen.TSLayout),
+				Frame: r.Frame, Src: r.Src, Dst: r.Dst, OPC: r.OPC, DPC: r.DPC, CIC: r.CIC})
+			labelLines = append(append(labelLines, b...), '\n')
+		}
 	}
 	pf, err := os.Create(*out)
 	if err != nil {
@@ -41,7 +72,7 @@ func runGen(args []string) int {
 		}
 		tw = tf
 	}
-	sum, err := gen.Write(pf, tw, gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), File: *out})
+	sum, err := gen.Write(pf, tw, opt)
 	if cerr := pf.Close(); err == nil {
 		err = cerr
 	}
@@ -50,6 +81,9 @@ func runGen(args []string) int {
 			err = cerr
 		}
 	}
+	if err == nil && *labels != "" {
+		err = os.WriteFile(*labels, labelLines, 0o644)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gatewarden gen:", err)
 		return 1
@@ -57,4 +91,17 @@ func runGen(args []string) int {
 	fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %d packets, %d ISUP messages, %d calls (%d skipped), %d bundled packets, %d fragmented (%d across packets), %d retransmissions\n",
 		*out, sum.Packets, sum.Messages, sum.Calls, sum.SkippedCalls, sum.BundledPackets, sum.Fragmented, sum.FragmentedSplit, sum.Retransmissions)
 	return 0
+}
+
+// labelLine locates a labelled scripted call in the capture.
+type labelLine struct {
+	Label   string `json:"label"`
+	Partner string `json:"partner"`
+	TS      string `json:"ts"`
+	Frame   uint64 `json:"frame"`
+	Src     string `json:"src"`
+	Dst     string `json:"dst"`
+	OPC     uint32 `json:"opc"`
+	DPC     uint32 `json:"dpc"`
+	CIC     uint16 `json:"cic"`
 }

@@ -52,3 +52,29 @@ func TestGenRejectsBadFlags(t *testing.T) {
 		t.Errorf("unwritable output: exit %d, want 1", code)
 	}
 }
+
+func TestGenScenarioAndLabels(t *testing.T) {
+	t.Chdir(t.TempDir())
+	scenario := "calls:\n  - label: cli.missing\n    partner: ic-telecom\n    at: 5s\n    count: 3\n    every: 1s\n" +
+		"    called: {digits: '13912345678', nai: 3}\n    release: 3s\n"
+	if err := os.WriteFile("s.yaml", []byte(scenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := runGen([]string{"--calls", "10", "--scenario", "s.yaml", "--out", "s.pcap", "--truth", "s.jsonl", "--labels", "s.labels"}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile("s.labels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) != 3 || !bytes.Contains(lines[0], []byte(`"label":"cli.missing"`)) {
+		t.Fatalf("labels:\n%s", b)
+	}
+	if err := os.WriteFile("bad.yaml", []byte("calls:\n  - partner: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := runGen([]string{"--scenario", "bad.yaml", "--out", "b.pcap"}); code != 2 {
+		t.Fatalf("bad scenario: exit %d, want 2", code)
+	}
+}

@@ -25,6 +25,9 @@ const (
 // Times are offsets from Start; a zero offset means the message is not sent.
 // Messages scheduled at or after Release are not sent (RLC always follows REL).
 type Call struct {
+	// Label is free text for scenario tests (e.g. the rule the call should
+	// trigger); it is handed to Options.OnCall and not written to the capture.
+	Label     string
 	Start     time.Time
 	Partner   string // Partner.Name
 	Link      int    // index into Partner.Links

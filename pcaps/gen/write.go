@@ -39,6 +39,19 @@ type Options struct {
 	// BundleWindow gathers messages on one association and direction that are
 	// due within it into one packet (default 3 ms; negative disables).
 	BundleWindow time.Duration
+	// OnCall, when set, is told about each call once its IAM is written:
+	// how a scenario test finds its labelled calls in the decoder's output.
+	OnCall func(CallRecord)
+}
+
+// CallRecord says where a call's IAM went.
+type CallRecord struct {
+	Call     Call
+	CIC      uint16
+	OPC, DPC uint32
+	Src, Dst string // ip:port of the IAM
+	Frame    uint64 // frame completing the IAM
+	TS       time.Time
 }
 
 // DefaultStart is the capture start used when Options.Start is zero.
@@ -419,6 +432,12 @@ func (g *generator) finish(t int64) int64 {
 	g.sum.Last = ci.Timestamp
 	for _, d := range g.done {
 		g.writeTruth(d, t)
+		if d.st.typ == TypeIAM && g.opt.OnCall != nil {
+			lab := g.label(d.cs, d.from)
+			a := d.cs.a
+			g.opt.OnCall(CallRecord{Call: d.cs.c, CIC: d.cs.cic, OPC: lab.OPC, DPC: lab.DPC,
+				Src: a.ep[d.from].addrPort, Dst: a.ep[1-d.from].addrPort, Frame: g.frame, TS: time.Unix(0, t).UTC()})
+		}
 	}
 	g.done = g.done[:0]
 	return t

@@ -1,0 +1,105 @@
+package gen
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+const exampleScenario = `
+calls:
+  # from partner X at time T, N calls with CLI c to called d, alerting then
+  # release after 2 s by the caller
+  - label: call.one_ring
+    partner: intl-pacific
+    direction: ingress
+    at: 30s
+    count: 4
+    every: 3s
+    calling: {digits: "85291234567", nai: 4, si: 1}
+    called: {digits: "8613912345678", nai: 4}
+    alerting: 1s
+    release: 2s
+    released_by: calling
+  - label: cli.missing
+    partner: ic-telecom
+    link: 1
+    at: 31s
+    called: {digits: "13912345678", nai: 3}
+    category: 15
+    generic: [{qualifier: 6, digits: "1065881234", nai: 3, si: 1}]
+    answer: 5s
+    release: 65s
+    released_by: called
+`
+
+func TestLoadScenario(t *testing.T) {
+	calls, err := LoadScenario(strings.NewReader(exampleScenario), DefaultStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 5 {
+		t.Fatalf("%d calls, want 5", len(calls))
+	}
+	c := calls[3]
+	if c.Start != DefaultStart.Add(39*time.Second) || c.ACM != time.Second || c.Alerting != time.Second ||
+		c.Release != 2*time.Second || c.ReleasedBy != SideCalling || c.Cause.Value != CauseNormal {
+		t.Fatalf("fourth call %+v", c)
+	}
+	if c.IAM.Calling.Digits != "85291234567" || c.IAM.Calling.NPI != NPIISDN || c.IAM.Category != CategoryOrdinary {
+		t.Fatalf("calling %+v category %d", c.IAM.Calling, c.IAM.Category)
+	}
+	m := calls[4]
+	if m.IAM.Calling != nil || m.IAM.Category != CategoryPayphone || len(m.IAM.Generic) != 1 || m.Link != 1 {
+		t.Fatalf("cli.missing call %+v", m)
+	}
+
+	var p, tr bytes.Buffer
+	var recs []CallRecord
+	sum, err := Write(&p, &tr, Options{Seed: 9, Source: Merge(NewSliceSource(calls), NewRandomSource(9, 50, DefaultPartners(14), DefaultStart.Add(time.Second))),
+		OnCall: func(r CallRecord) {
+			if r.Call.Label != "" {
+				recs = append(recs, r)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Calls != 55 || len(recs) != 5 {
+		t.Fatalf("%d calls, %d labelled IAMs", sum.Calls, len(recs))
+	}
+	lines, err := ReadTruth(&tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		found := false
+		for _, l := range lines {
+			if l.Frame == r.Frame && l.Type == "IAM" && l.CIC == uint32(r.CIC) && l.Src == r.Src && l.OPC == r.OPC {
+				found = true
+				if r.Call.Label == "cli.missing" && (l.Calling != nil || len(l.Generic) != 1 || l.Src != "192.0.2.22:2905") {
+					t.Errorf("cli.missing IAM %+v", l)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no truth IAM for %s at frame %d", r.Call.Label, r.Frame)
+		}
+	}
+}
+
+func TestLoadScenarioRejectsMistakes(t *testing.T) {
+	for _, bad := range []string{
+		"calls:\n  - partner: x\n    called: {digits: '1'}\n    release: 1s\n    colour: red\n",
+		"calls:\n  - partner: x\n    release: 1s\n",
+		"calls:\n  - partner: x\n    called: {digits: '1'}\n",
+		"calls:\n  - partner: x\n    called: {digits: '1'}\n    release: 1s\n    direction: sideways\n",
+		"calls:\n  - partner: x\n    called: {digits: '1'}\n    release: 1s\n    released_by: nobody\n",
+		"calls: [",
+	} {
+		if _, err := LoadScenario(strings.NewReader(bad), DefaultStart); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
