@@ -60,6 +60,9 @@ func (c *CallResult) Start() int64 {
 	if c.Call != nil {
 		return c.Call.Start
 	}
+	if len(c.Ladder) > 0 {
+		return c.Ladder[0].TS
+	}
 	if len(c.Alerts) > 0 {
 		return c.Alerts[0].TS
 	}
@@ -250,6 +253,8 @@ func (s *Store) queryCalls(sn *snapshot, q Query) ([]CallResult, error) {
 			}
 		}
 	default:
+		// Every call (and every message outside a call) has a ladder entry
+		// keyed by its own Ref in its own partition.
 		for _, v := range sn.views {
 			if !sn.inRange(v, q.From, q.To) {
 				continue
@@ -258,20 +263,14 @@ func (s *Store) queryCalls(sn *snapshot, q Query) ([]CallResult, error) {
 			if err != nil {
 				return nil, err
 			}
-			for bi, b := range seg.blocks {
-				if (q.To != 0 && b.minTS >= q.To) || (q.From != 0 && b.maxTS < q.From) {
-					continue
+			err = seg.scan(secLadders, func(k, _ []byte) error {
+				if ref := Ref(binary.BigEndian.Uint64(k)); ref.Seq() == v.seq {
+					cands[ref] = true
 				}
-				blk, err := seg.block(bi)
-				if err != nil {
-					return nil, err
-				}
-				for i := range blk.msgs {
-					m := &blk.msgs[i]
-					if m.Type == isupIAM && inTime(m.TS, q.From, q.To) {
-						cands[m.Ref] = true
-					}
-				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
 		}
 	}
