@@ -172,6 +172,7 @@ type fragTable struct {
 	m              map[fragKey]*ipReasm
 	oldest, newest *ipReasm
 	fragments      int // fragments held across all datagrams
+	bytes          int // buffer octets held
 	free           []*ipReasm
 }
 
@@ -191,6 +192,10 @@ func (t *fragTable) unlink(r *ipReasm) {
 	r.older, r.newer = nil, nil
 	delete(t.m, r.key)
 	t.fragments -= r.n
+	t.bytes -= len(r.buf)
+	if cap(r.buf) > maxKeptBuffer {
+		r.buf = nil
+	}
 	t.free = append(t.free, r)
 }
 
@@ -222,7 +227,7 @@ func (d *Decoder) ipFragment(key fragKey, off int, more bool, p []byte) {
 	}
 	r := t.m[key]
 	if r == nil {
-		for t.fragments >= d.cfg.MaxPendingFragments && t.oldest != nil {
+		for (t.fragments >= d.cfg.MaxPendingFragments || t.bytes+end > maxPendingBytes) && t.oldest != nil {
 			t.drop(d, t.oldest, DropIPFragmentOverflow)
 		}
 		if n := len(t.free); n > 0 {
@@ -265,6 +270,7 @@ func (d *Decoder) ipFragment(key fragKey, off int, more bool, p []byte) {
 		return
 	}
 	if len(r.buf) < end {
+		t.bytes += end - len(r.buf)
 		if cap(r.buf) < end {
 			nb := make([]byte, end, max(end, 2*cap(r.buf)))
 			copy(nb, r.buf)

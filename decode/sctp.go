@@ -25,6 +25,12 @@ const (
 	dupHistory = 32
 	// maxSCTPMessage bounds one reassembled user message.
 	maxSCTPMessage = 65536
+	// maxPendingBytes bounds the octets held for reassembly (per layer, IP
+	// and SCTP), whatever the fragment count.
+	maxPendingBytes = 16 << 20
+	// maxKeptBuffer is the largest reassembly buffer kept for reuse; rarer
+	// big messages do not pin memory after they complete.
+	maxKeptBuffer = 8192
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -90,7 +96,8 @@ type sctpState struct {
 	freeAssoc        []*assoc
 
 	oldest, newest *sctpReasm
-	fragments      int
+	fragments      int // fragments held across all associations
+	bytes          int // octets held
 	freeReasm      []*sctpReasm
 }
 
@@ -202,15 +209,14 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 	unordered := flags&4 != 0
 	s := &d.sctp
 	if begin {
-		for s.fragments >= d.cfg.MaxPendingFragments && s.oldest != nil {
-			s.drop(d, s.oldest, DropSCTPFragmentOverflow)
-		}
+		s.makeRoom(d, nil, len(payload))
 		r := s.newReasm(d, a)
 		r.stream, r.unordered, r.idata, r.mid, r.ppid = stream, unordered, idata, mid, ppid
 		r.next = seq + 1
 		r.buf = append(r.buf[:0], payload...)
 		r.n = 1
 		s.fragments++
+		s.bytes += len(payload)
 		return
 	}
 	var r *sctpReasm
@@ -224,7 +230,8 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 		d.count(DropSCTPFragmentBad) // its first fragment was lost or never seen
 		return
 	}
-	if len(r.buf)+len(payload) > maxSCTPMessage {
+	// The last fragment completes the message at once: it needs no room.
+	if len(r.buf)+len(payload) > maxSCTPMessage || (!end && !s.makeRoom(d, r, len(payload))) {
 		s.drop(d, r, DropSCTPFragmentOverflow)
 		return
 	}
@@ -232,6 +239,7 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 	r.next++
 	r.n++
 	s.fragments++
+	s.bytes += len(payload)
 	if !end {
 		return
 	}
@@ -240,6 +248,22 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 	// The buffer is reused only by a later reassembly, never during this call.
 	s.release(r)
 	d.sigtran(ppid, buf)
+}
+
+// makeRoom drops the oldest reassemblies (other than keep) until one more
+// fragment of n octets fits; it reports whether it does.
+func (s *sctpState) makeRoom(d *Decoder, keep *sctpReasm, n int) bool {
+	for s.fragments >= d.cfg.MaxPendingFragments || s.bytes+n > maxPendingBytes {
+		victim := s.oldest
+		if victim == keep {
+			victim = keep.newer
+		}
+		if victim == nil {
+			return false
+		}
+		s.drop(d, victim, DropSCTPFragmentOverflow)
+	}
+	return true
 }
 
 // seen reports whether the chunk (TSN, hash) was seen recently and records it.
@@ -385,6 +409,10 @@ func (s *sctpState) release(r *sctpReasm) {
 		}
 	}
 	s.fragments -= r.n
+	s.bytes -= len(r.buf)
+	if cap(r.buf) > maxKeptBuffer {
+		r.buf = nil
+	}
 	r.older, r.newer, r.anext, r.a = nil, nil, nil, nil
 	s.freeReasm = append(s.freeReasm, r)
 }
