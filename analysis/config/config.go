@@ -123,6 +123,8 @@ type Config struct {
 	// Severity overrides the default severity per rule ID ("info",
 	// "warning", "critical").
 	Severity map[string]string
+	// Daemon is the `daemon:` section (gatewarden run); see daemon.go.
+	Daemon Daemon
 
 	byAddr map[netip.Addr]*Partner
 	byPC   map[uint32]*Partner
@@ -175,6 +177,7 @@ func Default() *Config {
 		ProtectedNumbers: append([]string(nil), DefaultProtectedNumbers...),
 		Thresholds:       DefaultThresholds(),
 		Severity:         map[string]string{},
+		Daemon:           defaultDaemon(),
 		byAddr:           map[netip.Addr]*Partner{},
 		byPC:             map[uint32]*Partner{},
 	}
@@ -199,6 +202,7 @@ type fileConfig struct {
 	BlocklistFile    string            `yaml:"blocklist_file"`
 	Thresholds       fileThresholds    `yaml:"thresholds"`
 	Severity         map[string]string `yaml:"severity"`
+	Daemon           *fileDaemon       `yaml:"daemon"`
 }
 
 type filePartner struct {
@@ -324,6 +328,10 @@ func Parse(data []byte, name string) (*Config, error) {
 			continue
 		}
 		c.Severity[rule] = sev
+	}
+
+	if f.Daemon != nil {
+		c.Daemon = buildDaemon(f.Daemon, dir, probs)
 	}
 
 	if err := probs.err(); err != nil {
