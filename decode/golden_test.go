@@ -108,13 +108,16 @@ func TestTsharkGolden(t *testing.T) {
 			case *tsharkCheck:
 				checkAgainstTshark(t, c)
 			}
-			// Always: the golden file exists, parses and names this capture.
+			// Always: the golden file exists, parses, and was made from this
+			// very capture with its current options.
 			h, _, err := readTsharkGolden(c)
 			if err != nil {
 				t.Fatalf("%v (regenerate: go test ./decode -run TestTsharkGolden -update-golden)", err)
 			}
-			if h.Capture != filepath.Base(c.Path) {
-				t.Errorf("golden file is for %q, capture is %q", h.Capture, filepath.Base(c.Path))
+			want := tsharkHeader(t, c, h.TsharkVersion)
+			if h.Capture != want.Capture || h.CaptureSHA256 != want.CaptureSHA256 || fmt.Sprint(h.TsharkArgs) != fmt.Sprint(want.TsharkArgs) {
+				t.Errorf("golden file is stale: made from %s (sha256 %.12s, args %q), capture is now %s (sha256 %.12s, args %q); regenerate: go test ./decode -run TestTsharkGolden/%s -update-golden",
+					h.Capture, h.CaptureSHA256, h.TsharkArgs, want.Capture, want.CaptureSHA256, want.TsharkArgs, c.Name)
 			}
 		})
 	}
@@ -156,12 +159,16 @@ func readTsharkGolden(c tsharkref.Capture) (tsharkref.Header, []tsharkref.Record
 	return h, recs, nil
 }
 
-func tsharkHeader(c tsharkref.Capture, version string) tsharkref.Header {
+func tsharkHeader(t *testing.T, c tsharkref.Capture, version string) tsharkref.Header {
 	args := c.Args
 	if args == nil {
 		args = []string{}
 	}
-	return tsharkref.Header{Capture: filepath.Base(c.Path), TsharkArgs: args, TsharkVersion: version}
+	sum, err := tsharkref.FileSHA256(c.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tsharkref.Header{Capture: filepath.Base(c.Path), CaptureSHA256: sum, TsharkArgs: args, TsharkVersion: version}
 }
 
 func writeTsharkGolden(t *testing.T, c tsharkref.Capture, version string) {
@@ -170,7 +177,7 @@ func writeTsharkGolden(t *testing.T, c tsharkref.Capture, version string) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := tsharkref.EncodeGolden(&buf, tsharkHeader(c, version), recs); err != nil {
+	if err := tsharkref.EncodeGolden(&buf, tsharkHeader(t, c, version), recs); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(tsharkGoldenPath(c), buf.Bytes(), 0o644); err != nil {
@@ -190,7 +197,7 @@ func checkAgainstTshark(t *testing.T, c tsharkref.Capture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh := tsharkHeader(c, h.TsharkVersion)
+	gh := tsharkHeader(t, c, h.TsharkVersion)
 	gh.Messages = len(got)
 	if fmt.Sprint(gh) != fmt.Sprint(h) {
 		t.Errorf("header: tshark now %+v, golden %+v", gh, h)

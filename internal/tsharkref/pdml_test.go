@@ -279,7 +279,7 @@ func TestLoadCapture(t *testing.T) {
 
 func TestGoldenRoundTrip(t *testing.T) {
 	recs := parseFile(t, "crafted_m3ua.pdml")
-	h := Header{Capture: "crafted_m3ua.pcap", TsharkArgs: []string{}, TsharkVersion: "4.0.17"}
+	h := Header{Capture: "crafted_m3ua.pcap", CaptureSHA256: "00", TsharkArgs: []string{}, TsharkVersion: "4.0.17"}
 	var buf bytes.Buffer
 	if err := EncodeGolden(&buf, h, recs); err != nil {
 		t.Fatal(err)

@@ -98,7 +98,10 @@ type Record struct {
 // Header is the first line of a golden file: which capture, how tshark was
 // run, and how many records follow (zero asserts tshark sees no ISUP).
 type Header struct {
-	Capture       string   `json:"capture"`
+	Capture string `json:"capture"`
+	// CaptureSHA256 identifies the capture's content, so a golden file made
+	// from an older version of a regenerated capture is recognised as stale.
+	CaptureSHA256 string   `json:"capture_sha256"`
 	TsharkArgs    []string `json:"tshark_args"`
 	TsharkVersion string   `json:"tshark_version"`
 	Messages      int      `json:"messages"`
