@@ -1,6 +1,34 @@
 // Package rules judges assembled calls: caller-ID and forwarding rules on each
 // call entering through a partner, and behaviour rules over sliding windows of
 // capture time. Rule IDs are a stable public contract.
+//
+// When rules run: Engine.Setup is called once per call when its setup is
+// complete (the first message after IAM/SAM, so overlap digits are in), and
+// Engine.Close when the call ends. Per-call alerts carry the IAM's capture
+// time and outcome "open".
+//
+//   - Per call, on ingress calls from partners that are not kind internal:
+//     cli.missing, cli.restricted, cli.nonconforming (numplan verdict),
+//     cli.intl_spoofed_domestic (international partner, home-country number
+//     under any NAI, or a plausible local subscriber number; home mobiles
+//     exempt where the partner has roaming_mobile_exempt), cli.protected_spoofed
+//     (national significant number in the protected list, partner not
+//     entitled), cli.unauthorized (partner has allowed_cli and the national
+//     number matches no prefix), cli.blocklisted (E.164 on the blocklist),
+//     fwd.loop (redirection counter at or above the threshold, or a
+//     redirecting/original called number equal to the called number, compared
+//     in E.164 when both normalise), fwd.unregistered (redirected and the
+//     partner is not registered for forwarding).
+//   - cli.generic_number on ingress and egress calls.
+//   - Behaviour, on ingress calls, counted per number in E.164 form (the
+//     digits as presented when the plan cannot normalise them), over the
+//     window (t − window, t]: caller.high_frequency (attempts per calling
+//     number, at IAM time), call.bombing (attempts per called number),
+//     fwd.relay (calls per redirecting number, else original called number),
+//     call.one_ring (calls alerted, never answered and released by the caller
+//     within ring_max of alerting, at release time). An alert fires when the
+//     count reaches the threshold, then not again for that key until a window
+//     length later. Memory: see window.
 package rules
 
 import (
