@@ -415,3 +415,39 @@ func FuzzAssembler(f *testing.F) {
 		}
 	})
 }
+
+func TestAssemblerLinkContext(t *testing.T) {
+	var col collector
+	a := NewAssembler(col.config())
+	var b msgBuilder
+	// The same point codes and CIC on a second association are another circuit.
+	a.Feed(b.iam(s, true, 9, "13800138000", "2088881234"))
+	other := b.iam(s, true, 9, "13900139000", "2088881234")
+	other.Src = netip.MustParseAddrPort("192.0.2.11:2905")
+	a.Feed(other)
+	if a.OpenCalls() != 2 || a.Stats().Superseded+a.Stats().DualSeizures != 0 {
+		t.Fatalf("open %d, stats %+v", a.OpenCalls(), a.Stats())
+	}
+	// MTP2 links are told apart by link number, whatever the capture source.
+	for link := uint16(0); link < 2; link++ {
+		m := b.iam(2*s, true, 9, "13800138000", "2088881234")
+		m.Transport, m.Src, m.Dst, m.Link, m.Source = decode.TransportMTP2, netip.AddrPort{}, netip.AddrPort{}, link, link
+		a.Feed(m)
+	}
+	ans := b.msg(3*s, msgANM, false, 9)
+	ans.Transport, ans.Src, ans.Dst, ans.Link, ans.Source = decode.TransportMTP2, netip.AddrPort{}, netip.AddrPort{}, 1, 5
+	a.Feed(ans)
+	a.Flush()
+	answered := 0
+	for _, c := range col.closed {
+		if c.Outcome == OutcomeAnswered {
+			answered++
+			if c.Link != "link:1" {
+				t.Errorf("answered call on %q", c.Link)
+			}
+		}
+	}
+	if len(col.closed) != 4 || answered != 1 {
+		t.Errorf("closed %d, answered %d", len(col.closed), answered)
+	}
+}
