@@ -100,6 +100,18 @@ func LoadScenario(r io.Reader, start time.Time) ([]Call, error) {
 		if sc.Partner == "" || sc.Called.Digits == "" {
 			return nil, fmt.Errorf("%s: partner and called.digits are required", where)
 		}
+		for _, n := range append([]*scenarioNumber{&sc.Called, sc.Calling, sc.Redirecting, sc.OriginalCalled, sc.Location},
+			pointers(sc.Generic)...) {
+			if n != nil && !validDigits(n.Digits) {
+				return nil, fmt.Errorf("%s: digits %q: want at most %d of 0-9, A-F", where, n.Digits, maxScenarioDigits)
+			}
+		}
+		if sc.SAM != "" && !validDigits(sc.SAM) {
+			return nil, fmt.Errorf("%s: sam %q: want at most %d of 0-9, A-F", where, sc.SAM, maxScenarioDigits)
+		}
+		if sc.Count < 0 || sc.Count > 1_000_000 || sc.At < 0 || sc.Every < 0 {
+			return nil, fmt.Errorf("%s: want 0 <= count <= 1000000 and non-negative at and every", where)
+		}
 		if sc.Release <= 0 {
 			return nil, fmt.Errorf("%s: release must be after the IAM", where)
 		}
@@ -147,4 +159,29 @@ func LoadScenario(r io.Reader, start time.Time) ([]Call, error) {
 		}
 	}
 	return calls, nil
+}
+
+// maxScenarioDigits is the longest address a scenario may script (Q.763
+// numbers are at most 15 E.164 digits plus prefixes).
+const maxScenarioDigits = 32
+
+func validDigits(d string) bool {
+	if len(d) > maxScenarioDigits {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func pointers(ns []scenarioNumber) []*scenarioNumber {
+	out := make([]*scenarioNumber, len(ns))
+	for i := range ns {
+		out[i] = &ns[i]
+	}
+	return out
 }

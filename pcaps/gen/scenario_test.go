@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -97,9 +98,35 @@ func TestLoadScenarioRejectsMistakes(t *testing.T) {
 		"calls:\n  - partner: x\n    called: {digits: '1'}\n    release: 1s\n    direction: sideways\n",
 		"calls:\n  - partner: x\n    called: {digits: '1'}\n    release: 1s\n    released_by: nobody\n",
 		"calls: [",
+		"calls:\n  - partner: x\n    called: {digits: '1'}\n    release: 1s\n    count: 2000000000\n",
+		"calls:\n  - partner: x\n    called: {digits: '1'}\n    release: 1s\n    at: -5s\n",
+		"calls:\n  - partner: x\n    called: {digits: '12X4'}\n    release: 1s\n",
+		"calls:\n  - partner: x\n    called: {digits: '1'}\n    calling: {digits: '123456789012345678901234567890123'}\n    release: 1s\n",
+		"calls:\n  - partner: x\n    called: {digits: '1'}\n    sam: '+1'\n    release: 1s\n",
 	} {
 		if _, err := LoadScenario(strings.NewReader(bad), DefaultStart); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
 	}
+}
+
+// FuzzLoadScenario: any file either loads or is rejected; it never panics,
+// and what loads can be written.
+func FuzzLoadScenario(f *testing.F) {
+	f.Add(exampleScenario)
+	f.Add("calls:\n  - partner: ll-fintech\n    called: {digits: '10086'}\n    release: 1s\n    sam: '12'\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		calls, err := LoadScenario(strings.NewReader(s), DefaultStart)
+		if err != nil || len(calls) > 50 {
+			return
+		}
+		for _, c := range calls {
+			if c.Release > time.Hour || c.Start.Before(DefaultStart) {
+				return
+			}
+		}
+		if _, err := Write(io.Discard, io.Discard, Options{Source: NewSliceSource(calls)}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
