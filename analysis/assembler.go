@@ -206,7 +206,10 @@ func (a *Assembler) progress(oc *openCall, m *decode.Message) {
 	a.touch(oc, m.TS)
 	if isup.Type == msgSAM {
 		if !oc.setup && isup.Subsequent.Present {
-			appendDigits(&oc.numbers[1], isup.Subsequent.DigitBytes())
+			if c.Called == nil {
+				c.Called = &oc.numbers[1]
+			}
+			appendDigits(c.Called, isup.Subsequent.DigitBytes())
 		}
 		return
 	}
