@@ -7,9 +7,9 @@ const (
 	DefaultPCBits              = 14
 	DefaultMaxPendingFragments = 4096
 	DefaultFragmentTimeout     = int64(30e9)
-	// DefaultMaxAssociations bounds the SCTP association table; the least
-	// recently used association is evicted beyond it.
-	DefaultMaxAssociations = 16384
+	// DefaultMaxAssociations bounds the SCTP association table (each one
+	// direction, about 4 KiB); the least recently used is evicted beyond it.
+	DefaultMaxAssociations = 4096
 	// maxMTP2Links bounds the MTP2 retransmission state; beyond it the table
 	// is cleared (a retransmission may then be delivered once more).
 	maxMTP2Links = 4096

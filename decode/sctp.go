@@ -20,9 +20,10 @@ const (
 	portM3UA = 2905
 	portM2PA = 3565
 
-	// dupHistory is how many recent DATA chunks per association are kept
-	// to recognise retransmissions and copies from a second span port.
-	dupHistory = 32
+	// dupSlots is the size of each association's duplicate table, indexed
+	// by TSN: a retransmission is recognised while fewer than dupSlots newer
+	// TSNs have been seen, however fast the association runs.
+	dupSlots = 256
 	// maxSCTPMessage bounds one reassembled user message.
 	maxSCTPMessage = 65536
 	// maxPendingBytes bounds the octets held for reassembly (per layer, IP
@@ -55,17 +56,15 @@ type assocKey struct {
 
 type dupEntry struct {
 	ts   int64
-	hash uint64
 	tsn  uint32
-	used bool
+	hash uint32 // of stream, SSN/MID, PPID, flags and payload; 0 = unused
 }
 
 // assoc is one direction of an SCTP association as the tap sees it.
 type assoc struct {
 	key        assocKey
 	prev, next *assoc // LRU list, most recent first
-	dup        [dupHistory]dupEntry
-	dupPos     int
+	dup        [dupSlots]dupEntry
 	reasm      *sctpReasm // pending reassemblies, linked by anext
 }
 
@@ -194,7 +193,7 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 	payload := c[hdr:]
 
 	h := maphash.Bytes(d.seed, c[8:]) ^ uint64(flags)<<56
-	if a.seen(tsn, h, d.frame.TS, d.cfg.FragmentTimeout) {
+	if a.seen(tsn, uint32(h^h>>32), d.frame.TS, d.cfg.FragmentTimeout) {
 		d.count(SkipSCTPDuplicate)
 		return
 	}
@@ -266,16 +265,16 @@ func (s *sctpState) makeRoom(d *Decoder, keep *sctpReasm, n int) bool {
 	return true
 }
 
-// seen reports whether the chunk (TSN, hash) was seen recently and records it.
-func (a *assoc) seen(tsn uint32, h uint64, now, window int64) bool {
-	for i := range a.dup {
-		e := &a.dup[i]
-		if e.used && e.tsn == tsn && e.hash == h && now-e.ts <= window && e.ts-now <= window {
-			return true
-		}
+// seen reports whether the chunk (TSN, hash) was seen within window and
+// records it. The same TSN with another payload is a new message: some
+// generators (xdr_tester_m2pa.pcap) send TSN 0 every time.
+func (a *assoc) seen(tsn uint32, h uint32, now, window int64) bool {
+	h |= 1 // 0 marks an unused slot
+	e := &a.dup[tsn%dupSlots]
+	if e.hash == h && e.tsn == tsn && now-e.ts <= window && e.ts-now <= window {
+		return true
 	}
-	a.dup[a.dupPos] = dupEntry{ts: now, hash: h, tsn: tsn, used: true}
-	a.dupPos = (a.dupPos + 1) % dupHistory
+	*e = dupEntry{ts: now, tsn: tsn, hash: h}
 	return false
 }
 
