@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/capture"
+	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/retention"
+)
+
+// retainedCapture decodes a real capture into a fresh store, with call records
+// from the project's assembler and an alert on the first call, and returns the
+// directory, that call's calling number and the number of call records.
+func retainedCapture(t *testing.T) (dir, calling string, calls int) {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "pcaps", "isup_load_generator.pcap")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("real captures not available: %v", err)
+	}
+	r, err := capture.OpenFiles([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	st, err := retention.Open(dir, retention.Options{NoSync: true, MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asm := analysis.NewAssembler(analysis.AssemblerConfig{
+		Partner: func(netip.Addr, uint32) string { return "load-generator" },
+		Close: func(c *analysis.Call) {
+			calls++
+			if calls == 1 {
+				calling = c.Calling.Digits
+				a := &analysis.Alert{TS: c.Start, Rule: "cli.test", Partner: c.Partner, OPC: c.OPC, DPC: c.DPC, CIC: c.CIC, CallID: c.ID}
+				if err := st.AddAlert(a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.AddCall(c); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+	dec := decode.New(decode.Config{}, func(m *decode.Message) {
+		if err := st.AddMessage(m, r.SourceName(m.Source)); err != nil {
+			t.Fatal(err)
+		}
+		asm.Feed(m)
+	})
+	var f decode.Frame
+	for r.Next(&f) == nil {
+		dec.Decode(&f)
+	}
+	dec.Flush()
+	asm.Flush()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if calling == "" {
+		t.Fatal("no call with a calling number")
+	}
+	return dir, calling, calls
+}
+
+func run(t *testing.T, main func([]string, *bytes.Buffer, *bytes.Buffer) int, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func traceRun(args []string, o, e *bytes.Buffer) int  { return traceMain(args, o, e) }
+func reportRun(args []string, o, e *bytes.Buffer) int { return reportMain(args, o, e) }
+func verifyRun(args []string, o, e *bytes.Buffer) int { return verifyMain(args, o, e) }
+
+func TestTraceReportVerify(t *testing.T) {
+	dir, calling, ncalls := retainedCapture(t)
+
+	code, out, stderr := run(t, traceRun, "--data", dir, "--number", calling, "--role", "calling", "--format", "json",
+		"--from", "2000-01-01", "--to", "2100-01-01T00:00")
+	if code != 0 {
+		t.Fatalf("trace exit %d: %s", code, stderr)
+	}
+	var got []traceCall
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no calls traced")
+	}
+	withAlert := 0
+	for _, c := range got {
+		if c.Calling != calling || c.Ingress == nil || c.Ingress.Partner != "load-generator" || len(c.Ladder) < 2 ||
+			c.Ladder[0].Type != "IAM" || c.Ladder[0].Calling == nil || c.Ladder[0].Calling.Digits != calling {
+			t.Fatalf("traced call %+v", c)
+		}
+		if _, err := hex.DecodeString(c.Ladder[0].MTP3); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Alerts) > 0 && c.Alerts[0].Rule == "cli.test" {
+			withAlert++
+		}
+	}
+	if withAlert != 1 {
+		t.Fatalf("%d traced calls carry the alert, want 1", withAlert)
+	}
+
+	// Rule alone finds the alerted call; pcap holds its ladder.
+	pcap := filepath.Join(t.TempDir(), "out.pcap")
+	code, out, stderr = run(t, traceRun, "--data", dir, "--rule", "cli.test", "--format", "csv", "--pcap", pcap)
+	if code != 0 {
+		t.Fatalf("trace --rule exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	b, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if binary.LittleEndian.Uint32(b[20:]) != retention.LinkTypeMTP3 {
+		t.Fatal("pcap link type")
+	}
+	packets := 0
+	for p := b[24:]; len(p) >= 16; packets++ {
+		p = p[16+binary.LittleEndian.Uint32(p[8:]):]
+	}
+	if packets != len(lines)-1 || packets < 2 {
+		t.Fatalf("%d packets for %d CSV ladder rows", packets, len(lines)-1)
+	}
+
+	code, out, _ = run(t, traceRun, "--data", dir, "--number", calling, "--format", "table")
+	if code != 0 || !strings.Contains(out, "IAM") || !strings.Contains(out, "ingress") {
+		t.Fatalf("table: %d %s", code, out)
+	}
+	for _, bad := range [][]string{
+		{"--data", dir, "--number", calling, "--from", "yesterday"},
+		{"--data", dir, "--number", calling, "--to", "2025-13-01"},
+		{"--data", dir, "--number", calling, "--role", "caller"},
+		{"--data", dir},
+		{"--number", calling},
+	} {
+		if code, _, stderr := run(t, traceRun, bad...); code != 2 || stderr == "" {
+			t.Fatalf("%q: exit %d %q", bad, code, stderr)
+		}
+	}
+
+	code, out, stderr = run(t, reportRun, "--data", dir, "--format", "json")
+	if code != 0 {
+		t.Fatalf("report exit %d: %s", code, stderr)
+	}
+	var rep struct{ Rows []retention.ReportRow }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	total, flagged := 0, 0
+	for _, r := range rep.Rows {
+		total += r.Calls
+		flagged += r.Flagged
+	}
+	if total != ncalls || flagged != 1 {
+		t.Fatalf("report: %d calls (want %d), %d flagged", total, ncalls, flagged)
+	}
+	if code, out, _ := run(t, reportRun, "--data", dir, "--format", "csv"); code != 0 || !strings.Contains(out, "cli.test") {
+		t.Fatalf("report csv: %d %s", code, out)
+	}
+
+	if code, out, _ := run(t, verifyRun, "--data", dir); code != 0 || !strings.HasPrefix(out, "OK") {
+		t.Fatalf("verify clean: %d %s", code, out)
+	}
+	seg, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	data, _ := os.ReadFile(seg[0])
+	data[len(data)/3] ^= 0x40
+	os.WriteFile(seg[0], data, 0o644)
+	if code, out, _ := run(t, verifyRun, "--data", dir); code != 1 || !strings.Contains(out, "altered") {
+		t.Fatalf("verify tampered: %d %s", code, out)
+	}
+}
+
+func TestParseTimeArg(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		upper bool
+		want  string
+	}{
+		{"2025-01-31", false, "2025-01-31T00:00:00Z"},
+		{"2025-01-31", true, "2025-02-01T00:00:00Z"},
+		{"2025-01-01T08:30", true, "2025-01-01T08:30:00Z"},
+		{"2025-01-01 08:30:15", false, "2025-01-01T08:30:15Z"},
+		{"2025-01-01T08:30:00+08:00", false, "2025-01-01T00:30:00Z"},
+	} {
+		ns, err := parseTimeArg(c.in, c.upper)
+		if err != nil || formatTS(ns) != c.want {
+			t.Errorf("%s: %s %v, want %s", c.in, formatTS(ns), err, c.want)
+		}
+	}
+	if _, err := parseTimeArg("31/01/2025", false); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+		t.Errorf("bad time: %v", err)
+	}
+}
