@@ -268,3 +268,54 @@ func TestLiveKernelDrops(t *testing.T) {
 		t.Errorf("drops went down: %d then %d", s.Drops, again.Drops)
 	}
 }
+
+// TestLiveSeveralInterfaces opens lo twice (two fanout groups, two sockets per
+// worker): every worker must serve both, and frames must carry their source.
+func TestLiveSeveralInterfaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root (CAP_NET_RAW)")
+	}
+	l, err := OpenLive(LiveConfig{Interfaces: []string{"lo", "lo"}, Workers: 2, Filter: "@" + writeDDD(t)})
+	if err != nil {
+		t.Skipf("AF_PACKET unavailable: %v", err)
+	}
+	defer l.Close()
+	conn, err := net.Dial("udp", "127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	marker := []byte("gatewarden-live-two-sources")
+	got := runLive(t, l, [][]byte{marker}, func() { conn.Write(marker) }, func(c []capturedFrame) bool {
+		seen := map[uint16]bool{}
+		for _, f := range c {
+			seen[f.frame.Source] = true
+		}
+		return len(seen) == 2
+	})
+	perSource := map[uint16]int{}
+	for _, c := range got {
+		perSource[c.frame.Source]++
+	}
+	if perSource[0] == 0 || perSource[1] == 0 {
+		t.Fatalf("frames per source %v, want both", perSource)
+	}
+	stats := l.Stats()
+	if len(stats) != 2 || stats[0].Delivered == 0 || stats[1].Delivered == 0 {
+		t.Errorf("stats %+v", stats)
+	}
+	if l.SourceName(1) != "lo" || l.Workers() != 2 {
+		t.Errorf("source name %q, workers %d", l.SourceName(1), l.Workers())
+	}
+}
+
+// writeDDD writes tcpdump's program for "udp" (tcpdump -ddd -y EN10MB udp),
+// exercising the @FILE filter path on a live socket.
+func writeDDD(t *testing.T) string {
+	const udp = "12\n40 0 0 12\n21 0 2 2048\n48 0 0 23\n21 6 7 17\n21 0 6 34525\n48 0 0 20\n21 3 0 17\n21 0 3 44\n48 0 0 54\n21 0 1 17\n6 0 0 262144\n6 0 0 0\n"
+	p := filepath.Join(t.TempDir(), "udp.ddd")
+	if err := os.WriteFile(p, []byte(udp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
