@@ -21,6 +21,7 @@ func TestCraftedCapturesReproducible(t *testing.T) {
 	for name, data := range map[string][]byte{
 		"crafted_m3ua.pcap": craftedM3UA(),
 		"crafted_mtp2.pcap": craftedMTP2(),
+		"crafted_edge.pcap": craftedEdge(),
 	} {
 		path := filepath.Join("testdata", name)
 		if *writeCrafted {
@@ -256,4 +257,51 @@ func craftedMTP2() []byte {
 		mtp2MSU(0, 8, 100, 200, 1, rel),
 		mtp2MSU(0, 9, 100, 200, 1, rel),
 	})
+}
+
+// craftedEdgeISUP are messages at the edges of Q.763 and Q.850: a cause
+// with the recommendation octet and one with diagnostics under the national
+// coding standard, five generic numbers (more than decode.MaxGeneric), a
+// called number of 40 signals (more than decode.MaxDigits), spare indicator
+// values, an ST in the middle of a number, and CPG carrying redirection data.
+func craftedEdgeISUP() [][]byte {
+	var fortyDigits string
+	for i := 0; i < 40; i++ {
+		fortyDigits += string(rune('0' + i%10))
+	}
+	gen := func(q byte, digits string) []byte {
+		return optParam(0xc0, append([]byte{q}, number(3, 1<<4|1, digits, 0)...))
+	}
+	return [][]byte{
+		// REL, cause octet 1 without extension: recommendation octet 3a follows.
+		{0x10, 0x00, 0x0c, 0x02, 0x00, 0x03, 0x0a, 0x80, 0x90},
+		// REL, national coding standard, location 5, cause 31 with a diagnostic.
+		{0x11, 0x00, 0x0c, 0x02, 0x00, 0x03, 0x80 | 3<<5 | 5, 0x80 | 31, 0x01},
+		iam(0x12, number(3, 0x10, "1234", 0),
+			gen(1, "111"), gen(2, "222"), gen(3, "333"), gen(6, "666"), gen(0xfe, "999")),
+		iam(0x13, number(4, 0x10, fortyDigits, 0)),
+		// Calling: NAI 0x7f, NPI 7, APRI 3 (spare), SI 2; an ST mid-number.
+		iam(0x14, number(0x70, 0x10, "12F45", 0),
+			optParam(0x0a, number(0x7f, 7<<4|3<<2|2, "86F1", 0)),
+			optParam(0x28, number(0x7f, 7<<4|3<<2, "5", 0))),
+		// CPG, event "call forwarded on busy", redirection number and information.
+		append([]byte{0x15, 0x00, 0x2c, 0x03, 0x01},
+			append(optParam(0x0c, number(4, 0x80|1<<4, "8613912345678", 0)),
+				append(optParam(0x13, []byte{0x04 | 2<<4, 0x05 | 1<<4}), 0)...)...),
+	}
+}
+
+// mtp3Raw is an MTP3 message for link type 141: SIO, ITU label, ISUP.
+func mtp3Raw(opc, dpc uint32, sls byte, isup []byte) []byte {
+	label := dpc&0x3fff | (opc&0x3fff)<<14 | uint32(sls&0xf)<<28
+	b := binary.LittleEndian.AppendUint32([]byte{0x85}, label)
+	return append(b, isup...)
+}
+
+func craftedEdge() []byte {
+	var frames [][]byte
+	for i, m := range craftedEdgeISUP() {
+		frames = append(frames, mtp3Raw(300, 400, byte(i), m))
+	}
+	return pcapFile(141, frames)
 }
