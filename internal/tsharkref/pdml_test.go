@@ -361,3 +361,18 @@ func TestRunMatchesStoredPDML(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkParsePDML(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "crafted_m3ua.pdml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		if err := ParsePDML(bytes.NewReader(data), func(*Record) error { n++; return nil }); err != nil || n != 5 {
+			b.Fatal(n, err)
+		}
+	}
+}

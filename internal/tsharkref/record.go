@@ -5,6 +5,41 @@
 //
 // Every value is what tshark shows; nothing is re-derived from the bytes except
 // the ISUP byte hash, which is rebuilt from the byte ranges tshark reports.
+//
+// What tshark 4.0 PDML shows, as learnt from the captures:
+//
+//   - Each ISUP message is a <proto name="isup"> after the m3ua, or mtp2/m2pa/
+//     m2ua + mtp3, protos that carried it; SCTP bundling repeats sctp (one
+//     DATA chunk each), m3ua and isup in one packet. A resent DATA chunk is
+//     marked by tshark's TSN analysis and not dissected again, so SCTP copies
+//     do not reach the records; MTP2 copies do.
+//   - Label: m3ua.protocol_data_{opc,dpc,si,ni,sls}; mtp3.{opc,dpc,sls} (the
+//     first of each; ANSI and Chinese labels repeat them) and
+//     mtp3.network_indicator / mtp3.service_indicator as "0x02".
+//   - Parameters are unnamed groups whose first child isup.parameter_type
+//     shows the Q.763 code; indicators use the calling-party field names for
+//     every parameter but the called and redirection numbers
+//     (isup.called_party_nature_of_address_indicator), isup.ni_indicator or
+//     isup.inn_indicator, isup.screening_indicator (generic number:
+//     isup.screening_indicator_enhanced), isup.number_qualifier_indicator
+//     as "0x06"; the redirecting and original called numbers have no
+//     screening indicator.
+//   - Digits (isup.called, isup.calling, isup.redirecting,
+//     isup.original_called_number, isup.redirection_number,
+//     isup.location_number, isup.generic_number) are '0'-'9' and 'A'-'F' for
+//     codes 10-15, so ST shows as F; an odd number's filler nibble is not
+//     shown; at most 32 signals are shown (isup.too_many_digits beyond).
+//   - A number without signals has no digits field but isup.empty_number
+//     under an expert item.
+//   - Cause: q931.cause_location, q931.coding_standard, isup.cause_indicator
+//     (octet 3a is skipped); for a non-ITU coding standard only the raw octets.
+//   - Redirection information: isup.redirecting_ind,
+//     isup.original_redirection_reason, isup.redirection_counter,
+//     isup.redirection_reason.
+//   - Byte positions are right except isup.mandatory_variable_parameter_pointer,
+//     which tshark places at a wrong offset; trailing octets after the last
+//     parameter (xdr_tester_m2pa.pcap) and the body of an unknown message type
+//     are not shown at all.
 package tsharkref
 
 // Number is one ISUP address parameter as tshark shows it. Pointer fields are
