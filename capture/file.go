@@ -75,6 +75,10 @@ func (e *FrameError) Error() string {
 
 func (e *FrameError) Unwrap() error { return e.Err }
 
+// ErrNotCapture is wrapped in OpenFile's error when the file is neither pcap
+// nor pcapng (nor gzip of one): the wrong file rather than a damaged one.
+var ErrNotCapture = errors.New("not a pcap or pcapng file")
+
 // ErrTruncated is wrapped in a FrameError when a file ends inside a record.
 var ErrTruncated = errors.New("file ends inside a packet record (truncated capture)")
 
@@ -165,7 +169,7 @@ func OpenFile(path string) (*File, error) {
 	case le == magicPcapModified || be == magicPcapModified:
 		err = errors.New("modified (Kuznetzov) pcap format is not supported")
 	default:
-		err = fmt.Errorf("not a pcap or pcapng file (magic %08x)", be)
+		err = fmt.Errorf("%w (magic %08x)", ErrNotCapture, be)
 	}
 	if err != nil {
 		osf.Close()

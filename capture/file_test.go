@@ -319,6 +319,12 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("%s: error %q does not name the file", tc.name, err)
 		}
 	}
+	if _, err := OpenFile(filepath.Join(dir, "text")); !errors.Is(err, ErrNotCapture) {
+		t.Errorf("text file: %v, want ErrNotCapture", err)
+	}
+	if _, err := OpenFile(filepath.Join(dir, "short-pcap")); errors.Is(err, ErrNotCapture) {
+		t.Errorf("truncated pcap header reported as not a capture: %v", err)
+	}
 	if _, err := OpenFile(filepath.Join(dir, "missing")); err == nil {
 		t.Error("missing file opened")
 	}

@@ -206,6 +206,9 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	if o == nil {
 		return code
 	}
+	// A shell glob over a capture directory also names the sidecars: they
+	// are read with their capture, not as captures.
+	o.files = withoutSidecars(o.files)
 	r, err := capture.OpenFiles(o.files)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
@@ -213,9 +216,16 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	}
 	defer r.Close()
 	errs := r.Errors()
+	notCapture := 0
 	for _, err := range errs {
-		fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
+		if errors.Is(err, capture.ErrNotCapture) {
+			notCapture++
+			fmt.Fprintf(stderr, "gatewarden decode: skipped: %v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
+		}
 	}
+	unreadable := r.Unreadable() - notCapture
 	reported := len(errs)
 
 	cfg := decode.Config{PCBits: o.pcBits, LinkPCBits: o.linkPCBits}
@@ -280,14 +290,34 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	printer.summary()
 	stats := dec.Stats()
 	broken := len(r.Errors()) - r.Unreadable()
-	fmt.Fprintf(stderr, "gatewarden decode: files=%d unreadable=%d broken=%d %s\n",
-		len(o.files), r.Unreadable(), broken, stats.Summary())
+	fmt.Fprintf(stderr, "gatewarden decode: files=%d unreadable=%d not_capture=%d broken=%d %s\n",
+		len(o.files), unreadable, notCapture, broken, stats.Summary())
 	if writeErr != nil {
 		fmt.Fprintf(stderr, "gatewarden decode: writing output: %v\n", writeErr)
 		return exitUnreadable
 	}
-	if r.Unreadable() > 0 {
+	if unreadable > 0 || notCapture == len(o.files) {
 		return exitUnreadable
 	}
 	return exitOK
+}
+
+// withoutSidecars drops NAME.pc-bits and NAME.tshark-args when NAME is given
+// too.
+func withoutSidecars(files []string) []string {
+	given := make(map[string]bool, len(files))
+	for _, f := range files {
+		given[f] = true
+	}
+	kept := files[:0:0]
+	for _, f := range files {
+		if base, ok := strings.CutSuffix(f, sidecarPCBits); ok && given[base] {
+			continue
+		}
+		if base, ok := strings.CutSuffix(f, sidecarTsharkArgs); ok && given[base] {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept
 }

@@ -302,7 +302,7 @@ func TestDecodeBadFiles(t *testing.T) {
 	if per[good] != 5 || per[truncated] == 0 || per[truncated] >= 6 {
 		t.Errorf("messages per file %v", per)
 	}
-	if !strings.Contains(stderr, "unreadable=1 broken=1") {
+	if !strings.Contains(stderr, "unreadable=1 not_capture=0 broken=1") {
 		t.Errorf("summary lacks the file counts:\n%s", stderr)
 	}
 
@@ -328,5 +328,40 @@ func TestErrorPrinterRateLimit(t *testing.T) {
 		"gatewarden decode: isup_truncated: 3 more not shown (--max-errors 2)\n"
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestDecodeGlobOfSharedDir is `gatewarden decode /work/shared/pcaps/*`: the
+// sidecars go with their captures and README.md is skipped as no capture.
+func TestDecodeGlobOfSharedDir(t *testing.T) {
+	dir := sharedPcapDir(t)
+	all, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runDecodeCmd(t, all...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if n := len(parseLines(t, stdout)); n != 5306 {
+		t.Errorf("%d messages, want 5306", n)
+	}
+	if !strings.Contains(stderr, "skipped: "+filepath.Join(dir, "README.md")) || strings.Contains(stderr, ".tshark-args") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "files=14 unreadable=0 not_capture=1 broken=0") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+	// Nothing but non-captures: that is a failure.
+	if _, _, code := runDecodeCmd(t, filepath.Join(dir, "README.md")); code != exitUnreadable {
+		t.Errorf("README.md alone: exit %d", code)
+	}
+}
+
+func TestWithoutSidecars(t *testing.T) {
+	got := withoutSidecars([]string{"a.pcap", "a.pcap.pc-bits", "a.pcap.tshark-args", "b.pc-bits", "c.pcap.tshark-args.pcap"})
+	want := []string{"a.pcap", "b.pc-bits", "c.pcap.tshark-args.pcap"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
