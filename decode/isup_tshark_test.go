@@ -22,12 +22,13 @@ var tsharkFields = []string{
 	"isup.calling_partys_category", "isup.hop_counter", "isup.cause_indicator", "isup.event_ind",
 	"isup.redirecting_ind", "isup.original_redirection_reason", "isup.redirection_counter",
 	"isup.redirection_reason", "e164.called_party_number.digits", "e164.calling_party_number.digits",
+	"q931.cause_location", "isup.range_indicator",
 }
 
 // ourFields renders u the way `tshark -T fields` shows tsharkFields. Known and
 // deliberate differences: the charge number (0xEB) is ANSI and tshark's ITU
-// dissector leaves it undecoded, so it is not compared; the range is not
-// compared because tshark shows range+1 (see the GRS case).
+// dissector leaves it undecoded, so it is not compared; tshark shows the
+// number of circuits, range+1, where Range keeps the code (Q.763 3.43).
 func ourFields(u *ISUP) []string {
 	num := func(n *Number) string {
 		if !n.Present {
@@ -45,6 +46,10 @@ func ourFields(u *ISUP) []string {
 	for i := range generic {
 		generic[i] = num(&u.Generic[i])
 	}
+	rangeField := ""
+	if u.HasRange {
+		rangeField = fmt.Sprint(int(u.Range) + 1)
+	}
 	r := &u.Redirection
 	return []string{
 		fmt.Sprint(u.CIC), fmt.Sprint(u.Type), num(&u.Called), num(&u.Calling), num(&u.Redirecting),
@@ -55,6 +60,7 @@ func ourFields(u *ISUP) []string {
 		opt(r.Present, "%d", r.Indicator), opt(r.Present, "%d", r.OriginalReason),
 		opt(r.Present, "%d", r.Counter), opt(r.Present, "%d", r.Reason),
 		num(&u.Called), num(&u.Calling), // tshark's E.164 view shows the same signals, ST included
+		opt(u.Cause.Present, "%d", u.Cause.Location), rangeField,
 	}
 }
 
