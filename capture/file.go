@@ -97,8 +97,9 @@ type File struct {
 	// pcapng sections and their interfaces, from a first pass over the block
 	// structure: pcapgo does not expose if_fcslen, and interface indexes
 	// restart with every section.
-	sections []ngSection
-	section  int
+	sections     []ngSection
+	section      int
+	scanComplete bool
 
 	frame  uint64 // records read so far
 	lastTS int64
@@ -145,8 +146,9 @@ func OpenFile(path string) (*File, error) {
 		opts := pcapgo.NgReaderOptions{SkipUnknownVersion: true}
 		// Mixed link types must be asked for, or pcapgo silently skips the
 		// packets of the other interfaces. It costs an interface conversion
-		// per packet, so only when needed.
-		opts.WantMixedLinkType = f.mixedLinkTypes()
+		// per packet (an allocation for link types above 255), so only when
+		// needed, or when damage hid part of the file from the first pass.
+		opts.WantMixedLinkType = f.mixedLinkTypes() || !f.scanComplete
 		f.ng, err = pcapgo.NewNgReader(br, opts)
 	case le == magicPcapMicro || le == magicPcapNano || be == magicPcapMicro || be == magicPcapNano:
 		f.format = FormatPcap

@@ -429,6 +429,43 @@ func TestPcapNGMixed(t *testing.T) {
 	}
 }
 
+// TestPcapNGDamagedMixed cuts a mixed-link-type pcapng inside its last
+// block: the first pass cannot see the whole file, and every readable frame
+// must still come out with its own link type and number.
+func TestPcapNGDamagedMixed(t *testing.T) {
+	var b ngBuilder
+	b.shb()
+	b.idb(decode.LinkTypeEthernet, 0, -1)
+	b.epb(0, 1, []byte{1})
+	b.idb(decode.LinkTypeMTP2, 0, -1) // a late interface with another link type
+	b.epb(1, 2, []byte{2})
+	b.epb(0, 3, []byte{3})
+	data := b.Bytes()
+	path := filepath.Join(t.TempDir(), "damaged.pcapng")
+	if err := os.WriteFile(path, data[:len(data)-6], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var fr decode.Frame
+	wantLT := []uint16{decode.LinkTypeEthernet, decode.LinkTypeMTP2}
+	for i, lt := range wantLT {
+		if err := f.Next(&fr); err != nil {
+			t.Fatalf("frame %d: %v", i+1, err)
+		}
+		if fr.Frame != uint64(i+1) || fr.LinkType != lt || fr.Data[0] != byte(i+1) {
+			t.Errorf("frame %d: %+v", i+1, fr)
+		}
+	}
+	var fe *FrameError
+	if err := f.Next(&fr); !errors.As(err, &fe) || fe.Frame != 3 {
+		t.Errorf("third frame: %v, want a FrameError for frame 3", err)
+	}
+}
+
 func TestFixBinaryResolution(t *testing.T) {
 	// 2^-20: pcapgo scales by 953 ns per tick instead of 953.67 (0.7 ms short
 	// near the end of a second).

@@ -39,26 +39,27 @@ func (f *File) prescan() error {
 	if gz != nil {
 		defer gz.Close()
 	}
-	f.sections = scanNgSections(br)
+	f.sections, f.scanComplete = scanNgSections(br)
 	return nil
 }
 
-func scanNgSections(br *bufio.Reader) []ngSection {
+// scanNgSections returns the sections found and whether the scan reached a
+// clean end of file.
+func scanNgSections(br *bufio.Reader) (sections []ngSection, complete bool) {
 	var (
-		sections []ngSection
-		order    binary.ByteOrder = binary.LittleEndian
-		hdr      [12]byte
-		body     []byte
-		frames   uint64
+		order  binary.ByteOrder = binary.LittleEndian
+		hdr    [12]byte
+		body   []byte
+		frames uint64
 	)
 	for {
-		if _, err := io.ReadFull(br, hdr[:8]); err != nil {
-			return sections
+		if n, err := io.ReadFull(br, hdr[:8]); err != nil {
+			return sections, n == 0 && err == io.EOF
 		}
 		typ := order.Uint32(hdr[0:4])
 		if typ == magicPcapNG {
 			if _, err := io.ReadFull(br, hdr[8:12]); err != nil {
-				return sections
+				return sections, false
 			}
 			switch {
 			case binary.LittleEndian.Uint32(hdr[8:12]) == ngBOM:
@@ -66,45 +67,45 @@ func scanNgSections(br *bufio.Reader) []ngSection {
 			case binary.BigEndian.Uint32(hdr[8:12]) == ngBOM:
 				order = binary.BigEndian
 			default:
-				return sections
+				return sections, false
 			}
 			total := order.Uint32(hdr[4:8])
 			if total < 28 || total%4 != 0 {
-				return sections
+				return sections, false
 			}
 			if _, err := br.Discard(int(total) - 12); err != nil {
-				return sections
+				return sections, false
 			}
 			sections = append(sections, ngSection{firstFrame: frames + 1})
 			continue
 		}
 		total := order.Uint32(hdr[4:8])
 		if total < 12 || total%4 != 0 || len(sections) == 0 {
-			return sections
+			return sections, false
 		}
 		rest := int(total) - 8
 		switch typ {
 		case ngBlockEnhancedPacket, ngBlockSimplePacket, ngBlockPacket:
 			frames++
 			if _, err := br.Discard(rest); err != nil {
-				return sections
+				return sections, false
 			}
 		case ngBlockIDB:
 			if rest > 1<<16 {
-				return sections // no real IDB is this large
+				return sections, false // no real IDB is this large
 			}
 			if cap(body) < rest {
 				body = make([]byte, rest)
 			}
 			body = body[:rest]
 			if _, err := io.ReadFull(br, body); err != nil {
-				return sections
+				return sections, false
 			}
 			s := &sections[len(sections)-1]
 			s.ifaces = append(s.ifaces, parseIDB(body[:rest-4], order))
 		default:
 			if _, err := br.Discard(rest); err != nil {
-				return sections
+				return sections, false
 			}
 		}
 	}
