@@ -113,3 +113,93 @@ func BenchmarkIngest(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(dirBytes(b, dir))/float64(b.N), "B/msg")
 }
+
+// lookupStore builds (once per shape) a sealed store of n calls at the given
+// spacing and returns it read-only with the calling numbers stored.
+var lookupStores = map[string]*lookupFixture{}
+
+type lookupFixture struct {
+	s       *Store
+	numbers []string
+	parts   int
+	bytes   int64
+	msgs    int
+}
+
+func lookupStore(b *testing.B, n int, gap time.Duration) *lookupFixture {
+	key := strconv.Itoa(n) + "/" + gap.String()
+	if f := lookupStores[key]; f != nil {
+		return f
+	}
+	dir, err := os.MkdirTemp("", "gatewarden-lookup-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(dir, Options{NoSync: true, MinFreeBytes: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := &lookupFixture{}
+	g := newGenerator(11, t0, int64(gap))
+	g.run(n, func(m *decode.Message) {
+		f.msgs++
+		if err := s.AddMessage(m, g.source); err != nil {
+			b.Fatal(err)
+		}
+	}, func(c *genCall, rec *analysis.Call) {
+		if len(f.numbers) < 4096 {
+			f.numbers = append(f.numbers, c.calling)
+		}
+		s.AddCall(rec)
+	})
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	f.parts = len(s.Partitions())
+	f.bytes = dirBytes(b, dir)
+	f.s, err = Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lookupStores[key] = f
+	return f
+}
+
+// BenchmarkLookup times trace's query: one number in any role and in all its
+// national and international forms, across the whole store, ladders, call
+// records and alerts assembled. Sizes are calls at 10 million calls a day
+// (hourly partitions fill as in production), then the same call counts spread
+// over 30 days (720 partitions: the cost of the partition count).
+func BenchmarkLookup(b *testing.B) {
+	scale := benchScale()
+	for _, shape := range []struct {
+		name string
+		n    int
+		gap  time.Duration
+	}{
+		{"calls=10k", 10000 * scale, 8600 * time.Microsecond},
+		{"calls=40k", 40000 * scale, 8600 * time.Microsecond},
+		{"calls=160k", 160000 * scale, 8600 * time.Microsecond},
+		{"30days/calls=20k", 20000 * scale, 30 * 24 * time.Hour / time.Duration(20000*scale)},
+		{"30days/calls=80k", 80000 * scale, 30 * 24 * time.Hour / time.Duration(80000*scale)},
+	} {
+		b.Run(shape.name, func(b *testing.B) {
+			f := lookupStore(b, shape.n, shape.gap)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				num := f.numbers[i%len(f.numbers)]
+				res, err := f.s.QueryCalls(Query{Numbers: NumberForms(num, "86")})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res) == 0 {
+					b.Fatalf("%s not found", num)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(f.parts), "partitions")
+			b.ReportMetric(float64(f.bytes)/float64(f.msgs), "B/msg")
+		})
+	}
+}

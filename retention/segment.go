@@ -471,6 +471,7 @@ func decodeBlock(raw []byte, seq, first uint32) (*block, error) {
 // segment reads a sealed (or in-memory) partition.
 type segment struct {
 	ra       io.ReaderAt
+	size     int64
 	seq      uint32
 	blocks   []blockInfo
 	sections map[string][]chunkInfo
@@ -499,7 +500,7 @@ func openSegment(ra io.ReaderAt, size int64, dec *zstd.Decoder) (*segment, error
 	if _, err := ra.ReadAt(toc, tocOff); err != nil {
 		return nil, err
 	}
-	s := &segment{ra: ra, dec: dec, sections: map[string][]chunkInfo{}, cache: map[int]*block{}}
+	s := &segment{ra: ra, size: size, dec: dec, sections: map[string][]chunkInfo{}, cache: map[int]*block{}}
 	r := reader{b: toc}
 	s.seq = uint32(r.uvarint())
 	nb := r.uvarint()
@@ -548,7 +549,7 @@ func (s *segment) messageCount() uint32 {
 }
 
 func (s *segment) readCompressed(off, length uint64) ([]byte, error) {
-	if length > 1<<30 {
+	if off > uint64(s.size) || length > uint64(s.size)-off {
 		return nil, errCorrupt
 	}
 	if cap(s.buf) < int(length) {

@@ -180,7 +180,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	// Blocks and chunks are tens of KB; the limit stops a damaged frame header
+	// from asking for gigabytes.
+	s.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
 	if err != nil {
 		return nil, err
 	}
