@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -364,4 +365,24 @@ func TestWithoutSidecars(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("got %v, want %v", got, want)
 	}
+}
+
+// BenchmarkDecodeCommand runs the whole command on the 5265-message E1
+// capture, output discarded: read, decode, JSON. One op is one run.
+func BenchmarkDecodeCommand(b *testing.B) {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "pcaps"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, "isup_load_generator.pcap")
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("shared captures not available: %v", err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if code := decodeMain([]string{path}, io.Discard, io.Discard); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.ReportMetric(float64(5265*b.N)/b.Elapsed().Seconds(), "messages/s")
 }
