@@ -579,3 +579,55 @@ func TestExportPcapRedecodes(t *testing.T) {
 		}
 	}
 }
+
+func TestAddMessageDoesNotAllocate(t *testing.T) {
+	s := openTest(t, t.TempDir(), Options{})
+	defer s.Close()
+	rec := pregenerate(2000, int64(time.Millisecond)) // about 10 s of traffic: one partition
+	for i := range rec.msgs {                         // warm up: circuits known, buffer grown
+		s.AddMessage(&rec.msgs[i], "gen.pcap")
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(5000, func() {
+		m := &rec.msgs[i%len(rec.msgs)]
+		i++
+		if err := s.AddMessage(m, "gen.pcap"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("AddMessage allocates %.2f times per message", allocs)
+	}
+}
+
+// Below the free-space floor the store removes its oldest partitions and then
+// refuses records (counted) rather than filling the disk.
+func TestDiskFloorNeverFills(t *testing.T) {
+	dir, s := partitionsFor(t, Options{}, 3)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := len(s.Partitions())
+	var logged []string
+	s, err := Open(dir, Options{NoSync: true, MinFreeBytes: 1 << 62, Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	g := newGenerator(8, t0+int64(24*time.Hour), int64(time.Second))
+	var errs []error
+	g.run(1, func(m *decode.Message) { errs = append(errs, s.AddMessage(m, g.source)) }, func(*genCall, *analysis.Call) {})
+	st := s.Stats()
+	if len(s.Partitions()) != 0 || st.RemovedByReason["disk"] != uint64(n) {
+		t.Fatalf("kept %d of %d partitions: %+v", len(s.Partitions()), n, st)
+	}
+	if st.Dropped != uint64(len(errs)) || errs[0] != ErrDiskFull {
+		t.Fatalf("dropped %d of %d: %v", st.Dropped, len(errs), errs[0])
+	}
+	if len(logged) < n+1 {
+		t.Fatalf("not logged: %q", logged)
+	}
+	if v, err := Verify(dir); err != nil || !v.OK() || v.Removed != n {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+}
