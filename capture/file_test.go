@@ -292,6 +292,42 @@ func TestTruncatedFile(t *testing.T) {
 	}
 }
 
+// TestCorruptRecord breaks the third record header of a pcap (a capture
+// length beyond both snap length and packet length): frames 1-2 come out, then
+// an error that names the file and frame 3 and is not a truncation.
+func TestCorruptRecord(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(sharedPcaps(t), "xdr_tester_m2pa.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 24
+	for i := 0; i < 2; i++ {
+		off += 16 + int(binary.LittleEndian.Uint32(raw[off+8:]))
+	}
+	binary.LittleEndian.PutUint32(raw[off+8:], 0xFFFFFF00)
+	path := filepath.Join(t.TempDir(), "corrupt.pcap")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var fr decode.Frame
+	for i := 0; i < 2; i++ {
+		if err := f.Next(&fr); err != nil {
+			t.Fatalf("frame %d: %v", i+1, err)
+		}
+	}
+	err = f.Next(&fr)
+	var fe *FrameError
+	if !errors.As(err, &fe) || fe.Frame != 3 || fe.File != path || errors.Is(err, ErrTruncated) {
+		t.Fatalf("error %v, want a non-truncation FrameError for frame 3", err)
+	}
+	t.Log(err)
+}
+
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {
