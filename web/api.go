@@ -1,0 +1,430 @@
+package web
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/retention"
+)
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("POST /api/login", s.handleLogin)
+	m.HandleFunc("POST /api/logout", s.handleLogout)
+	m.HandleFunc("GET /api/me", s.api(RoleViewer, s.handleMe))
+	m.HandleFunc("GET /api/calls", s.api(RoleViewer, s.handleCalls))
+	m.HandleFunc("GET /api/calls/{id}", s.api(RoleViewer, s.handleCall))
+	m.HandleFunc("GET /api/alerts", s.api(RoleViewer, s.handleAlerts))
+	m.HandleFunc("GET /api/partners", s.api(RoleViewer, s.handlePartners))
+	m.HandleFunc("GET /api/scorecard", s.api(RoleViewer, s.handleScorecard))
+	m.HandleFunc("GET /api/pcap", s.api(RoleInvestigator, s.handlePcap))
+	m.HandleFunc("GET /api/audit", s.api(RoleAdmin, s.handleAudit))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok, msg := s.authenticate(r); !ok {
+			writeJSON(w, http.StatusUnauthorized, apiError{msg})
+			return
+		}
+		writeJSON(w, http.StatusNotFound, apiError{"no such endpoint: " + r.Method + " " + r.URL.Path + " (see API.md)"})
+	})
+	m.HandleFunc("GET /", s.handleStatic)
+}
+
+// Public files: the login page and what it needs. Everything else in the UI
+// is served only to an authenticated user.
+var publicFiles = map[string]bool{"login.html": true, "login.js": true, "app.css": true}
+
+func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+	switch name {
+	case "", "index.html":
+		name = "index.html"
+	case "login":
+		name = "login.html"
+	}
+	if !publicFiles[name] {
+		if _, ok, _ := s.authenticate(r); !ok {
+			if name == "index.html" {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			writeJSON(w, http.StatusUnauthorized, apiError{"authentication required"})
+			return
+		}
+	}
+	data, err := fs.ReadFile(s.static, name)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, apiError{"not found"})
+		return
+	}
+	switch path.Ext(name) {
+	case ".html":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case ".css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	}
+	w.Write(data)
+}
+
+type loginRequest struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	host := remoteHost(r)
+	entry := &reqState{status: 0}
+	defer func() {
+		entry.params = map[string]string{"user": req.User}
+		s.writeAudit(r, entry)
+	}()
+	fail := func(status int, msg string) {
+		entry.status = status
+		writeJSON(w, status, apiError{msg})
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		fail(http.StatusBadRequest, "body must be JSON {\"user\":..., \"password\":...}")
+		return
+	}
+	entry.p.Name = req.User
+	if s.fails.blocked(host) {
+		fail(http.StatusTooManyRequests, "too many failed logins from your address; wait a minute")
+		return
+	}
+	p, ok := s.checkPassword(req.User, req.Password)
+	if !ok {
+		s.fails.add(host)
+		fail(http.StatusUnauthorized, "invalid user or password")
+		return
+	}
+	id, exp, err := s.sessions.create(p)
+	if err != nil {
+		fail(http.StatusInternalServerError, "cannot create session")
+		return
+	}
+	p.Via = "session"
+	entry.p = p
+	entry.status = http.StatusOK
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: id, Path: "/", Expires: exp,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+	})
+	writeJSON(w, http.StatusOK, map[string]string{"user": p.Name, "role": p.Role.String()})
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.remove(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "logged out"})
+}
+
+func fmtTS(ns int64) string {
+	if ns == 0 {
+		return ""
+	}
+	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	st := stateOf(r)
+	oldest, newest, ok, err := s.store.Span()
+	if err != nil {
+		s.serverError(w, err)
+		return
+	}
+	out := map[string]any{"user": st.p.Name, "role": st.p.Role.String(),
+		"max_range_days": int(s.opt.MaxRange / (24 * time.Hour)), "live_alerts": s.opt.LiveAlerts != nil}
+	if ok {
+		out["oldest"], out["newest"] = fmtTS(oldest), fmtTS(newest)
+	}
+	st.audited = false
+	respond(w, r, out)
+}
+
+func (s *Server) serverError(w http.ResponseWriter, err error) {
+	s.log.Error("web: query failed", "err", err)
+	writeJSON(w, http.StatusInternalServerError, apiError{"query failed: " + err.Error()})
+}
+
+// CallID names a call in URLs: "p<partition>.<ordinal>" of its IAM, as `gatewarden trace` prints it.
+func CallID(ref retention.Ref) string { return fmt.Sprintf("p%d.%d", ref.Seq(), ref.Ord()) }
+
+// ParseCallID reverses CallID.
+func ParseCallID(id string) (retention.Ref, bool) {
+	rest, ok := strings.CutPrefix(id, "p")
+	if !ok {
+		return 0, false
+	}
+	a, b, ok := strings.Cut(rest, ".")
+	if !ok {
+		return 0, false
+	}
+	seq, err1 := strconv.ParseUint(a, 10, 32)
+	ord, err2 := strconv.ParseUint(b, 10, 32)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return retention.MakeRef(uint32(seq), uint32(ord)), true
+}
+
+// CallSummary is one row of a search result.
+type CallSummary struct {
+	ID          string   `json:"id"` // for /api/calls/{id}; empty for an alert without a retained call
+	CallID      string   `json:"call_id,omitempty"`
+	Start       string   `json:"start"`
+	Outcome     string   `json:"outcome,omitempty"`
+	Cause       uint8    `json:"cause,omitempty"`
+	Partner     string   `json:"partner,omitempty"`
+	Direction   string   `json:"direction,omitempty"`
+	Link        string   `json:"link,omitempty"`
+	OPC         uint32   `json:"opc"`
+	DPC         uint32   `json:"dpc"`
+	OPCText     string   `json:"opc_pc,omitempty"`
+	DPCText     string   `json:"dpc_pc,omitempty"`
+	CIC         uint32   `json:"cic"`
+	Calling     string   `json:"calling,omitempty"`
+	Called      string   `json:"called,omitempty"`
+	Redirecting string   `json:"redirecting,omitempty"`
+	Messages    int      `json:"messages"`
+	Sequence    []string `json:"sequence"` // message types in order
+	Rules       []string `json:"rules"`
+}
+
+func summarise(c *retention.CallResult, rd *redecoder) CallSummary {
+	sum := CallSummary{Start: fmtTS(c.Start()), Sequence: []string{}, Rules: []string{}}
+	if c.Ref != 0 || len(c.Ladder) > 0 {
+		sum.ID = CallID(c.Ref)
+	}
+	if iam := c.IAM(); iam != nil {
+		sum.OPC, sum.DPC, sum.CIC = iam.Label.OPC, iam.Label.DPC, iam.CIC
+		sum.OPCText, sum.DPCText = decode.FormatPC(iam.Label.OPC, iam.Label.PCBits), decode.FormatPC(iam.Label.DPC, iam.Label.PCBits)
+		sum.Link = retention.LinkName(iam)
+		if dm, ok := rd.decode(iam); ok {
+			sum.Calling = dm.ISUP.Calling.DigitString()
+			sum.Called = dm.ISUP.Called.DigitString()
+			sum.Redirecting = dm.ISUP.Redirecting.DigitString()
+		}
+	}
+	if rec := c.Call; rec != nil {
+		sum.CallID = rec.ID
+		sum.Outcome, sum.Cause, sum.Partner = rec.Outcome.String(), rec.Cause, rec.Partner
+		sum.Direction = rec.Direction.String()
+		if rec.Link != "" {
+			sum.Link = rec.Link
+		}
+		if sum.OPC == 0 && sum.DPC == 0 {
+			sum.OPC, sum.DPC, sum.CIC = rec.OPC, rec.DPC, rec.CIC
+		}
+		if sum.Calling == "" && rec.Calling != nil {
+			sum.Calling = rec.Calling.Digits
+		}
+		if sum.Called == "" && rec.Called != nil {
+			sum.Called = rec.Called.Digits
+		}
+	}
+	sum.Messages = len(c.Ladder)
+	for i := range c.Ladder {
+		sum.Sequence = append(sum.Sequence, decode.MessageTypeName(c.Ladder[i].Type))
+	}
+	seen := map[string]bool{}
+	for _, a := range c.Alerts {
+		if !seen[a.Rule] {
+			seen[a.Rule] = true
+			sum.Rules = append(sum.Rules, a.Rule)
+		}
+		if sum.Partner == "" {
+			sum.Partner = a.Partner
+		}
+		if c.Ref == 0 && len(c.Ladder) == 0 { // call-less alert
+			sum.Start, sum.Calling, sum.Called = fmtTS(a.TS), a.Calling, a.Called
+			sum.OPC, sum.DPC, sum.CIC = a.OPC, a.DPC, a.CIC
+		}
+	}
+	return sum
+}
+
+type searchResult struct {
+	Query     map[string]string `json:"query"`
+	Count     int               `json:"count"`
+	Truncated bool              `json:"truncated"` // more calls match than limit
+	Calls     []CallSummary     `json:"calls"`
+}
+
+func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
+	st := stateOf(r)
+	p, err := s.parseSearch(r.URL.Query(), maxLimit)
+	if err != nil {
+		badRequest(w, "%v", err)
+		return
+	}
+	st.params = p.auditParams()
+	q := s.query(p)
+	q.Limit = p.Limit + 1 // one more tells whether the result was cut
+	calls, err := s.store.QueryCalls(q)
+	if err != nil {
+		s.serverError(w, err)
+		return
+	}
+	res := searchResult{Query: st.params, Calls: []CallSummary{}}
+	if len(calls) > p.Limit {
+		calls, res.Truncated = calls[:p.Limit], true
+	}
+	var rd redecoder
+	for i := range calls {
+		res.Calls = append(res.Calls, summarise(&calls[i], &rd))
+	}
+	// Newest first: the investigator usually wants the latest call.
+	sort.SliceStable(res.Calls, func(i, j int) bool { return res.Calls[i].Start > res.Calls[j].Start })
+	res.Count = len(res.Calls)
+	st.results = res.Count
+	respond(w, r, res)
+}
+
+// LadderMessage is one message of a call page.
+type LadderMessage struct {
+	TS        string          `json:"ts"`
+	Type      string          `json:"type"`
+	OPC       uint32          `json:"opc"`
+	DPC       uint32          `json:"dpc"`
+	OPCText   string          `json:"opc_pc"`
+	DPCText   string          `json:"dpc_pc"`
+	SLS       uint8           `json:"sls"`
+	CIC       uint32          `json:"cic"`
+	Transport string          `json:"transport"`
+	Source    string          `json:"source"`
+	Frame     uint64          `json:"frame"`
+	Src       string          `json:"src,omitempty"`
+	Dst       string          `json:"dst,omitempty"`
+	Stream    uint16          `json:"stream"`
+	RC        *uint32         `json:"rc,omitempty"`
+	Decoded   json.RawMessage `json:"decoded,omitempty"` // `gatewarden decode` JSON of the stored bytes
+	DecodeErr string          `json:"decode_error,omitempty"`
+	MTP3      string          `json:"mtp3"` // hex of SIO, routing label and ISUP
+}
+
+// CallDetail is the call page.
+type CallDetail struct {
+	CallSummary
+	Record  json.RawMessage   `json:"record,omitempty"` // the analysis call record
+	Alerts  []json.RawMessage `json:"alerts"`
+	Points  [2]string         `json:"points"` // the two signalling points of the ladder: IAM sender, receiver
+	Ladder  []LadderMessage   `json:"ladder"`
+	Ingress map[string]string `json:"ingress,omitempty"`
+}
+
+func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
+	st := stateOf(r)
+	id := r.PathValue("id")
+	st.params = map[string]string{"id": id}
+	ref, ok := ParseCallID(id)
+	if !ok {
+		badRequest(w, "call id %q: want p<partition>.<ordinal> as search results give it", id)
+		return
+	}
+	c, found, err := s.store.CallByRef(ref)
+	if err != nil {
+		s.serverError(w, err)
+		return
+	}
+	if !found {
+		writeJSON(w, http.StatusNotFound, apiError{"no call " + id + " in the store (removed by retention?)"})
+		return
+	}
+	var rd redecoder
+	d := CallDetail{CallSummary: summarise(&c, &rd), Alerts: []json.RawMessage{}, Ladder: []LadderMessage{}}
+	if c.Call != nil {
+		d.Record = analysis.AppendCallJSON(nil, c.Call)
+	}
+	for i := range c.Alerts {
+		d.Alerts = append(d.Alerts, analysis.AppendAlertJSON(nil, &c.Alerts[i]))
+	}
+	if iam := c.IAM(); iam != nil {
+		d.Points = [2]string{decode.FormatPC(iam.Label.OPC, iam.Label.PCBits), decode.FormatPC(iam.Label.DPC, iam.Label.PCBits)}
+		d.Ingress = map[string]string{"source": iam.Source, "transport": iam.Transport.String(), "link": retention.LinkName(iam)}
+		if iam.Src.IsValid() {
+			d.Ingress["peer"], d.Ingress["local"] = iam.Src.String(), iam.Dst.String()
+		}
+		if iam.HasRC {
+			d.Ingress["rc"] = strconv.FormatUint(uint64(iam.RoutingContext), 10)
+		}
+		if d.Partner != "" {
+			d.Ingress["partner"] = d.Partner
+		}
+	} else if len(c.Ladder) > 0 {
+		m := &c.Ladder[0]
+		d.Points = [2]string{decode.FormatPC(m.Label.OPC, m.Label.PCBits), decode.FormatPC(m.Label.DPC, m.Label.PCBits)}
+	}
+	for i := range c.Ladder {
+		m := &c.Ladder[i]
+		lm := LadderMessage{
+			TS: fmtTS(m.TS), Type: decode.MessageTypeName(m.Type), OPC: m.Label.OPC, DPC: m.Label.DPC,
+			OPCText: decode.FormatPC(m.Label.OPC, m.Label.PCBits), DPCText: decode.FormatPC(m.Label.DPC, m.Label.PCBits),
+			SLS: m.Label.SLS, CIC: m.CIC, Transport: m.Transport.String(), Source: m.Source, Frame: m.Frame,
+			Stream: m.Stream, MTP3: hex.EncodeToString(m.MTP3),
+		}
+		if m.Src.IsValid() {
+			lm.Src, lm.Dst = m.Src.String(), m.Dst.String()
+		}
+		if m.HasRC {
+			rc := m.RoutingContext
+			lm.RC = &rc
+		}
+		if dm, ok := rd.decode(m); ok {
+			dm.Transport, dm.Src, dm.Dst, dm.Frame = m.Transport, m.Src, m.Dst, m.Frame
+			dm.HasRC, dm.RoutingContext = m.HasRC, m.RoutingContext
+			lm.Decoded = decode.AppendJSON(nil, &dm, m.Source)
+		} else {
+			lm.DecodeErr = rd.reason
+		}
+		d.Ladder = append(d.Ladder, lm)
+	}
+	st.results = 1
+	respond(w, r, d)
+}
+
+// redecoder runs stored MTP3 bytes through the project's decoder, so the
+// call page shows exactly what a capture of those bytes decodes to.
+type redecoder struct {
+	decs   map[uint8]*decode.Decoder
+	got    decode.Message
+	ok     bool
+	reason string
+}
+
+func (rd *redecoder) decode(m *retention.Message) (decode.Message, bool) {
+	if rd.decs == nil {
+		rd.decs = map[uint8]*decode.Decoder{}
+	}
+	d := rd.decs[m.Label.PCBits]
+	if d == nil {
+		d = decode.New(decode.Config{PCBits: m.Label.PCBits}, func(dm *decode.Message) {
+			rd.got = *dm
+			// The decoder reuses its buffers: keep copies of what AppendJSON reads.
+			rd.got.MTP3, rd.got.ISUP.Raw = nil, nil
+			rd.ok = true
+		})
+		d.SetErrorHandler(func(_ uint16, _ uint64, reason decode.Reason) { rd.reason = reason.String() })
+		rd.decs[m.Label.PCBits] = d
+	}
+	rd.ok, rd.reason = false, ""
+	d.Decode(&decode.Frame{TS: m.TS, LinkType: decode.LinkTypeMTP3, FCSLen: -1, Data: m.MTP3})
+	if !rd.ok && rd.reason == "" {
+		rd.reason = "not an ISUP message"
+	}
+	return rd.got, rd.ok
+}

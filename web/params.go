@@ -1,0 +1,201 @@
+package web
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatewarden/gatewarden/retention"
+)
+
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+	maxPcapCalls = 5000
+)
+
+// searchParams is a validated call search.
+type searchParams struct {
+	Number  string
+	Role    string
+	From    int64
+	To      int64
+	Partner string
+	Rule    string
+	Limit   int
+}
+
+// normaliseNumber accepts digits with the usual human decoration (+, spaces,
+// dashes, dots, brackets) and returns the digits, or an error that says what
+// is wrong.
+func normaliseNumber(s string) (string, error) {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '(', r == ')':
+		default:
+			return "", fmt.Errorf("number %q: only digits, a leading +, spaces, dashes, dots and brackets are accepted", s)
+		}
+	}
+	d := b.String()
+	if len(d) < 3 || len(d) > 32 {
+		return "", fmt.Errorf("number %q: want 3 to 32 digits, got %d", s, len(d))
+	}
+	return d, nil
+}
+
+// parseTime reads RFC 3339, a date, or a date with HH:MM[:SS] (UTC when no
+// offset is given). A bare date as an upper bound means the end of that day.
+func parseTime(s string, upper bool) (int64, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UnixNano(), nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixNano(), nil
+		}
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		if upper {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t.UnixNano(), nil
+	}
+	return 0, fmt.Errorf("bad time %q: want RFC 3339 (2025-01-31T08:00:00+08:00), a date (2025-01-31) or date and time (2025-01-31T08:00, UTC)", s)
+}
+
+// timeRange reads from and to. A missing to is just after the newest stored
+// message; a missing from is MaxRange before to. Ranges longer than MaxRange
+// are refused: they would scan months of partitions for one request.
+func (s *Server) timeRange(q url.Values) (from, to int64, err error) {
+	if v := q.Get("to"); v != "" {
+		if to, err = parseTime(v, true); err != nil {
+			return 0, 0, fmt.Errorf("to: %w", err)
+		}
+	} else {
+		_, newest, ok, err := s.store.Span()
+		if err != nil {
+			return 0, 0, err
+		}
+		if ok {
+			to = newest + 1
+		} else {
+			to = s.opt.Now().UnixNano()
+		}
+	}
+	if v := q.Get("from"); v != "" {
+		if from, err = parseTime(v, false); err != nil {
+			return 0, 0, fmt.Errorf("from: %w", err)
+		}
+	} else {
+		from = to - int64(s.opt.MaxRange)
+	}
+	if to <= from {
+		return 0, 0, fmt.Errorf("to must be after from")
+	}
+	if time.Duration(to-from) > s.opt.MaxRange {
+		return 0, 0, fmt.Errorf("time range of %s is longer than the %d days allowed: narrow from/to",
+			time.Duration(to-from).Round(time.Hour), int(s.opt.MaxRange/(24*time.Hour)))
+	}
+	return from, to, nil
+}
+
+func textParam(q url.Values, name string) (string, error) {
+	v := strings.TrimSpace(q.Get(name))
+	if len(v) > 128 {
+		return "", fmt.Errorf("%s: longer than 128 characters", name)
+	}
+	for _, r := range v {
+		if r < ' ' || r == 0x7f {
+			return "", fmt.Errorf("%s: control characters are not allowed", name)
+		}
+	}
+	return v, nil
+}
+
+func limitParam(q url.Values, def, maximum int) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maximum {
+		return 0, fmt.Errorf("limit: want 1 to %d, got %q", maximum, v)
+	}
+	return n, nil
+}
+
+var knownParams = map[string]bool{"number": true, "role": true, "from": true, "to": true, "partner": true, "rule": true, "limit": true}
+
+// parseSearch validates the search form shared by /api/calls and /api/pcap.
+func (s *Server) parseSearch(q url.Values, maxLim int) (searchParams, error) {
+	var p searchParams
+	for k := range q {
+		if !knownParams[k] {
+			return p, fmt.Errorf("unknown parameter %q (known: number, role, from, to, partner, rule, limit)", k)
+		}
+	}
+	var err error
+	if v := q.Get("number"); v != "" {
+		if p.Number, err = normaliseNumber(v); err != nil {
+			return p, err
+		}
+	}
+	p.Role = q.Get("role")
+	if p.Role == "" {
+		p.Role = "any"
+	}
+	if p.Role != "any" {
+		if _, ok := retention.ParseRole(p.Role); !ok {
+			return p, fmt.Errorf("role %q: want calling, called, redirecting, original_called, generic, redirection or any", p.Role)
+		}
+		if p.Number == "" {
+			return p, fmt.Errorf("role %q given without a number", p.Role)
+		}
+	}
+	if p.From, p.To, err = s.timeRange(q); err != nil {
+		return p, err
+	}
+	if p.Partner, err = textParam(q, "partner"); err != nil {
+		return p, err
+	}
+	if p.Rule, err = textParam(q, "rule"); err != nil {
+		return p, err
+	}
+	if p.Limit, err = limitParam(q, min(defaultLimit, maxLim), maxLim); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// query turns the search into a retention query; a number is looked up in
+// every form it may have been signalled in.
+func (s *Server) query(p searchParams) retention.Query {
+	q := retention.Query{From: p.From, To: p.To, Partner: p.Partner, Rule: p.Rule, Limit: p.Limit}
+	if p.Number != "" {
+		q.Numbers = retention.NumberForms(p.Number, s.opt.CountryCode)
+	}
+	if r, ok := retention.ParseRole(p.Role); ok {
+		q.Roles = 1 << r
+	}
+	return q
+}
+
+// auditParams records what was searched, in clear, for the audit log.
+func (p searchParams) auditParams() map[string]string {
+	m := map[string]string{
+		"from": time.Unix(0, p.From).UTC().Format(time.RFC3339),
+		"to":   time.Unix(0, p.To).UTC().Format(time.RFC3339),
+		"role": p.Role, "limit": strconv.Itoa(p.Limit),
+	}
+	for k, v := range map[string]string{"number": p.Number, "partner": p.Partner, "rule": p.Rule} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
