@@ -156,15 +156,7 @@ func TestSCTPChunks(t *testing.T) {
 	iam := m3uaISUP(1, 1)
 	sack := []byte{3, 0, 0, 16, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0}
 	heartbeat := []byte{4, 0, 0, 8, 0, 1, 0, 4}
-	idata := func(flags byte, payload []byte) []byte {
-		b := []byte{sctpChunkIDATA, flags, 0, 0}
-		binary.BigEndian.PutUint16(b[2:], uint16(20+len(payload)))
-		b = binary.BigEndian.AppendUint32(b, 7) // TSN
-		b = append(b, 0, 1, 0, 0)               // stream 1
-		b = binary.BigEndian.AppendUint32(b, 0) // MID
-		b = binary.BigEndian.AppendUint32(b, ppidM3UA)
-		return pad4(append(b, payload...))
-	}
+	idata := func(flags byte, payload []byte) []byte { return idataChunk(flags, 7, 0, ppidM3UA, payload) }
 	cases := []struct {
 		name   string
 		sport  uint16
@@ -176,6 +168,9 @@ func TestSCTPChunks(t *testing.T) {
 		{"sack and data", 2905, [][]byte{sack, dataChunk(3, 1, 0, 0, ppidM3UA, iam)}, 1, SkipSCTPControl, 1},
 		{"control only", 2905, [][]byte{sack, heartbeat}, 0, SkipSCTPControl, 2},
 		{"i-data", 2905, [][]byte{idata(3, iam)}, 1, ReasonNone, 0},
+		{"i-data fragments", 2905, [][]byte{idataChunk(2, 7, 4, ppidM3UA, iam[:20]), idataChunk(0, 8, 4, 1, iam[20:30]), idataChunk(1, 9, 4, 2, iam[30:])}, 1, ReasonNone, 0},
+		{"i-data fragment out of sequence", 2905, [][]byte{idataChunk(2, 7, 4, ppidM3UA, iam[:20]), idataChunk(1, 9, 4, 2, iam[20:])}, 0, DropSCTPFragmentBad, 1},
+		{"ppid 0 on the m2pa port", 3565, [][]byte{dataChunk(3, 1, 0, 0, 0, m2paUserData(1, 1, mtp3ITU(0x85, 1, 2, 3, isupMessage(1, 0x10))))}, 1, ReasonNone, 0},
 		{"ppid 0 on the m3ua port", 2905, [][]byte{dataChunk(3, 1, 0, 0, 0, iam)}, 1, ReasonNone, 0},
 		{"ppid 0 elsewhere", 5000, [][]byte{dataChunk(3, 1, 0, 0, 0, iam)}, 0, SkipSCTPUnknownPPID, 1},
 		{"megaco ppid", 2905, [][]byte{dataChunk(3, 1, 0, 0, 7, iam)}, 0, SkipSCTPUnknownPPID, 1},
@@ -234,4 +229,16 @@ func TestSCTPDuplicateAfterManyNewer(t *testing.T) {
 	if st.Messages != 202 || st.Reasons[SkipSCTPDuplicate] != 1 {
 		t.Errorf("%s", st.Summary())
 	}
+}
+
+// idataChunk builds an I-DATA chunk (RFC 8260) on stream 1; ppidOrFSN is the
+// PPID in a first fragment and the fragment sequence number otherwise.
+func idataChunk(flags byte, tsn, mid, ppidOrFSN uint32, payload []byte) []byte {
+	b := []byte{sctpChunkIDATA, flags, 0, 0}
+	binary.BigEndian.PutUint16(b[2:], uint16(20+len(payload)))
+	b = binary.BigEndian.AppendUint32(b, tsn)
+	b = append(b, 0, 1, 0, 0) // stream 1, reserved
+	b = binary.BigEndian.AppendUint32(b, mid)
+	b = binary.BigEndian.AppendUint32(b, ppidOrFSN)
+	return pad4(append(b, payload...))
 }
