@@ -19,8 +19,8 @@ import (
 )
 
 // readBufferSize is the buffered reader size in front of each file (and of the
-// gzip stream); large enough that a packet record rarely straddles two reads.
-const readBufferSize = 256 << 10
+// gzip stream). A merge keeps every file open at once, so it stays modest.
+const readBufferSize = 64 << 10
 
 // Magic numbers that identify a capture file.
 const (

@@ -18,6 +18,7 @@ import (
 type Reader struct {
 	paths []string
 	files []*File // nil where the file could not be opened
+	done  []bool  // file read to its end (or its error) and closed
 	heads []decode.Frame
 
 	// heap of indexes into files/heads whose head frame is loaded, earliest first.
@@ -44,6 +45,7 @@ func OpenFiles(paths []string) (*Reader, error) {
 	r := &Reader{
 		paths: paths,
 		files: make([]*File, len(paths)),
+		done:  make([]bool, len(paths)),
 		heads: make([]decode.Frame, len(paths)),
 		heap:  make([]uint16, 0, len(paths)),
 		last:  -1,
@@ -71,7 +73,8 @@ func (r *Reader) SourceName(i uint16) string {
 	return fmt.Sprintf("source %d", i)
 }
 
-// File returns the open file of source i, or nil if it could not be opened.
+// File returns the file of source i (closed once read to its end), or nil if
+// it could not be opened.
 func (r *Reader) File(i uint16) *File {
 	if int(i) < len(r.files) {
 		return r.files[i]
@@ -110,7 +113,7 @@ func (r *Reader) Next(f *decode.Frame) error {
 // advance loads file i's next frame and pushes it, or retires the file.
 func (r *Reader) advance(i int) {
 	file := r.files[i]
-	if file == nil {
+	if file == nil || r.done[i] {
 		return
 	}
 	head := &r.heads[i]
@@ -119,7 +122,7 @@ func (r *Reader) advance(i int) {
 			r.errs = append(r.errs, err)
 		}
 		file.Close()
-		r.files[i] = nil
+		r.done[i] = true
 		return
 	}
 	head.Source = uint16(i)
@@ -130,11 +133,11 @@ func (r *Reader) advance(i int) {
 func (r *Reader) Close() error {
 	var first error
 	for i, f := range r.files {
-		if f != nil {
+		if f != nil && !r.done[i] {
 			if err := f.Close(); err != nil && first == nil {
 				first = err
 			}
-			r.files[i] = nil
+			r.done[i] = true
 		}
 	}
 	r.heap = r.heap[:0]

@@ -72,6 +72,10 @@ func TestMergeTimestampOrder(t *testing.T) {
 	if len(r.Errors()) != 0 {
 		t.Errorf("errors: %v", r.Errors())
 	}
+	// Files stay describable after they are read.
+	if f := r.File(0); f == nil || f.Name() != paths[0] || f.Frames() != 9 {
+		t.Errorf("File(0) after the run: %+v", f)
+	}
 }
 
 func TestMergeStableForEqualTimestamps(t *testing.T) {
