@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"hash/crc32"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,9 +20,10 @@ var writeCrafted = flag.Bool("write-crafted", false, "rewrite testdata/crafted_*
 
 func TestCraftedCapturesReproducible(t *testing.T) {
 	for name, data := range map[string][]byte{
-		"crafted_m3ua.pcap": craftedM3UA(),
-		"crafted_mtp2.pcap": craftedMTP2(),
-		"crafted_edge.pcap": craftedEdge(),
+		"crafted_m3ua.pcap":   craftedM3UA(),
+		"crafted_mtp2.pcap":   craftedMTP2(),
+		"crafted_edge.pcap":   craftedEdge(),
+		"crafted_random.pcap": craftedRandom(),
 	} {
 		path := filepath.Join("testdata", name)
 		if *writeCrafted {
@@ -302,6 +304,131 @@ func craftedEdge() []byte {
 	var frames [][]byte
 	for i, m := range craftedEdgeISUP() {
 		frames = append(frames, mtp3Raw(300, 400, byte(i), m))
+	}
+	return pcapFile(141, frames)
+}
+
+// craftedRandomISUP draws well-formed ISUP messages with every indicator
+// value, digit code (including 10-15), filler and parameter order the address
+// parameters allow, so decoder and tshark are compared far beyond what real
+// traffic shows. The seed is fixed: the capture is reproducible.
+func craftedRandomISUP(n int) [][]byte {
+	rng := rand.New(rand.NewPCG(7, 11))
+	digits := func(max int) string {
+		const codes = "0123456789ABCDEF"
+		k := rng.IntN(max + 1)
+		b := make([]byte, k)
+		for i := range b {
+			if rng.IntN(6) == 0 {
+				b[i] = codes[10+rng.IntN(6)]
+			} else {
+				b[i] = codes[rng.IntN(10)]
+			}
+		}
+		return string(b)
+	}
+	nai := func() byte {
+		if rng.IntN(4) == 0 {
+			return byte(rng.IntN(128))
+		}
+		return byte(1 + rng.IntN(4))
+	}
+	filler := func() byte { return byte(rng.IntN(16)) }
+	// second octets: INN/NI (bit 8), NPI (bits 7-5), APRI (4-3), SI (2-1)
+	full := func() byte { return byte(rng.IntN(256)) }
+	noScreen := func() byte { return byte(rng.IntN(256)) &^ 0x83 } // spare bits 8, 2-1
+	innNPI := func() byte { return byte(rng.IntN(256)) &^ 0x0f }   // spare bits 4-1
+	addr := func(second byte, max int) []byte { return number(nai(), second, digits(max), filler()) }
+
+	optional := func() [][]byte {
+		cands := []func() []byte{
+			func() []byte { return optParam(0x0a, addr(full(), 16)) },
+			func() []byte { return optParam(0x0b, addr(noScreen(), 16)) },
+			func() []byte { return optParam(0x28, addr(noScreen(), 16)) },
+			func() []byte { return optParam(0x13, []byte{full(), full()}) },
+			func() []byte { return optParam(0x3f, addr(full(), 16)) },
+			func() []byte { return optParam(0xc0, append([]byte{full()}, addr(full(), 16)...)) },
+			func() []byte { return optParam(0xc0, append([]byte{0x06}, addr(full(), 16)...)) },
+			func() []byte { return optParam(0x3d, []byte{byte(rng.IntN(32))}) },     // hop counter
+			func() []byte { return optParam(0xf5, []byte{full(), full(), full()}) }, // unknown to both
+		}
+		var out [][]byte
+		for _, i := range rng.Perm(len(cands))[:rng.IntN(len(cands)+1)] {
+			out = append(out, cands[i]())
+		}
+		return out
+	}
+	cause := func() []byte {
+		loc := byte(rng.IntN(16))
+		if rng.IntN(5) == 0 {
+			loc |= byte(rng.IntN(16)) << 4 &^ 0x80 // spare bit 5 and a coding standard
+			loc &= 0x9f                            // keep ITU-T coding: tshark decodes only that
+		}
+		return []byte{0x80 | loc, 0x80 | byte(1+rng.IntN(127))}
+	}
+	withOptional := func(fixed []byte, mandVar [][]byte, opts [][]byte) []byte {
+		// Pointers: one per mandatory variable parameter, then the optional one.
+		nptr := len(mandVar) + 1
+		b := append([]byte{}, fixed...)
+		ptrAt := len(b)
+		b = append(b, make([]byte, nptr)...)
+		for i, p := range mandVar {
+			b[ptrAt+i] = byte(len(b) - (ptrAt + i))
+			b = append(b, byte(len(p)))
+			b = append(b, p...)
+		}
+		if len(opts) > 0 {
+			b[ptrAt+len(mandVar)] = byte(len(b) - (ptrAt + len(mandVar)))
+			for _, o := range opts {
+				b = append(b, o...)
+			}
+			b = append(b, 0)
+		}
+		return b
+	}
+
+	var msgs [][]byte
+	for i := 0; i < n; i++ {
+		cic := uint16(rng.IntN(4096))
+		head := []byte{byte(cic), byte(cic >> 8)}
+		switch k := rng.IntN(20); {
+		case k < 11: // IAM
+			fixed := append(head, 0x01, full(), full(), full(), full(), byte(rng.IntN(4)))
+			called := number(nai(), innNPI(), digits(20), filler())
+			msgs = append(msgs, withOptional(fixed, [][]byte{called}, optional()))
+		case k < 14: // REL
+			var opts [][]byte
+			if rng.IntN(3) == 0 {
+				opts = append(opts, optParam(0x0c, addr(innNPI(), 16)))
+			}
+			msgs = append(msgs, withOptional(append(head, 0x0c), [][]byte{cause()}, opts))
+		case k < 16: // ACM
+			var opts [][]byte
+			if rng.IntN(2) == 0 {
+				opts = append(opts, optParam(0x12, cause()))
+			}
+			msgs = append(msgs, withOptional(append(head, 0x06, full(), full()), nil, opts))
+		case k < 18: // CPG
+			opts := [][]byte{optParam(0x0c, addr(innNPI(), 16)), optParam(0x13, []byte{full(), full()})}
+			if rng.IntN(2) == 0 {
+				opts = append(opts, optParam(0xc0, append([]byte{full()}, addr(full(), 12)...)))
+			}
+			msgs = append(msgs, withOptional(append(head, 0x2c, byte(1+rng.IntN(6))), nil, opts))
+		default: // ANM, RLC
+			typ := byte(0x09)
+			if rng.IntN(2) == 0 {
+				typ = 0x10
+			}
+			msgs = append(msgs, withOptional(append(head, typ), nil, nil))
+		}
+	}
+	return msgs
+}
+
+func craftedRandom() []byte {
+	var frames [][]byte
+	for i, m := range craftedRandomISUP(400) {
+		frames = append(frames, mtp3Raw(500+uint32(i%3), 600, byte(i), m))
 	}
 	return pcapFile(141, frames)
 }
