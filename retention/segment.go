@@ -108,7 +108,9 @@ func (s *segSummary) see(ts int64) {
 // the call they belong to.
 func buildSegment(enc *zstd.Encoder, seq uint32, msgs []walMessage, calls, alerts []kv) ([]byte, segSummary) {
 	var sum segSummary
-	out := append([]byte(nil), segMagic[:]...)
+	// Sealed data is about a third of the logged size: avoid regrowing.
+	out := make([]byte, 0, 64*len(msgs)+64*(len(calls)+len(alerts))+1024)
+	out = append(out, segMagic[:]...)
 	var blocks []blockInfo
 	var raw []byte
 	for first := 0; first < len(msgs); first += blockRows {
@@ -159,8 +161,8 @@ func buildSegment(enc *zstd.Encoder, seq uint32, msgs []walMessage, calls, alert
 		}
 		return cmp.Compare(a.role, b.role)
 	})
-	slab := make([]byte, 0, 12*len(posts)+8*len(msgs))
-	var numKV []kv
+	slab := make([]byte, 0, 16*len(posts)+12*len(msgs))
+	numKV := make([]kv, 0, len(posts))
 	for i := 0; i < len(posts); {
 		j := i
 		start := len(slab)
@@ -182,7 +184,7 @@ func buildSegment(enc *zstd.Encoder, seq uint32, msgs []walMessage, calls, alert
 		}
 		return cmp.Compare(a.ord, b.ord)
 	})
-	var ladKV []kv
+	ladKV := make([]kv, 0, len(members)/3+1)
 	for i := 0; i < len(members); {
 		j := i
 		for j < len(members) && members[j].call == members[i].call {

@@ -10,6 +10,7 @@
 package retention
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,7 +177,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		s.lock = lock
 	}
 	var err error
-	s.enc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
+	s.enc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
 	if err != nil {
 		return nil, err
 	}
@@ -549,15 +550,26 @@ func (s *Store) sealCurrent() error {
 // parseWAL splits a log into the parts of a segment. Message fields alias data.
 func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
 	// Size the slices first: a partition holds millions of messages.
-	var nm, nn int
-	scanWAL(data, func(p []byte) error {
-		if p[0] == recMessage {
+	// Sizing walks the frame headers only; the parsing pass checks CRCs.
+	var nm, nn, ncalls, nalerts int
+	for off := 0; len(data)-off > walHeaderLen; {
+		n := int(binary.LittleEndian.Uint32(data[off:]))
+		if n == 0 || n > len(data)-off-walHeaderLen {
+			break
+		}
+		switch data[off+walHeaderLen] {
+		case recMessage:
 			nm++
 			nn += 3
+		case recCall:
+			ncalls++
+		case recAlert:
+			nalerts++
 		}
-		return nil
-	})
+		off += walHeaderLen + n
+	}
 	msgs = make([]walMessage, 0, nm)
+	calls, alerts = make([]kv, 0, ncalls), make([]kv, 0, nalerts)
 	slab := make([]number, 0, nn)
 	var nc, na uint64
 	var lastSource string
