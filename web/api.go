@@ -36,7 +36,7 @@ func (s *Server) routes() {
 		}
 		writeJSON(w, http.StatusNotFound, apiError{"no such endpoint: " + r.Method + " " + r.URL.Path + " (see API.md)"})
 	})
-	m.HandleFunc("GET /", s.handleStatic)
+	m.HandleFunc("/", s.handleStatic)
 }
 
 // Public files: the login page and what it needs. Everything else in the UI
@@ -44,6 +44,10 @@ func (s *Server) routes() {
 var publicFiles = map[string]bool{"login.html": true, "login.js": true, "app.css": true}
 
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeJSON(w, http.StatusMethodNotAllowed, apiError{"method not allowed"})
+		return
+	}
 	name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
 	switch name {
 	case "", "index.html":

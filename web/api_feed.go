@@ -325,4 +325,3 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	st.results = len(entries)
 	respond(w, r, map[string]any{"count": len(entries), "entries": entries})
 }
-
