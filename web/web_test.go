@@ -32,7 +32,7 @@ const (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store *retention.Store
 	srv   *Server
 	ts    *httptest.Server
@@ -40,7 +40,7 @@ type env struct {
 	msgs  int
 }
 
-func hash(t *testing.T, pw string) string {
+func hash(t testing.TB, pw string) string {
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func hash(t *testing.T, pw string) string {
 	return string(h)
 }
 
-func testOptions(t *testing.T, dir string) Options {
+func testOptions(t testing.TB, dir string) Options {
 	return Options{Config: Config{
 		Users: []User{
 			{Name: "admin", Role: RoleAdmin, PasswordHash: hash(t, adminPass)},
@@ -65,7 +65,7 @@ func testOptions(t *testing.T, dir string) Options {
 }
 
 // newEnv replays pcaps/scenarios.pcap into a fresh store and serves it.
-func newEnv(t *testing.T, tweak func(*Options)) *env {
+func newEnv(t testing.TB, tweak func(*Options)) *env {
 	t.Helper()
 	pcap, cfg := fixture.Scenarios()
 	if !fixture.Exists(pcap) {

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatewarden/gatewarden/retention"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestPasswd(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := passwdMain([]string{"--cost", "10"}, strings.NewReader("correct horse\n"), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	hash := strings.TrimSpace(out.String())
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte("correct horse")) != nil {
+		t.Errorf("hash %q does not verify", hash)
+	}
+	if code := passwdMain(nil, strings.NewReader("short\n"), io.Discard, io.Discard); code != 2 {
+		t.Errorf("short password: exit %d", code)
+	}
+	out.Reset()
+	if code := passwdMain([]string{"--token"}, nil, &out, io.Discard); code != 0 {
+		t.Fatal(code)
+	}
+	var tok, sum string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(l, "token: "); ok {
+			tok = v
+		}
+		if v, ok := strings.CutPrefix(l, "token_sha256: "); ok {
+			sum = v
+		}
+	}
+	h := sha256.Sum256([]byte(tok))
+	if len(tok) < 40 || sum != hex.EncodeToString(h[:]) {
+		t.Errorf("token output %q", out.String())
+	}
+}
+
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	st, err := retention.Open(data, retention.Options{NoSync: true, MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("secret-pass"), bcrypt.MinCost)
+	cfg := filepath.Join(dir, "gatewarden.yaml")
+	os.WriteFile(cfg, []byte("daemon:\n  web:\n    users:\n      - {name: ana, role: admin, password_bcrypt: \""+string(hash)+"\"}\n    audit_log: audit.jsonl\n"), 0o600)
+
+	if code := serveMain(context.Background(), []string{"--data", data}, io.Discard, nil); code != 2 {
+		t.Errorf("without --config: exit %d", code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan int, 1)
+	var logs bytes.Buffer
+	go func() {
+		done <- serveMain(ctx, []string{"--data", data, "--config", cfg, "--listen", "127.0.0.1:0"}, &logs, func(a string) { addrc <- a })
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case code := <-done:
+		t.Fatalf("serve exited %d: %s", code, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	get := func(user, pass string) int {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/me", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := get("", ""); c != 401 {
+		t.Errorf("no auth: %d", c)
+	}
+	if c := get("ana", "secret-pass"); c != 200 {
+		t.Errorf("ana: %d", c)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after shutdown", code)
+	}
+	audit, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if err != nil || !bytes.Contains(audit, []byte(`"user":"ana"`)) {
+		t.Errorf("audit log %q %v", audit, err)
+	}
+}

@@ -1,0 +1,56 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	sum := sha256.Sum256([]byte("tok"))
+	good := `
+home_country_code: "86"
+daemon:
+  listen: {web: "127.0.0.1:8443"}
+  web:
+    users:
+      - {name: alice, role: admin, password_bcrypt: "$2a$12$abcdefghijklmnopqrstuv"}
+      - {name: bob, role: viewer, password_bcrypt: "$2a$12$abcdefghijklmnopqrstuv"}
+    tokens:
+      - {name: grafana, role: investigator, token_sha256: "` + hex.EncodeToString(sum[:]) + `"}
+    tls: {cert: tls/cert.pem, key: /etc/gw/key.pem}
+    audit_log: audit.jsonl
+    session_ttl: 8h
+    country_code: "86"
+`
+	c, err := ParseConfig([]byte(good), "/etc/gatewarden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8443" || len(c.Users) != 2 || c.Users[0].Role != RoleAdmin || c.Users[1].Role != RoleViewer ||
+		len(c.Tokens) != 1 || c.Tokens[0].SHA256 != sum || c.Tokens[0].Role != RoleInvestigator ||
+		c.TLS.Cert != "/etc/gatewarden/tls/cert.pem" || c.TLS.Key != "/etc/gw/key.pem" ||
+		c.AuditLog != "/etc/gatewarden/audit.jsonl" || c.SessionTTL != 8*time.Hour || c.CountryCode != "86" {
+		t.Errorf("parsed %+v", c)
+	}
+	bad := map[string]string{
+		"role":     "daemon: {web: {users: [{name: a, role: root, password_bcrypt: \"$2a$x\"}]}}",
+		"bcrypt":   "daemon: {web: {users: [{name: a, role: admin, password_bcrypt: plain}]}}",
+		"twice":    "daemon: {web: {users: [{name: a, role: admin, password_bcrypt: \"$2a$x\"}, {name: a, role: admin, password_bcrypt: \"$2a$x\"}]}}",
+		"token":    "daemon: {web: {tokens: [{name: t, role: admin, token_sha256: abc}]}}",
+		"tls":      "daemon: {web: {tls: {cert: a.pem}}}",
+		"misspelt": "daemon: {web: {user: []}}",
+		"ttl":      "daemon: {web: {session_ttl: forever}}",
+	}
+	for name, y := range bad {
+		if _, err := ParseConfig([]byte(y), "/"); err == nil || !strings.Contains(err.Error(), "daemon.web") {
+			t.Errorf("%s: error %v", name, err)
+		}
+	}
+	// A file without a web section is valid: it just serves nobody.
+	if c, err := ParseConfig([]byte("home_country_code: \"86\"\n"), "/"); err != nil || len(c.Users) != 0 {
+		t.Errorf("no web section: %+v %v", c, err)
+	}
+}
