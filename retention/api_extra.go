@@ -65,7 +65,7 @@ func (s *Store) ScanAlerts(from, to int64, fn func(call Ref, a *analysis.Alert) 
 		if !sn.inRange(v, from, to) {
 			continue
 		}
-		seg, err := v.open(s)
+		seg, err := v.open(s, &sn.scratch)
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (s *Store) ScanCalls(from, to int64, fn func(call Ref, c *analysis.Call) er
 		if !sn.inRange(v, from, to) {
 			continue
 		}
-		seg, err := v.open(s)
+		seg, err := v.open(s, &sn.scratch)
 		if err != nil {
 			return err
 		}

@@ -221,7 +221,7 @@ async function callPage(id) {
     for (const g of ladderBox.querySelectorAll(".msg")) g.classList.toggle("selected", Number(g.dataset.index) === i);
   };
   ladderBox.append(h("h3", {}, "Message ladder"), ladderSVG(c, select));
-  const kv = (pairs) => h("dl", {class: "kv"}, pairs.filter(([, v]) => v !== undefined && v !== "" && v !== null).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  const kv = (pairs) => h("dl", {class: "kv"}, pairs.filter(([, v]) => v !== undefined && v !== "" && v !== null).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   const ing = c.ingress || {};
   const summary = h("div", {class: "panel", id: "call-summary"},
     h("div", {class: "actions"}, h("h2", {}, `Call ${c.calling || "?"} → ${c.called || "?"}`), outcomeTag(c.outcome), ruleTags(c.rules),

@@ -1,0 +1,294 @@
+// Package e2e drives the investigator UI in real headless Chromium over the
+// DevTools protocol. It runs only with GATEWARDEN_BROWSER=1 (see
+// .ci/browser-test.sh), so plain `go test ./...` skips it.
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatewarden/gatewarden/capture"
+	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/retention"
+	"github.com/gatewarden/gatewarden/web"
+	"github.com/gatewarden/gatewarden/web/internal/fixture"
+	"golang.org/x/crypto/bcrypt"
+)
+
+const (
+	user     = "ivy"
+	password = "night-shift-password"
+	// pcaps/scenarios.expected.jsonl: the restricted-CLI call 13850000002 -> 13950000003.
+	number = "13950000003"
+)
+
+func TestBrowser(t *testing.T) {
+	if os.Getenv("GATEWARDEN_BROWSER") != "1" {
+		t.Skip("browser test: set GATEWARDEN_BROWSER=1 with Chromium installed (.ci/browser-test.sh does both)")
+	}
+	bin := findChromium()
+	if bin == "" {
+		t.Skip("browser test: no chromium on PATH (apt-get install -y chromium, or set CHROMIUM)")
+	}
+	pcap, cfg := fixture.Scenarios()
+	if !fixture.Exists(pcap) {
+		t.Skip("pcaps/scenarios.pcap is absent")
+	}
+	dir := t.TempDir()
+
+	// Replay the committed capture into a fresh store and serve it.
+	st, err := retention.Open(filepath.Join(dir, "data"), retention.Options{NoSync: true, MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := fixture.Replay(st, pcap, cfg); err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	h, err := web.New(st, web.Options{Config: web.Config{
+		Users:       []web.User{{Name: user, Role: web.RoleInvestigator, PasswordHash: string(hash)}},
+		AuditLog:    filepath.Join(dir, "audit.jsonl"),
+		CountryCode: "86",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.NewHTTPServer(ln.Addr().String(), h, nil)
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+	base := "http://" + ln.Addr().String()
+
+	b, err := startBrowser(bin, filepath.Join(dir, "profile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.stop()
+	bc, err := dialCDP(b.wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.close()
+	var target struct {
+		TargetID string `json:"targetId"`
+	}
+	if err := bc.call("Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
+		t.Fatal(err)
+	}
+	downloads := filepath.Join(dir, "downloads")
+	os.MkdirAll(downloads, 0o755)
+	if err := bc.call("Browser.setDownloadBehavior", map[string]any{"behavior": "allow", "downloadPath": downloads}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Page errors (exceptions, console errors, CSP violations) fail the test.
+	var mu sync.Mutex
+	var pageErrors []string
+	onEvent := func(method string, params json.RawMessage) {
+		switch method {
+		case "Runtime.exceptionThrown":
+			mu.Lock()
+			pageErrors = append(pageErrors, "exception: "+string(params))
+			mu.Unlock()
+		case "Runtime.consoleAPICalled", "Log.entryAdded":
+			s := string(params)
+			// Refused logins and bad searches are expected 4xx responses.
+			if strings.Contains(s, `"source":"network"`) {
+				return
+			}
+			if strings.Contains(s, `"type":"error"`) || strings.Contains(s, `"level":"error"`) {
+				mu.Lock()
+				pageErrors = append(pageErrors, method+": "+s)
+				mu.Unlock()
+			}
+		}
+	}
+	pageURL := b.wsURL[:strings.Index(b.wsURL, "/devtools/")] + "/devtools/page/" + target.TargetID
+	pc, err := dialCDP(pageURL, onEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.close()
+	for _, m := range []string{"Page.enable", "Runtime.enable", "Log.enable"} {
+		if err := pc.call(m, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pc.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1440, "height": 1000, "deviceScaleFactor": 1, "mobile": false}, nil); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	navigate := func(url string) {
+		t.Helper()
+		must(pc.call("Page.navigate", map[string]any{"url": url}, nil))
+	}
+	shots := os.Getenv("GATEWARDEN_SCREENSHOTS") // directory for docs/*.png; default a temp dir
+	if shots == "" {
+		shots = dir
+	}
+	screenshot := func(name string) {
+		t.Helper()
+		time.Sleep(300 * time.Millisecond) // let layout settle
+		var res struct {
+			Data string `json:"data"`
+		}
+		must(pc.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": false}, &res))
+		png, err := base64.StdEncoding.DecodeString(res.Data)
+		must(err)
+		if len(png) < 10000 {
+			t.Errorf("%s: screenshot only %d bytes", name, len(png))
+		}
+		must(os.WriteFile(filepath.Join(shots, name), png, 0o644))
+		t.Logf("screenshot %s (%d bytes)", filepath.Join(shots, name), len(png))
+	}
+
+	// 1. Not signed in: the app sends us to the login page.
+	navigate(base + "/")
+	must(pc.waitFor(`location.pathname === "/login" && document.getElementById("login-form")`, 15*time.Second))
+
+	// 2. A wrong password is refused with a message; the right one signs in.
+	must(pc.evaluate(fmt.Sprintf(`document.getElementById("user").value = %q; document.getElementById("password").value = "wrong"; document.getElementById("login-form").requestSubmit(); true`, user), nil))
+	must(pc.waitFor(`!document.getElementById("login-error").hidden`, 10*time.Second))
+	must(pc.evaluate(fmt.Sprintf(`document.getElementById("password").value = %q; document.getElementById("login-form").requestSubmit(); true`, password), nil))
+	must(pc.waitFor(`location.pathname === "/" && document.body.dataset.ready === "1" && document.getElementById("search-form")`, 15*time.Second))
+	var who string
+	must(pc.evaluate(`document.getElementById("who").textContent`, &who))
+	if !strings.Contains(who, user) {
+		t.Errorf("header shows %q", who)
+	}
+	// The session cookie is HttpOnly: page scripts cannot read it.
+	var cookie string
+	must(pc.evaluate(`document.cookie`, &cookie))
+	if strings.Contains(cookie, "gw_session") {
+		t.Errorf("session cookie visible to scripts: %q", cookie)
+	}
+
+	// 3. Search by number through the form, with a wide range.
+	must(pc.evaluate(fmt.Sprintf(`
+		document.getElementById("f-number").value = %q;
+		document.getElementById("f-from").value = "2020-01-01T00:00";
+		document.getElementById("f-to").value = "";
+		document.getElementById("search-button").click(); true`, number), nil))
+	// A range beyond 92 days is refused with a readable error, not a crash.
+	must(pc.waitFor(`document.getElementById("search-error") || document.querySelector("#results-table tbody tr")`, 15*time.Second))
+	var errText string
+	pc.evaluate(`(document.getElementById("search-error") || {}).textContent || ""`, &errText)
+	if !strings.Contains(errText, "longer than") {
+		t.Errorf("a 6-year range: error %q, want the range limit explained", errText)
+	}
+	must(pc.evaluate(`document.getElementById("f-from").value = ""; document.getElementById("search-button").click(); true`, nil))
+	must(pc.waitFor(`document.querySelector("#results-table tbody tr")`, 15*time.Second))
+	var rows []string
+	must(pc.evaluate(`[...document.querySelectorAll("#results-table tbody tr")].map(r => r.textContent)`, &rows))
+	if len(rows) == 0 || !strings.Contains(rows[0], number) || !strings.Contains(rows[0], "13850000002") || !strings.Contains(rows[0], "cli.restricted") {
+		t.Fatalf("results %q", rows)
+	}
+	screenshot("search.png")
+	searchURL := ""
+	must(pc.evaluate(`location.href`, &searchURL))
+
+	// 4. Download the pcap of the search result with the button.
+	must(pc.evaluate(`document.querySelector("#pcap-download button").click(); true`, nil))
+	pcapPath := waitDownload(t, downloads, 20*time.Second)
+	types := readPcap(t, pcapPath)
+	if len(types) < 2 || types[0] != "IAM" {
+		t.Errorf("downloaded pcap holds %v", types)
+	}
+
+	// 5. Open the call: the ladder and every decoded parameter.
+	must(pc.evaluate(`document.querySelector("#results-table tbody tr a").click(); true`, nil))
+	must(pc.waitFor(`document.querySelectorAll("#ladder svg .msg").length >= 2 && document.getElementById("params")`, 15*time.Second))
+	var ladder []string
+	must(pc.evaluate(`[...document.querySelectorAll("#ladder svg .msg .name")].map(n => n.textContent)`, &ladder))
+	if len(ladder) < 2 || ladder[0] != "IAM" {
+		t.Errorf("ladder %v", ladder)
+	}
+	var params string
+	must(pc.evaluate(`document.getElementById("params").textContent`, &params))
+	for _, want := range []string{"called.digits", number, "calling.digits", "category", "cic"} {
+		if !strings.Contains(params, want) {
+			t.Errorf("parameter panel lacks %q: %.300s", want, params)
+		}
+	}
+	var summary string
+	must(pc.evaluate(`document.getElementById("call-summary").textContent`, &summary))
+	if !strings.Contains(summary, "ic-telecom") {
+		t.Errorf("call summary %q lacks the partner", summary)
+	}
+	screenshot("call.png")
+
+	// 6. Clicking another message shows its parameters.
+	must(pc.evaluate(`document.querySelectorAll("#ladder svg .msg")[1].dispatchEvent(new MouseEvent("click", {bubbles: true})); true`, nil))
+	must(pc.waitFor(fmt.Sprintf(`document.querySelector("#params h3").textContent.startsWith(%q)`, ladder[1]), 5*time.Second))
+
+	// 7. Alerts and partner pages render.
+	navigate(base + "/#/alerts")
+	must(pc.waitFor(`document.querySelector("#alerts table tbody tr")`, 15*time.Second))
+	navigate(base + "/#/partner/ic-telecom")
+	must(pc.waitFor(`document.querySelector("#scorecard") && document.querySelector(".chart svg rect.bar")`, 15*time.Second))
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		screenshot("scorecard.png")
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range pageErrors {
+		t.Errorf("page error: %.400s", e)
+	}
+}
+
+func waitDownload(t *testing.T, dir string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".pcap") {
+				return filepath.Join(dir, e.Name())
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no .pcap downloaded into %s", dir)
+	return ""
+}
+
+// readPcap reads the file with the project's capture and decode packages.
+func readPcap(t *testing.T, path string) []string {
+	t.Helper()
+	r, err := capture.OpenFiles([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var types []string
+	dec := decode.New(decode.Config{}, func(m *decode.Message) { types = append(types, decode.MessageTypeName(m.ISUP.Type)) })
+	var f decode.Frame
+	for r.Next(&f) != io.EOF {
+		dec.Decode(&f)
+	}
+	if errs := r.Errors(); len(errs) > 0 {
+		t.Errorf("downloaded pcap: %v", errs)
+	}
+	return types
+}
