@@ -79,10 +79,17 @@ type partView struct {
 	f            *os.File
 }
 
-func (v *partView) open(s *Store) (*segment, error) {
+// open reads the partition's table of contents on first use; sc holds the
+// buffers the snapshot's segments share.
+func (v *partView) open(s *Store, sc *scratch) (*segment, error) {
 	if v.seg != nil {
 		return v.seg, nil
 	}
+	defer func() {
+		if v.seg != nil {
+			v.seg.scratch = sc
+		}
+	}()
 	var err error
 	if v.mem != nil {
 		v.seg, err = openSegment(bytes.NewReader(v.mem), int64(len(v.mem)), s.dec)
@@ -106,8 +113,9 @@ func (v *partView) open(s *Store) (*segment, error) {
 }
 
 type snapshot struct {
-	views []*partView
-	bySeq map[uint32]int
+	views   []*partView
+	bySeq   map[uint32]int
+	scratch scratch
 }
 
 func (sn *snapshot) close() {
@@ -196,7 +204,7 @@ func (s *Store) queryCalls(sn *snapshot, q Query) ([]CallResult, error) {
 			if !sn.inRange(v, q.From, q.To) {
 				continue
 			}
-			seg, err := v.open(s)
+			seg, err := v.open(s, &sn.scratch)
 			if err != nil {
 				return nil, err
 			}
@@ -229,7 +237,7 @@ func (s *Store) queryCalls(sn *snapshot, q Query) ([]CallResult, error) {
 			if !sn.inRange(v, q.From, q.To) {
 				continue
 			}
-			seg, err := v.open(s)
+			seg, err := v.open(s, &sn.scratch)
 			if err != nil {
 				return nil, err
 			}
@@ -259,7 +267,7 @@ func (s *Store) queryCalls(sn *snapshot, q Query) ([]CallResult, error) {
 			if !sn.inRange(v, q.From, q.To) {
 				continue
 			}
-			seg, err := v.open(s)
+			seg, err := v.open(s, &sn.scratch)
 			if err != nil {
 				return nil, err
 			}
@@ -322,7 +330,7 @@ func (s *Store) assemble(sn *snapshot, ref Ref) (CallResult, error) {
 	key := refKey(ref)
 	last := i
 	for j := i; j < len(sn.views); j++ {
-		seg, err := sn.views[j].open(s)
+		seg, err := sn.views[j].open(s, &sn.scratch)
 		if err != nil {
 			return res, err
 		}
@@ -353,7 +361,7 @@ func (s *Store) assemble(sn *snapshot, ref Ref) (CallResult, error) {
 		last = j
 	}
 	for j := i; j < len(sn.views) && j <= last+2; j++ {
-		seg, err := sn.views[j].open(s)
+		seg, err := sn.views[j].open(s, &sn.scratch)
 		if err != nil {
 			return res, err
 		}

@@ -43,7 +43,7 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 		if !sn.inRange(v, from, to) {
 			continue
 		}
-		seg, err := v.open(s)
+		seg, err := v.open(s, &sn.scratch)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +68,7 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 		if !sn.inRange(v, from, to) {
 			continue
 		}
-		seg, err := v.open(s)
+		seg, err := v.open(s, &sn.scratch)
 		if err != nil {
 			return nil, err
 		}

@@ -479,7 +479,12 @@ type segment struct {
 	sections map[string][]chunkInfo
 	dec      *zstd.Decoder
 	cache    map[int]*block
-	buf      []byte
+	scratch  *scratch
+}
+
+// scratch holds buffers reused across the segments one query reads.
+type scratch struct {
+	compressed, chunk []byte
 }
 
 func openSegment(ra io.ReaderAt, size int64, dec *zstd.Decoder) (*segment, error) {
@@ -550,18 +555,23 @@ func (s *segment) messageCount() uint32 {
 	return b.first + b.count
 }
 
-func (s *segment) readCompressed(off, length uint64) ([]byte, error) {
+// readCompressed reads and decompresses one block or chunk into dst (nil: a
+// new slice, for blocks whose messages outlive the call).
+func (s *segment) readCompressed(off, length uint64, dst []byte) ([]byte, error) {
 	if off > uint64(s.size) || length > uint64(s.size)-off {
 		return nil, errCorrupt
 	}
-	if cap(s.buf) < int(length) {
-		s.buf = make([]byte, length)
+	if s.scratch == nil {
+		s.scratch = &scratch{}
 	}
-	buf := s.buf[:length]
+	if cap(s.scratch.compressed) < int(length) {
+		s.scratch.compressed = make([]byte, length)
+	}
+	buf := s.scratch.compressed[:length]
 	if _, err := s.ra.ReadAt(buf, int64(off)); err != nil {
 		return nil, err
 	}
-	return s.dec.DecodeAll(buf, nil)
+	return s.dec.DecodeAll(buf, dst)
 }
 
 func (s *segment) block(i int) (*block, error) {
@@ -569,7 +579,7 @@ func (s *segment) block(i int) (*block, error) {
 		return b, nil
 	}
 	bi := s.blocks[i]
-	raw, err := s.readCompressed(bi.off, bi.length)
+	raw, err := s.readCompressed(bi.off, bi.length, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -600,11 +610,17 @@ func (s *segment) message(ord uint32) (*Message, error) {
 	return &b.msgs[ord-b.first], nil
 }
 
+// chunk calls fn for each entry of a chunk; keys and values are valid only
+// during the call.
 func (s *segment) chunk(c chunkInfo, fn func(key, val []byte) (bool, error)) (bool, error) {
-	raw, err := s.readCompressed(c.off, c.length)
+	if s.scratch == nil {
+		s.scratch = &scratch{}
+	}
+	raw, err := s.readCompressed(c.off, c.length, s.scratch.chunk[:0])
 	if err != nil {
 		return false, err
 	}
+	s.scratch.chunk = raw[:0]
 	r := reader{b: raw}
 	for len(r.b) > 0 {
 		k, v := r.bytes(), r.bytes()
