@@ -3,6 +3,7 @@ package retention
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
@@ -136,6 +137,13 @@ func (sn *snapshot) inRange(v *partView, from, to int64) bool {
 // snapshot lists the sealed partitions and builds the open ones in memory.
 func (s *Store) snapshot() (*snapshot, error) {
 	s.mu.Lock()
+	if s.opt.ReadOnly {
+		// A writer may have sealed or removed partitions since Open.
+		if err := s.refresh(); err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+	}
 	sn := &snapshot{bySeq: map[uint32]int{}}
 	for _, p := range s.parts {
 		sn.views = append(sn.views, &partView{seq: p.Seq, minTS: p.MinTS, maxTS: p.MaxTS, path: segPath(s.dir, p.Seq)})
@@ -495,4 +503,35 @@ func NumberForms(num, cc string) []string {
 		}
 	}
 	return out
+}
+
+// refresh brings a read-only store's list of sealed partitions up to date.
+func (s *Store) refresh() error {
+	mseqs, err := listSeqs(s.dir, ".manifest")
+	if err != nil {
+		return err
+	}
+	known := make(map[uint32]partInfo, len(s.parts))
+	for _, p := range s.parts {
+		known[p.Seq] = p
+	}
+	parts := make([]partInfo, 0, len(mseqs))
+	for _, seq := range mseqs {
+		if p, ok := known[seq]; ok {
+			parts = append(parts, p)
+			continue
+		}
+		mb, err := os.ReadFile(manifestPath(s.dir, seq))
+		if err != nil {
+			continue // removed by retention meanwhile
+		}
+		var p partInfo
+		if err := json.Unmarshal(mb, &p.Manifest); err != nil {
+			return fmt.Errorf("retention: manifest %d: %w", seq, err)
+		}
+		p.Seq, p.hash = seq, sha256Hex(mb)
+		parts = append(parts, p)
+	}
+	s.parts = parts
+	return nil
 }

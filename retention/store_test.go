@@ -631,3 +631,30 @@ func TestDiskFloorNeverFills(t *testing.T) {
 		t.Fatalf("verify: %+v %v", v, err)
 	}
 }
+
+// A long-lived read-only store (the web server) sees what a writer sealed,
+// logged or removed after it was opened.
+func TestReadOnlySeesNewPartitions(t *testing.T) {
+	dir := t.TempDir()
+	w := openTest(t, dir, Options{})
+	first := fill(t, w, newGenerator(12, t0, int64(time.Second)), 20)
+	w.Flush()
+	r, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAll(t, r, first) // from the open log
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkAll(t, r, first) // now sealed: the log is gone
+	w = openTest(t, dir, Options{})
+	second := fill(t, w, newGenerator(13, t0+int64(48*time.Hour), int64(time.Second)), 20)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkAll(t, r, second)
+	if n := len(r.Partitions()); n != 2 {
+		t.Fatalf("read-only store lists %d partitions, want 2", n)
+	}
+}

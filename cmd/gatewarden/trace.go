@@ -410,7 +410,7 @@ func writeTraceTable(w io.Writer, calls []traceCall) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i := range calls {
 		c := &calls[i]
-		fmt.Fprintf(tw, "call %s\t%s\toutcome=%s\tcalling=%s\tcalled=%s\n", c.CallID, c.Start, c.Outcome, c.Calling, c.Called)
+		fmt.Fprintf(tw, "call %s\t%s\toutcome=%s\tcalling=%s\tcalled=%s\n", c.CallID, c.Start, orDash(c.Outcome), orDash(c.Calling), orDash(c.Called))
 		if in := c.Ingress; in != nil {
 			rc := "-"
 			if in.RC != nil {
