@@ -24,6 +24,7 @@ func TestCraftedCapturesReproducible(t *testing.T) {
 		"crafted_mtp2.pcap":   craftedMTP2(),
 		"crafted_edge.pcap":   craftedEdge(),
 		"crafted_random.pcap": craftedRandom(),
+		"crafted_ip.pcap":     craftedIP(),
 	} {
 		path := filepath.Join("testdata", name)
 		if *writeCrafted {
@@ -176,9 +177,9 @@ type dataChunk struct {
 	payload []byte
 }
 
-// sctpPacket wraps DATA chunks (PPID 3, stream 1) in Ethernet, IPv4 and an
-// SCTP common header with a correct CRC32c.
-func sctpPacket(src, dst [4]byte, sport, dport uint16, vtag uint32, chunks ...dataChunk) []byte {
+// sctpSegment is an SCTP packet of DATA chunks (PPID 3, stream 1) with a
+// correct CRC32c.
+func sctpSegment(sport, dport uint16, vtag uint32, chunks ...dataChunk) []byte {
 	sc := make([]byte, 12)
 	binary.BigEndian.PutUint16(sc[0:], sport)
 	binary.BigEndian.PutUint16(sc[2:], dport)
@@ -193,9 +194,16 @@ func sctpPacket(src, dst [4]byte, sport, dport uint16, vtag uint32, chunks ...da
 		sc = append(sc, pad4(append(ch, c.payload...))...)
 	}
 	binary.LittleEndian.PutUint32(sc[8:], crc32.Checksum(sc, crc32.MakeTable(crc32.Castagnoli)))
+	return sc
+}
 
-	ip := []byte{0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 132, 0, 0}
-	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(sc)))
+// ipv4Header is an IPv4 header for SCTP; flagsOffset holds the flags and
+// fragment offset field as on the wire.
+func ipv4Header(src, dst [4]byte, id, flagsOffset uint16, payloadLen int) []byte {
+	ip := []byte{0x45, 0, 0, 0, 0, 0, 0, 0, 64, 132, 0, 0}
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+payloadLen))
+	binary.BigEndian.PutUint16(ip[4:], id)
+	binary.BigEndian.PutUint16(ip[6:], flagsOffset)
 	ip = append(ip, src[:]...)
 	ip = append(ip, dst[:]...)
 	var sum uint32
@@ -206,9 +214,50 @@ func sctpPacket(src, dst [4]byte, sport, dport uint16, vtag uint32, chunks ...da
 		sum = sum&0xffff + sum>>16
 	}
 	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+	return ip
+}
 
-	eth := []byte{0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0x66, 0x77, 0x88, 0x99, 0xaa, 0x08, 0x00}
-	return append(append(eth, ip...), sc...)
+func ethernet(etherType uint16) []byte {
+	return []byte{0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0x66, 0x77, 0x88, 0x99, 0xaa, byte(etherType >> 8), byte(etherType)}
+}
+
+// sctpPacket wraps DATA chunks in Ethernet, IPv4 (don't fragment) and SCTP.
+func sctpPacket(src, dst [4]byte, sport, dport uint16, vtag uint32, chunks ...dataChunk) []byte {
+	sc := sctpSegment(sport, dport, vtag, chunks...)
+	return append(append(ethernet(0x0800), ipv4Header(src, dst, 1, 0x4000, len(sc))...), sc...)
+}
+
+// ipv4Fragments splits an SCTP packet into two IPv4 fragments, the first
+// carrying firstLen bytes (a multiple of 8) of it.
+func ipv4Fragments(src, dst [4]byte, id uint16, sc []byte, firstLen int) [][]byte {
+	a := append(append(ethernet(0x0800), ipv4Header(src, dst, id, 0x2000, firstLen)...), sc[:firstLen]...)
+	b := append(append(ethernet(0x0800), ipv4Header(src, dst, id, uint16(firstLen/8), len(sc)-firstLen)...), sc[firstLen:]...)
+	return [][]byte{a, b}
+}
+
+// ipv6Packet wraps an SCTP packet in Ethernet and IPv6.
+func ipv6Packet(src, dst [16]byte, sc []byte) []byte {
+	ip := []byte{0x60, 0, 0, 0, 0, 0, 132, 64}
+	binary.BigEndian.PutUint16(ip[4:], uint16(len(sc)))
+	ip = append(ip, src[:]...)
+	ip = append(ip, dst[:]...)
+	return append(append(ethernet(0x86dd), ip...), sc...)
+}
+
+// craftedIP carries ISUP over IPv6 and over fragmented IPv4, with one
+// fragment pair arriving out of order.
+func craftedIP() []byte {
+	iamFull, acm, rel, iamEmpty, anm := craftedISUP()
+	fwd := func(tsn uint32, ssn uint16, isup []byte) dataChunk {
+		return dataChunk{tsn, ssn, m3uaData(9, 700, 800, 2, isup)}
+	}
+	v6a := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}
+	v6b := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 2}
+	a, b := [4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}
+	frames := [][]byte{ipv6Packet(v6a, v6b, sctpSegment(2905, 2905, 0x33333333, fwd(1, 0, iamFull), fwd(2, 1, acm)))}
+	frames = append(frames, ipv4Fragments(a, b, 77, sctpSegment(2905, 2905, 0x44444444, fwd(50, 0, iamFull), fwd(51, 1, rel)), 96)...)
+	late := ipv4Fragments(a, b, 78, sctpSegment(2905, 2905, 0x44444444, fwd(52, 2, iamEmpty), fwd(53, 3, anm)), 64)
+	return pcapFile(1, append(frames, late[1], late[0]))
 }
 
 func craftedM3UA() []byte {
