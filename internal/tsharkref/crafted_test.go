@@ -25,6 +25,7 @@ func TestCraftedCapturesReproducible(t *testing.T) {
 		"crafted_edge.pcap":   craftedEdge(),
 		"crafted_random.pcap": craftedRandom(),
 		"crafted_ip.pcap":     craftedIP(),
+		"crafted_m2ua.pcap":   craftedM2UA(),
 	} {
 		path := filepath.Join("testdata", name)
 		if *writeCrafted {
@@ -175,6 +176,7 @@ type dataChunk struct {
 	tsn     uint32
 	ssn     uint16
 	payload []byte
+	ppid    uint32 // 0 means M3UA (3)
 }
 
 // sctpSegment is an SCTP packet of DATA chunks (PPID 3, stream 1) with a
@@ -190,7 +192,11 @@ func sctpSegment(sport, dport uint16, vtag uint32, chunks ...dataChunk) []byte {
 		ch = binary.BigEndian.AppendUint32(ch, c.tsn)
 		ch = binary.BigEndian.AppendUint16(ch, 1)
 		ch = binary.BigEndian.AppendUint16(ch, c.ssn)
-		ch = binary.BigEndian.AppendUint32(ch, 3)
+		ppid := c.ppid
+		if ppid == 0 {
+			ppid = 3
+		}
+		ch = binary.BigEndian.AppendUint32(ch, ppid)
 		sc = append(sc, pad4(append(ch, c.payload...))...)
 	}
 	binary.LittleEndian.PutUint32(sc[8:], crc32.Checksum(sc, crc32.MakeTable(crc32.Castagnoli)))
@@ -249,7 +255,7 @@ func ipv6Packet(src, dst [16]byte, sc []byte) []byte {
 func craftedIP() []byte {
 	iamFull, acm, rel, iamEmpty, anm := craftedISUP()
 	fwd := func(tsn uint32, ssn uint16, isup []byte) dataChunk {
-		return dataChunk{tsn, ssn, m3uaData(9, 700, 800, 2, isup)}
+		return dataChunk{tsn: tsn, ssn: ssn, payload: m3uaData(9, 700, 800, 2, isup)}
 	}
 	v6a := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}
 	v6b := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 2}
@@ -264,7 +270,7 @@ func craftedM3UA() []byte {
 	iamFull, acm, rel, iamEmpty, _ := craftedISUP()
 	a, b := [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}
 	fwd := func(tsn uint32, ssn uint16, isup []byte) dataChunk {
-		return dataChunk{tsn, ssn, m3uaData(7, 100, 200, 3, isup)}
+		return dataChunk{tsn: tsn, ssn: ssn, payload: m3uaData(7, 100, 200, 3, isup)}
 	}
 	return pcapFile(1, [][]byte{
 		// IAM and ACM bundled in one packet.
@@ -480,4 +486,34 @@ func craftedRandom() []byte {
 		frames = append(frames, mtp3Raw(500+uint32(i%3), 600, byte(i), m))
 	}
 	return pcapFile(141, frames)
+}
+
+// m2uaData is an M2UA DATA message (RFC 3331 3.3.1.1): integer interface
+// identifier, then Protocol Data 1 holding the MTP3 message.
+func m2uaData(iid uint32, mtp3 []byte) []byte {
+	msg := []byte{1, 0, 6, 1, 0, 0, 0, 0, 0x00, 0x01, 0x00, 0x08}
+	msg = binary.BigEndian.AppendUint32(msg, iid)
+	msg = append(msg, 0x03, 0x00, 0, 0)
+	binary.BigEndian.PutUint16(msg[len(msg)-2:], uint16(4+len(mtp3)))
+	msg = pad4(append(msg, mtp3...))
+	binary.BigEndian.PutUint32(msg[4:], uint32(len(msg)))
+	return msg
+}
+
+// craftedM2UA carries ISUP over M2UA (PPID 2) on the raw IPv4 link type.
+func craftedM2UA() []byte {
+	iamFull, acm, rel, _, anm := craftedISUP()
+	a, b := [4]byte{198, 51, 100, 1}, [4]byte{198, 51, 100, 2}
+	chunk := func(tsn uint32, iid uint32, isup []byte) dataChunk {
+		return dataChunk{tsn: tsn, ssn: uint16(tsn), payload: m2uaData(iid, mtp3Raw(900, 901, 4, isup)), ppid: 2}
+	}
+	raw := func(chunks ...dataChunk) []byte {
+		sc := sctpSegment(2904, 2904, 0x55555555, chunks...)
+		return append(ipv4Header(a, b, 9, 0x4000, len(sc)), sc...)
+	}
+	return pcapFile(101, [][]byte{
+		raw(chunk(10, 5, iamFull)),
+		raw(chunk(11, 5, acm), chunk(12, 6, anm)),
+		raw(chunk(13, 6, rel)),
+	})
 }
