@@ -124,6 +124,7 @@ type Store struct {
 	newest   int64
 	full     bool
 	err      error
+	closed   bool
 
 	enc *zstd.Encoder
 	dec *zstd.Decoder
@@ -302,6 +303,9 @@ func floorDiv(a, b int64) int64 {
 func (s *Store) writable(ts int64) error {
 	if s.opt.ReadOnly {
 		return ErrReadOnly
+	}
+	if s.closed {
+		return errors.New("retention: store is closed")
 	}
 	if s.err != nil {
 		return s.err
@@ -518,6 +522,13 @@ func (s *Store) flusher() {
 func (s *Store) Close() error {
 	if s.opt.ReadOnly {
 		return nil
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.closed = true
+	s.mu.Unlock()
+	if closed {
+		return errors.New("retention: store already closed")
 	}
 	close(s.stop)
 	<-s.done
