@@ -74,7 +74,18 @@ func TestBrowser(t *testing.T) {
 	defer srv.Shutdown(context.Background())
 	base := "http://" + ln.Addr().String()
 
-	b, err := startBrowser(bin, filepath.Join(dir, "profile"))
+	// The profile lives outside t.TempDir: Chromium's helpers may still be
+	// flushing it for a moment after they are killed.
+	profile, err := os.MkdirTemp("", "gatewarden-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	b, err := startBrowser(bin, profile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +175,8 @@ func TestBrowser(t *testing.T) {
 
 	// 1. Not signed in: the app sends us to the login page.
 	navigate(base + "/")
-	must(pc.waitFor(`location.pathname === "/login" && document.getElementById("login-form")`, 15*time.Second))
+	// Wait for login.js too, or the form would submit natively.
+	must(pc.waitFor(`location.pathname === "/login" && document.readyState === "complete"`, 15*time.Second))
 
 	// 2. A wrong password is refused with a message; the right one signs in.
 	must(pc.evaluate(fmt.Sprintf(`document.getElementById("user").value = %q; document.getElementById("password").value = "wrong"; document.getElementById("login-form").requestSubmit(); true`, user), nil))

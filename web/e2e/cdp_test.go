@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/websocket"
@@ -176,6 +177,9 @@ func startBrowser(bin, profile string) (*browser, error) {
 		"--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
 		"--user-data-dir="+profile, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
 		"--remote-allow-origins=*", "--window-size=1440,1000", "about:blank")
+	// Its own process group, so stop can end the renderer and helper
+	// processes it spawns too (and only those).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -206,6 +210,6 @@ func startBrowser(bin, profile string) (*browser, error) {
 }
 
 func (b *browser) stop() {
-	b.cmd.Process.Kill()
+	syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
 	b.cmd.Wait()
 }

@@ -320,7 +320,9 @@ async function partnerPage(name) {
   try {
     // A week of hourly points ending at the newest data.
     const to = me && me.newest ? new Date(Date.parse(me.newest) + 60000) : new Date();
-    const from = new Date(to.getTime() - 7 * 24 * 3600e3);
+    // Up to a week of hourly points, but no empty days before the data starts.
+    const oldest = me && me.oldest ? Date.parse(me.oldest) - 3600e3 : 0;
+    const from = new Date(Math.max(to.getTime() - 7 * 24 * 3600e3, oldest));
     res = await api("/api/scorecard?" + new URLSearchParams({partner: name, from: from.toISOString(), to: to.toISOString()}));
   } catch (e) { showError(e); return; }
   const p = res.partner;
