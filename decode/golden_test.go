@@ -254,15 +254,14 @@ func checkAgainstTshark(t *testing.T, c tsharkref.Capture) {
 	}
 }
 
+// checkJSONLines checks that every line of a file is a JSON object; an empty
+// file (a capture without ISUP) passes.
 func checkJSONLines(path string) error {
 	b, err := os.ReadFile(path)
-	if err != nil {
+	if err != nil || len(b) == 0 {
 		return err
 	}
 	for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
-		if len(b) == 0 {
-			break
-		}
 		var obj map[string]any
 		if err := json.Unmarshal(line, &obj); err != nil {
 			return fmt.Errorf("line %d: %w", i+1, err)
