@@ -359,8 +359,20 @@ func TestGoldenAgreement(t *testing.T) {
 			t.Logf("tshark: %d ISUP messages, %d retransmitted copies dropped, %d compared (%d with bytes tshark does not show)",
 				len(recs), len(recs)-len(want), len(want), partial)
 
-			got, _ := runGatewarden(t, c)
+			got, stats := runGatewarden(t, c)
 			reportDisagreements(t, c.Name, compareWithTshark(want, got))
+			if stats.Messages != uint64(len(got)) {
+				t.Errorf("decoder stats count %d messages, the handler saw %d", stats.Messages, len(got))
+			}
+			if drops := stats.Drops(); drops > 0 {
+				var by []string
+				for r := decode.Reason(1); r < decode.NumReasons; r++ {
+					if r.IsDrop() && stats.Reasons[r] > 0 {
+						by = append(by, fmt.Sprintf("%s=%d", r, stats.Reasons[r]))
+					}
+				}
+				t.Logf("gatewarden dropped %d: %s", drops, strings.Join(by, " "))
+			}
 
 			// Regression: gatewarden's own JSON output is unchanged.
 			stored, err := os.ReadFile(gatewardenGoldenPath(c))
