@@ -1,0 +1,450 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/config"
+	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/capture"
+	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/retention"
+)
+
+// The end-to-end test runs the real command in a child process (this test
+// binary, re-entered through runDaemonChild) so that SIGHUP and SIGTERM are
+// real signals.
+const daemonChildEnv = "GATEWARDEN_TEST_DAEMON_CONFIG"
+
+func init() {
+	if path := os.Getenv(daemonChildEnv); path != "" {
+		os.Exit(daemonMain([]string{"--config", path}, os.Stderr))
+	}
+}
+
+const scenarioPcap = "../../pcaps/scenarios.pcap"
+
+// reference runs decode → calls → rules over the whole capture in one go:
+// what the daemon must match, however the input is split and reloaded.
+func reference(t *testing.T, cfgPath, pcap string) (messages, calls, alerts uint64) {
+	t.Helper()
+	gen, err := loadGeneration(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := rules.New(gen.settings, func(*analysis.Alert) { alerts++ })
+	asm := analysis.NewAssembler(analysis.AssemblerConfig{Partner: gen.cfg.PartnerName, Setup: eng.Setup, Close: eng.Close})
+	dec := decode.New(decode.Config{PCBits: gen.pcBits, LinkPCBits: gen.linkPCBits}, asm.Feed)
+	r, err := capture.OpenFiles([]string{pcap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var f decode.Frame
+	for r.Next(&f) != io.EOF {
+		dec.Decode(&f)
+	}
+	dec.Flush()
+	asm.Flush()
+	return dec.Stats().Messages, asm.Stats().Closed, alerts
+}
+
+// splitPcap writes the capture's frames into parts files of about equal
+// frame counts, read with the project's reader and written with pcapgo.
+func splitCapture(t *testing.T, src, dir string, parts int) []string {
+	t.Helper()
+	f, err := capture.OpenFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames [][]byte
+	var stamps []int64
+	var fr decode.Frame
+	for f.Next(&fr) == nil {
+		frames = append(frames, append([]byte(nil), fr.Data...))
+		stamps = append(stamps, fr.TS)
+	}
+	lt := f.Interfaces()[0].LinkType
+	f.Close()
+	var names []string
+	per := (len(frames) + parts - 1) / parts
+	for p := 0; p < parts; p++ {
+		name := filepath.Join(dir, fmt.Sprintf("trace-%03d.pcap", p))
+		out, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := pcapgo.NewWriterNanos(out)
+		if err := w.WriteFileHeader(65535, layers.LinkType(lt)); err != nil {
+			t.Fatal(err)
+		}
+		for i := p * per; i < min((p+1)*per, len(frames)); i++ {
+			ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, stamps[i]), CaptureLength: len(frames[i]), Length: len(frames[i])}
+			if err := w.WritePacket(ci, frames[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out.Close()
+		names = append(names, name)
+	}
+	return names
+}
+
+// scenarioConfig copies the scenario configuration and blocklist into dir
+// and adds a daemon section.
+func scenarioConfig(t *testing.T, dir, daemonYAML string) string {
+	t.Helper()
+	base, err := os.ReadFile("../../pcaps/scenarios.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl, err := os.ReadFile("../../pcaps/scenarios.blocklist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "scenarios.blocklist"), bl, 0o644)
+	path := filepath.Join(dir, "gatewarden.yaml")
+	if err := os.WriteFile(path, append(base, []byte("\n"+daemonYAML)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// scrape reads /metrics into name{labels} -> value.
+func scrape(addr string) (map[string]float64, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad line %q", line)
+		}
+		out[line[:i]] = v
+	}
+	return out, sc.Err()
+}
+
+func sumMetric(m map[string]float64, prefix string) float64 {
+	var s float64
+	for k, v := range m {
+		if k == prefix || strings.HasPrefix(k, prefix+"{") {
+			s += v
+		}
+	}
+	return s
+}
+
+// waitMetric polls until cond holds on a scrape.
+func waitMetric(t *testing.T, addr, what string, cond func(map[string]float64) bool) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := scrape(addr)
+		if err == nil && cond(m) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: last scrape %v (err %v)", what, m, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDaemonPcapDirEndToEnd(t *testing.T) {
+	if _, err := os.Stat(scenarioPcap); err != nil {
+		t.Skipf("%s: %v", scenarioPcap, err)
+	}
+	dir := t.TempDir()
+	staging, spool, data := filepath.Join(dir, "staging"), filepath.Join(dir, "spool"), filepath.Join(dir, "data")
+	for _, d := range []string{staging, spool} {
+		os.MkdirAll(d, 0o755)
+	}
+	metricsAddr := freePort(t)
+	cfgPath := scenarioConfig(t, dir, fmt.Sprintf(`daemon:
+  pcap_dir: spool
+  pcap_settle: 300ms
+  pcap_poll: 20ms
+  queue: {batches: 4, frames_per_batch: 64}
+  data_dir: data
+  retention: {min_free_mib: -1}
+  listen: {metrics: %q}
+  alerts:
+    file: {path: alerts.jsonl}
+`, metricsAddr))
+	wantMsgs, wantCalls, wantAlerts := reference(t, cfgPath, scenarioPcap)
+	if wantCalls < 100 || wantAlerts == 0 {
+		t.Fatalf("reference: %d messages, %d calls, %d alerts", wantMsgs, wantCalls, wantAlerts)
+	}
+	parts := splitCapture(t, scenarioPcap, staging, 3)
+
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), daemonChildEnv+"="+cfgPath)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", stderr.String())
+		}
+	}()
+	move := func(p string) {
+		if err := os.Rename(p, filepath.Join(spool, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The first part, then SIGHUP while calls are in flight, then the rest.
+	move(parts[0])
+	m := waitMetric(t, metricsAddr, "first file", func(m map[string]float64) bool {
+		return m[`gatewarden_pcap_files_total{result="done"}`] == 1
+	})
+	if m["gatewarden_calls_open"] == 0 {
+		t.Fatalf("no call in flight at the reload point: the test would prove nothing")
+	}
+	inFlight := m["gatewarden_calls_open"]
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, metricsAddr, "reload", func(m map[string]float64) bool {
+		return m[`gatewarden_config_reloads_total{result="ok"}`] == 1
+	})
+	move(parts[1])
+	move(parts[2])
+	m = waitMetric(t, metricsAddr, "all files", func(m map[string]float64) bool {
+		return m[`gatewarden_pcap_files_total{result="done"}`] == 3
+	})
+	if got := m["gatewarden_decode_messages_total"]; got != float64(wantMsgs) {
+		t.Errorf("decoded %v messages, replay %d", got, wantMsgs)
+	}
+	if got := sumMetric(m, "gatewarden_pipeline_dropped_frames_total"); got != 0 {
+		t.Errorf("pipeline drops %v on directory input", got)
+	}
+	if m[`gatewarden_capture_packets_total{interface="pcap_dir"}`] == 0 || m[`gatewarden_queue_capacity{queue="decode"}`] != 4 {
+		t.Errorf("capture/queue metrics missing")
+	}
+	if sumMetric(m, "gatewarden_isup_messages_total") != float64(wantMsgs) {
+		t.Errorf("isup_messages_total sums to %v, want %d", sumMetric(m, "gatewarden_isup_messages_total"), wantMsgs)
+	}
+	if m[`gatewarden_isup_messages_total{type="IAM",partner="intl-pacific"}`] == 0 {
+		t.Errorf("no IAM counted for intl-pacific")
+	}
+	for _, name := range []string{"gatewarden_store_records_total", "gatewarden_decode_frames_total", "gatewarden_calls_total", "gatewarden_alerts_total"} {
+		if sumMetric(m, name) == 0 {
+			t.Errorf("%s is zero", name)
+		}
+	}
+	if _, ok := m[`gatewarden_decode_errors_total{layer="sctp",reason="sctp_truncated"}`]; !ok {
+		t.Errorf("decode errors by layer and reason missing")
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("healthz: %v %v", resp, err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("daemon exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("daemon did not stop on SIGTERM")
+	}
+
+	// The store was flushed and sealed: every message and every call of the
+	// replay is in it, none lost across the files or the reload.
+	st, err := retention.Open(filepath.Join(data, "store"), retention.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs, calls, alerts int
+	for _, p := range st.Partitions() {
+		msgs += p.Messages
+		calls += p.Calls
+		alerts += p.Alerts
+	}
+	if uint64(msgs) != wantMsgs || uint64(calls) != wantCalls {
+		t.Errorf("store holds %d messages and %d calls; replay %d and %d (%v calls were in flight at SIGHUP)", msgs, calls, wantMsgs, wantCalls, inFlight)
+	}
+	if alerts == 0 {
+		t.Error("no alert stored")
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "alerts.jsonl"))
+	if n := bytes.Count(b, []byte("\n")); n != alerts {
+		t.Errorf("alert file has %d lines, store %d alerts", n, alerts)
+	}
+	if !strings.Contains(stderr.String(), `"msg":"stopped"`) || !strings.Contains(stderr.String(), `"msg":"configuration reloaded"`) {
+		t.Errorf("log lacks the reload or stop record")
+	}
+	prog, _ := os.ReadFile(filepath.Join(data, "pcap_dir.progress"))
+	if !strings.Contains(string(prog), "trace-002.pcap") {
+		t.Errorf("progress %s", prog)
+	}
+}
+
+// TestDaemonRestartResumes stops the daemon in the middle of a file and
+// starts it again: the frames are analysed exactly once overall.
+func TestDaemonRestartResumes(t *testing.T) {
+	if _, err := os.Stat(scenarioPcap); err != nil {
+		t.Skipf("%s: %v", scenarioPcap, err)
+	}
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	os.MkdirAll(spool, 0o755)
+	cfgPath := scenarioConfig(t, dir, `daemon:
+  pcap_dir: spool
+  pcap_settle: 10ms
+  pcap_poll: 10ms
+  queue: {batches: 2, frames_per_batch: 16}
+  data_dir: data
+  retention: {min_free_mib: -1}
+  listen: {metrics: ""}
+`)
+	wantMsgs, _, _ := reference(t, cfgPath, scenarioPcap)
+	splitCapture(t, scenarioPcap, spool, 2)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var frames uint64
+	resumed := 0
+	for run := 0; run < 500; run++ {
+		d := mustStart(t, cfgPath, log)
+		if d.dir.partialFrames > 0 {
+			resumed++
+		}
+		time.Sleep(time.Duration(5+run) * time.Millisecond) // stop somewhere in the middle
+		if err := d.stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		frames += d.stage.final.frames
+		if d.dir.doneLast == "trace-001.pcap" {
+			break
+		}
+	}
+	if resumed == 0 {
+		t.Fatal("no run stopped in the middle of a file: the test proves nothing")
+	}
+	t.Logf("%d runs resumed a file midway", resumed)
+	d := mustStart(t, cfgPath, log)
+	d.stop(context.Background())
+	frames += d.stage.final.frames
+	r, _ := capture.OpenFiles([]string{scenarioPcap})
+	var total uint64
+	var f decode.Frame
+	for r.Next(&f) != io.EOF {
+		total++
+	}
+	r.Close()
+	if frames != total {
+		t.Errorf("analysed %d frames over the restarts, the capture has %d", frames, total)
+	}
+	st, err := retention.Open(filepath.Join(dir, "data", "store"), retention.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs int
+	for _, p := range st.Partitions() {
+		msgs += p.Messages
+	}
+	// Restarts may lose SCTP fragments in flight at a stop, never gain.
+	if uint64(msgs) > wantMsgs || uint64(msgs) < wantMsgs*99/100 {
+		t.Errorf("store holds %d messages over the restarts; the capture has %d", msgs, wantMsgs)
+	}
+}
+
+func mustStart(t *testing.T, cfgPath string, log *slog.Logger) *daemon {
+	t.Helper()
+	gen, err := loadGeneration(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startDaemon(cfgPath, gen, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDaemonReloadKeepsConfigOnError(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "spool"), 0o755)
+	cfgPath := scenarioConfig(t, dir, "daemon:\n  pcap_dir: spool\n  data_dir: data\n  retention: {min_free_mib: -1}\n  listen: {metrics: \"\"}\n")
+	d := mustStart(t, cfgPath, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer d.stop(context.Background())
+	before := d.gen.Load()
+	os.WriteFile(cfgPath, []byte("partners: [{name: x}]\n"), 0o644)
+	d.reload()
+	if d.gen.Load() != before || d.reloadsFailed.Load() != 1 || d.reloadsOK.Load() != 0 {
+		t.Errorf("bad file replaced the configuration")
+	}
+	os.WriteFile(cfgPath, []byte("home_country_code: \"86\"\ndaemon:\n  pcap_dir: spool\n  data_dir: data\n"), 0o644)
+	d.reload()
+	if d.gen.Load() == before || len(d.gen.Load().cfg.Partners) != 0 || d.reloadsOK.Load() != 1 {
+		t.Errorf("good file not taken")
+	}
+}
+
+func TestDaemonUsage(t *testing.T) {
+	var out bytes.Buffer
+	if code := daemonMain(nil, &out); code != 2 {
+		t.Errorf("no --config: exit %d", code)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	os.WriteFile(p, []byte("home_country_code: \"86\"\n"), 0o644)
+	out.Reset()
+	if code := daemonMain([]string{"--config", p}, &out); code != 2 || !strings.Contains(out.String(), "no input") {
+		t.Errorf("no input: exit %d, %s", code, out.String())
+	}
+	_ = config.DefaultDataDir
+}
