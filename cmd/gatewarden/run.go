@@ -939,33 +939,55 @@ func sameWidths(a, b map[netip.Addr]uint8) bool {
 }
 
 func (st *analysisStage) run() {
-	var f decode.Frame
-	for b := range st.d.queue {
-		if g := st.d.gen.Load(); g != st.gen {
-			st.applyReload(g)
-		}
-		if b.file != "" {
-			st.source = b.file
-		}
-		for i := range b.recs {
-			r := &b.recs[i]
-			f = decode.Frame{TS: r.ts, LinkType: r.linkType, Source: r.source, Frame: r.frame, Iface: r.iface,
-				FCSLen: r.fcsLen, Data: b.data[r.off : r.off+r.n]}
-			if b.file == "" && int(r.source) < len(st.d.ifaceNames) {
-				st.source = st.d.ifaceNames[r.source]
+	// Idle or not, counters are published and the blocklist looked at on a
+	// timer; under load housekeeping after each batch does it.
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case b, ok := <-st.d.queue:
+			if !ok {
+				st.finish()
+				return
 			}
-			st.dec.Decode(&f)
-		}
-		fileDone := b.file != "" && st.fileProgress(b)
-		b.reset()
-		st.d.free <- b
-		st.housekeeping(fileDone)
-		if fileDone {
-			// Counted after publishing, so a scrape that sees the file done
-			// also sees everything decoded from it.
-			st.d.dir.filesDone.Add(1)
+			st.batch(b)
+		case <-tick.C:
+			st.housekeeping(true)
 		}
 	}
+}
+
+func (st *analysisStage) batch(b *frameBatch) {
+	if g := st.d.gen.Load(); g != st.gen {
+		st.applyReload(g)
+	}
+	if b.file != "" {
+		st.source = b.file
+	}
+	var f decode.Frame
+	for i := range b.recs {
+		r := &b.recs[i]
+		f = decode.Frame{TS: r.ts, LinkType: r.linkType, Source: r.source, Frame: r.frame, Iface: r.iface,
+			FCSLen: r.fcsLen, Data: b.data[r.off : r.off+r.n]}
+		if b.file == "" && int(r.source) < len(st.d.ifaceNames) {
+			st.source = st.d.ifaceNames[r.source]
+		}
+		st.dec.Decode(&f)
+	}
+	fileDone := b.file != "" && st.fileProgress(b)
+	b.reset()
+	st.d.free <- b
+	st.housekeeping(fileDone)
+	if fileDone {
+		// Counted after publishing, so a scrape that sees the file done
+		// also sees everything decoded from it.
+		st.d.dir.filesDone.Add(1)
+	}
+}
+
+// finish ends the input: pending reassemblies are dropped and counted, calls
+// still open are closed and recorded.
+func (st *analysisStage) finish() {
 	st.dec.Flush()
 	st.asm.Flush()
 	if st.progDirty {
