@@ -51,25 +51,34 @@ func normaliseNumber(s string) (string, error) {
 // parseTime reads RFC 3339, a date, or a date with HH:MM[:SS] (UTC when no
 // offset is given). A bare date as an upper bound means the end of that day.
 func parseTime(s string, upper bool) (int64, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UnixNano(), nil
+	ns, err := parseTimeAny(s, upper)
+	// Unix nanoseconds only cover 1678-2262; signalling is not older than 1970.
+	if err == nil && (ns < 0 || ns > time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()) {
+		return 0, fmt.Errorf("time %q is outside 1970-2200", s)
 	}
-	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
+	return ns, err
+}
+
+func parseTimeAny(s string, upper bool) (int64, error) {
+	if len(s) > 64 {
+		return 0, fmt.Errorf("bad time: longer than 64 characters")
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if t.Year() < 1970 || t.Year() >= 2200 {
+				return 0, fmt.Errorf("time %q is outside 1970-2200", s)
+			}
+			if upper && layout == "2006-01-02" {
+				t = t.AddDate(0, 0, 1)
+			}
 			return t.UnixNano(), nil
 		}
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		if upper {
-			t = t.AddDate(0, 0, 1)
-		}
-		return t.UnixNano(), nil
 	}
 	return 0, fmt.Errorf("bad time %q: want RFC 3339 (2025-01-31T08:00:00+08:00), a date (2025-01-31) or date and time (2025-01-31T08:00, UTC)", s)
 }
 
 // timeRange reads from and to. A missing to is just after the newest stored
-// message; a missing from is MaxRange before to. Ranges longer than MaxRange
+// message (at most MaxRange after from); a missing from is MaxRange before to. Ranges longer than MaxRange
 // are refused: they would scan months of partitions for one request.
 func (s *Server) timeRange(q url.Values) (from, to int64, err error) {
 	if v := q.Get("to"); v != "" {
@@ -94,8 +103,13 @@ func (s *Server) timeRange(q url.Values) (from, to int64, err error) {
 	} else {
 		from = to - int64(s.opt.MaxRange)
 	}
+	// With only from given, the range runs to the newest data but no
+	// further than the limit: the user did not ask for a huge range.
+	if q.Get("to") == "" && q.Get("from") != "" && to-from > int64(s.opt.MaxRange) {
+		to = from + int64(s.opt.MaxRange)
+	}
 	if to <= from {
-		return 0, 0, fmt.Errorf("to must be after from")
+		return 0, 0, fmt.Errorf("to must be after from (without to, the range ends at the newest stored message)")
 	}
 	if time.Duration(to-from) > s.opt.MaxRange {
 		return 0, 0, fmt.Errorf("time range of %s is longer than the %d days allowed: narrow from/to",

@@ -277,6 +277,13 @@ func TestSearchByNumberAndRole(t *testing.T) {
 	if intl.Count != res.Count {
 		t.Errorf("+86 form: %d calls, national form %d", intl.Count, res.Count)
 	}
+	// With only from, the range runs to the newest data (capped at 92 days).
+	if r := search(t, e, bearer(testToken), url.Values{"number": {"13950000003"}, "from": {"2026-03-01"}}); r.Count != res.Count {
+		t.Errorf("from only: %d calls", r.Count)
+	}
+	if r := search(t, e, bearer(testToken), url.Values{"number": {"13950000003"}, "from": {"2020-01-01"}}); r.Count != 0 || r.Query["to"] != "2020-04-02T00:00:00Z" {
+		t.Errorf("from 2020 only: %d calls, to %s", r.Count, r.Query["to"])
+	}
 	// The called number is not a calling number.
 	if r := search(t, e, bearer(testToken), url.Values{"number": {"13950000003"}, "role": {"calling"}}); r.Count != 0 {
 		t.Errorf("role calling found %d calls", r.Count)
@@ -661,6 +668,7 @@ func TestBadRequests(t *testing.T) {
 		"/api/calls?number=13950000003&role=caller",
 		"/api/calls?from=yesterday",
 		"/api/calls?to=2026-13-01",
+		"/api/calls?from=1000-01-01&to=1000-01-02",
 		"/api/calls?from=2025-01-01&to=2025-06-01",
 		"/api/calls?from=2026-03-02&to=2026-03-01",
 		"/api/calls?limit=0",
