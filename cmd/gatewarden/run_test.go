@@ -396,8 +396,10 @@ func TestDaemonRestartResumes(t *testing.T) {
 	for _, p := range st.Partitions() {
 		msgs += p.Messages
 	}
-	// Restarts may lose SCTP fragments in flight at a stop, never gain.
-	if uint64(msgs) > wantMsgs || uint64(msgs) < wantMsgs*99/100 {
+	// Frames are exact (above); messages may differ slightly, because the
+	// decoder's SCTP state starts afresh: a fragment in flight at a stop is
+	// lost, and a retransmission of a chunk seen before it is new again.
+	if uint64(msgs) > wantMsgs*101/100 || uint64(msgs) < wantMsgs*99/100 {
 		t.Errorf("store holds %d messages over the restarts; the capture has %d", msgs, wantMsgs)
 	}
 }
