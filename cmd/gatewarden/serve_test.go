@@ -3,9 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -104,4 +112,72 @@ func TestServe(t *testing.T) {
 	if err != nil || !bytes.Contains(audit, []byte(`"user":"ana"`)) {
 		t.Errorf("audit log %q %v", audit, err)
 	}
+}
+
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	st, err := retention.Open(data, retention.Options{NoSync: true, MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	certPEM, keyPEM := selfSigned(t)
+	os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("secret-pass"), bcrypt.MinCost)
+	cfg := filepath.Join(dir, "gatewarden.yaml")
+	os.WriteFile(cfg, []byte("daemon:\n  web:\n    users:\n      - {name: ana, role: viewer, password_bcrypt: \""+string(hash)+
+		"\"}\n    tls: {cert: cert.pem, key: key.pem}\n    audit_log: audit.jsonl\n"), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan string, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- serveMain(ctx, []string{"--data", data, "--config", cfg, "--listen", "127.0.0.1:0"}, io.Discard, func(a string) { addrc <- a })
+	}()
+	addr := <-addrc
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
+	body := strings.NewReader(`{"user":"ana","password":"secret-pass"}`)
+	res, err := client.Post("https://"+addr+"/api/login", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || len(res.Cookies()) != 1 || !res.Cookies()[0].Secure || !res.Cookies()[0].HttpOnly {
+		t.Errorf("TLS login: %d, cookies %+v", res.StatusCode, res.Cookies())
+	}
+	// Plain HTTP to the TLS port is refused.
+	if res, err := http.Get("http://" + addr + "/api/me"); err == nil {
+		if res.StatusCode == 200 {
+			t.Error("plain HTTP served")
+		}
+		res.Body.Close()
+	}
+	cancel()
+	<-done
+}
+
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
