@@ -155,6 +155,9 @@ type fileDaemon struct {
 	} `yaml:"hep"`
 	LogLevel     string  `yaml:"log_level"`
 	ShutdownWait *string `yaml:"shutdown_timeout"`
+	// Web (users, tokens, tls, audit_log) is read and validated by package
+	// web (web.LoadConfig), the one place that uses it.
+	Web map[string]any `yaml:"web"`
 }
 
 type fileRateLimit struct {
