@@ -177,11 +177,10 @@ func (s *Store) snapshot() (*snapshot, error) {
 	}
 	s.mu.Unlock()
 	for i, data := range logs {
-		msgs, calls, alerts, err := parseWAL(data)
+		mem, sum, err := segmentFromWAL(s.enc, logSeqs[i], data)
 		if err != nil {
 			return nil, err
 		}
-		mem, sum := buildSegment(s.enc, logSeqs[i], msgs, calls, alerts)
 		sn.views = append(sn.views, &partView{seq: logSeqs[i], minTS: sum.MinTS, maxTS: sum.MaxTS, mem: mem})
 	}
 	sort.Slice(sn.views, func(i, j int) bool { return sn.views[i].seq < sn.views[j].seq })

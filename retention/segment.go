@@ -104,54 +104,83 @@ func (s *segSummary) see(ts int64) {
 	}
 }
 
-// buildSegment encodes one partition. Calls and alerts are keyed by the Ref of
-// the call they belong to.
-func buildSegment(enc *zstd.Encoder, seq uint32, msgs []walMessage, calls, alerts []kv) ([]byte, segSummary) {
-	var sum segSummary
-	// Sealed data is about a third of the logged size: avoid regrowing.
-	out := make([]byte, 0, 64*len(msgs)+64*(len(calls)+len(alerts))+1024)
-	out = append(out, segMagic[:]...)
-	var blocks []blockInfo
-	var raw []byte
-	for first := 0; first < len(msgs); first += blockRows {
-		end := min(first+blockRows, len(msgs))
-		raw = encodeBlock(raw[:0], msgs[first:end])
-		bi := blockInfo{off: uint64(len(out)), first: uint32(first), count: uint32(end - first)}
-		bi.minTS, bi.maxTS = msgs[first].TS, msgs[first].TS
-		for i := first; i < end; i++ {
-			bi.minTS = min(bi.minTS, msgs[i].TS)
-			bi.maxTS = max(bi.maxTS, msgs[i].TS)
-			sum.see(msgs[i].TS)
-		}
-		out = enc.EncodeAll(raw, out)
-		bi.length = uint64(len(out)) - bi.off
-		blocks = append(blocks, bi)
-	}
-	sum.Messages = len(msgs)
+type posting struct {
+	digits []byte // aliases the log
+	ref    Ref
+	role   Role
+}
 
-	// Number index and ladders. One slab holds every encoded value.
-	type posting struct {
-		digits []byte
-		ref    Ref
-		role   Role
-	}
-	type member struct {
-		call Ref
-		ord  uint32
-	}
-	posts := make([]posting, 0, len(msgs))
-	members := make([]member, len(msgs))
-	for i := range msgs {
-		m := &msgs[i]
+type member struct {
+	call Ref
+	ord  uint32
+}
+
+// segBuilder encodes a partition block by block, so sealing holds the log and
+// the index entries but never every decoded message at once.
+type segBuilder struct {
+	enc     *zstd.Encoder
+	seq     uint32
+	out     []byte
+	raw     []byte
+	blocks  []blockInfo
+	posts   []posting
+	members []member
+	sum     segSummary
+}
+
+func newSegBuilder(enc *zstd.Encoder, seq uint32, msgs, records int) *segBuilder {
+	b := &segBuilder{enc: enc, seq: seq}
+	// Sealed data is about a third of the logged size: avoid regrowing.
+	b.out = make([]byte, 0, 64*msgs+64*records+1024)
+	b.out = append(b.out, segMagic[:]...)
+	b.posts = make([]posting, 0, msgs)
+	b.members = make([]member, 0, msgs)
+	return b
+}
+
+// addBlock encodes up to blockRows messages; rows may be reused afterwards.
+func (b *segBuilder) addBlock(rows []walMessage) {
+	first := uint32(len(b.members))
+	b.raw = encodeBlock(b.raw[:0], rows)
+	bi := blockInfo{off: uint64(len(b.out)), first: first, count: uint32(len(rows))}
+	bi.minTS, bi.maxTS = rows[0].TS, rows[0].TS
+	for i := range rows {
+		m := &rows[i]
+		bi.minTS = min(bi.minTS, m.TS)
+		bi.maxTS = max(bi.maxTS, m.TS)
+		b.sum.see(m.TS)
 		call := m.Call
 		if call == 0 {
-			call = MakeRef(seq, uint32(i))
+			call = MakeRef(b.seq, first+uint32(i))
 		}
-		members[i] = member{call, uint32(i)}
+		b.members = append(b.members, member{call, first + uint32(i)})
 		for _, n := range m.numbers {
-			posts = append(posts, posting{digits: n.digits, ref: call, role: n.role})
+			b.posts = append(b.posts, posting{digits: n.digits, ref: call, role: n.role})
 		}
 	}
+	b.out = b.enc.EncodeAll(b.raw, b.out)
+	bi.length = uint64(len(b.out)) - bi.off
+	b.blocks = append(b.blocks, bi)
+	b.sum.Messages += len(rows)
+}
+
+// buildSegment encodes one partition from decoded messages. Calls and alerts
+// are keyed by the Ref of the call they belong to.
+func buildSegment(enc *zstd.Encoder, seq uint32, msgs []walMessage, calls, alerts []kv) ([]byte, segSummary) {
+	b := newSegBuilder(enc, seq, len(msgs), len(calls)+len(alerts))
+	for first := 0; first < len(msgs); first += blockRows {
+		b.addBlock(msgs[first:min(first+blockRows, len(msgs))])
+	}
+	return b.finish(calls, alerts)
+}
+
+// finish writes the index sections, the table of contents and the footer.
+func (b *segBuilder) finish(calls, alerts []kv) ([]byte, segSummary) {
+	seq, out, blocks, posts, members, raw := b.seq, b.out, b.blocks, b.posts, b.members, b.raw
+	sum := b.sum
+	enc := b.enc
+
+	// Number index and ladders. One slab holds every encoded value.
 	slices.SortFunc(posts, func(a, b posting) int {
 		if c := bytes.Compare(a.digits, b.digits); c != 0 {
 			return c
@@ -161,7 +190,7 @@ func buildSegment(enc *zstd.Encoder, seq uint32, msgs []walMessage, calls, alert
 		}
 		return cmp.Compare(a.role, b.role)
 	})
-	slab := make([]byte, 0, 16*len(posts)+12*len(msgs))
+	slab := make([]byte, 0, 16*len(posts)+12*len(members))
 	numKV := make([]kv, 0, len(posts))
 	for i := 0; i < len(posts); {
 		j := i

@@ -558,11 +558,9 @@ func (s *Store) sealCurrent() error {
 	return s.sealSeq(s.curSeq, false)
 }
 
-// parseWAL splits a log into the parts of a segment. Message fields alias data.
-func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
-	// Size the slices first: a partition holds millions of messages.
-	// Sizing walks the frame headers only; the parsing pass checks CRCs.
-	var nm, nn, ncalls, nalerts int
+// walCounts sizes a log's contents by walking the frame headers only (the
+// parsing pass checks CRCs).
+func walCounts(data []byte) (msgs, calls, alerts int) {
 	for off := 0; len(data)-off > walHeaderLen; {
 		n := int(binary.LittleEndian.Uint32(data[off:]))
 		if n == 0 || n > len(data)-off-walHeaderLen {
@@ -570,35 +568,33 @@ func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
 		}
 		switch data[off+walHeaderLen] {
 		case recMessage:
-			nm++
-			nn += 3
+			msgs++
 		case recCall:
-			ncalls++
+			calls++
 		case recAlert:
-			nalerts++
+			alerts++
 		}
 		off += walHeaderLen + n
 	}
-	msgs = make([]walMessage, 0, nm)
-	calls, alerts = make([]kv, 0, ncalls), make([]kv, 0, nalerts)
-	slab := make([]number, 0, nn)
-	var nc, na uint64
+	return
+}
+
+// walReader walks a log's records: messages one at a time (decoded into w,
+// whose slices alias data), calls and alerts collected keyed by call Ref.
+func walReader(data []byte, message func(w *walMessage) error) (calls, alerts []kv, err error) {
+	_, nc, na := walCounts(data)
+	calls, alerts = make([]kv, 0, nc), make([]kv, 0, na)
+	var w walMessage
 	var lastSource string
+	var ncall, nalert uint64
 	_, err = scanWAL(data, func(p []byte) error {
 		switch p[0] {
 		case recMessage:
-			msgs = append(msgs, walMessage{})
-			w := &msgs[len(msgs)-1]
-			// Numbers go into one shared slab while it has room.
-			room := cap(slab) - len(slab)
-			w.numbers = slab[len(slab):len(slab)]
-			if err := decodeMessageRecord(p[1:], w, &lastSource); err != nil {
+			w = walMessage{numbers: w.numbers[:0]}
+			if err := decodeMessageRecord(p[1:], &w, &lastSource); err != nil {
 				return err
 			}
-			if len(w.numbers) <= room {
-				slab = slab[:len(slab)+len(w.numbers)]
-			}
-			w.numbers = w.numbers[:len(w.numbers):len(w.numbers)]
+			return message(&w)
 		case recCall, recAlert:
 			r := reader{b: p[1:]}
 			ref := r.uvarint()
@@ -607,12 +603,12 @@ func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
 			}
 			key := appendUint64BE(make([]byte, 0, 16), ref)
 			if p[0] == recCall {
-				nc++
-				key = appendUint64BE(key, nc)
+				ncall++
+				key = appendUint64BE(key, ncall)
 				calls = append(calls, kv{key: key, val: r.b})
 			} else {
-				na++
-				key = appendUint64BE(key, na)
+				nalert++
+				key = appendUint64BE(key, nalert)
 				alerts = append(alerts, kv{key: key, val: r.b})
 			}
 		default:
@@ -621,6 +617,45 @@ func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
 		return nil
 	})
 	return
+}
+
+// parseWAL decodes a whole log (tests and fuzzing; sealing streams).
+func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
+	calls, alerts, err = walReader(data, func(w *walMessage) error {
+		cp := *w
+		cp.numbers = append([]number(nil), w.numbers...)
+		msgs = append(msgs, cp)
+		return nil
+	})
+	return
+}
+
+// segmentFromWAL encodes a log as a segment block by block.
+func segmentFromWAL(enc *zstd.Encoder, seq uint32, data []byte) ([]byte, segSummary, error) {
+	nm, nc, na := walCounts(data)
+	b := newSegBuilder(enc, seq, nm, nc+na)
+	rows := make([]walMessage, 0, blockRows)
+	slab := make([]number, 0, 4*blockRows)
+	calls, alerts, err := walReader(data, func(w *walMessage) error {
+		// Numbers go into the block's slab (their digits alias the log).
+		start := len(slab)
+		slab = append(slab, w.numbers...)
+		rows = append(rows, *w)
+		rows[len(rows)-1].numbers = slab[start:len(slab):len(slab)]
+		if len(rows) == blockRows {
+			b.addBlock(rows)
+			rows, slab = rows[:0], slab[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, segSummary{}, err
+	}
+	if len(rows) > 0 {
+		b.addBlock(rows)
+	}
+	seg, sum := b.finish(calls, alerts)
+	return seg, sum, nil
 }
 
 func appendUint64BE(b []byte, v uint64) []byte {
@@ -641,15 +676,14 @@ func (s *Store) sealSeq(seq uint32, recovering bool) error {
 	if recovering {
 		s.opt.Logf("retention: recovering partition %d from its log (%d bytes)", seq, len(data))
 	}
-	msgs, calls, alerts, err := parseWAL(data)
+	if nm, nc, na := walCounts(data); nm+nc+na == 0 {
+		return os.Remove(walPath(s.dir, seq))
+	}
+	seg, sum, err := segmentFromWAL(s.enc, seq, data)
 	if err != nil {
 		s.err = fmt.Errorf("retention: partition %d log: %w", seq, err)
 		return s.err
 	}
-	if len(msgs) == 0 && len(calls) == 0 && len(alerts) == 0 {
-		return os.Remove(walPath(s.dir, seq))
-	}
-	seg, sum := buildSegment(s.enc, seq, msgs, calls, alerts)
 	if err := s.writeFile(segPath(s.dir, seq), seg); err != nil {
 		return err
 	}
