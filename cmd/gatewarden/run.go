@@ -857,7 +857,8 @@ type analysisStage struct {
 	asm     *analysis.Assembler
 	eng     *rules.Engine
 
-	source string // name of the current batch's source
+	source string       // name of the current batch's source
+	frame  decode.Frame // reused: the decoder keeps a pointer to it while decoding
 
 	// Counters owned by the stage goroutine, published for /metrics.
 	msgs        map[string]*[256]uint64 // by partner, ISUP type
@@ -964,15 +965,15 @@ func (st *analysisStage) batch(b *frameBatch) {
 	if b.file != "" {
 		st.source = b.file
 	}
-	var f decode.Frame
+	f := &st.frame
 	for i := range b.recs {
 		r := &b.recs[i]
-		f = decode.Frame{TS: r.ts, LinkType: r.linkType, Source: r.source, Frame: r.frame, Iface: r.iface,
+		*f = decode.Frame{TS: r.ts, LinkType: r.linkType, Source: r.source, Frame: r.frame, Iface: r.iface,
 			FCSLen: r.fcsLen, Data: b.data[r.off : r.off+r.n]}
 		if b.file == "" && int(r.source) < len(st.d.ifaceNames) {
 			st.source = st.d.ifaceNames[r.source]
 		}
-		st.dec.Decode(&f)
+		st.dec.Decode(f)
 	}
 	fileDone := b.file != "" && st.fileProgress(b)
 	b.reset()

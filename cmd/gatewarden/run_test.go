@@ -450,3 +450,106 @@ func TestDaemonUsage(t *testing.T) {
 	}
 	_ = config.DefaultDataDir
 }
+
+// TestLiveEdgeDropsWhenQueueFull feeds the live capture callback with no
+// analysis stage draining the queue: once the pool and queue are full, every
+// frame is dropped at the edge and counted, and nothing blocks.
+func TestLiveEdgeDropsWhenQueueFull(t *testing.T) {
+	const batchFrames, queueLen = 4, 2
+	d := &daemon{queue: make(chan *frameBatch, queueLen), free: make(chan *frameBatch, queueLen+2),
+		liveWorkers: make([]liveWorker, 1), ifaces: make([]ifaceCounters, 1), ifaceNames: []string{"eth9"}}
+	for i := 0; i < cap(d.free); i++ {
+		d.free <- &frameBatch{recs: make([]frameRec, 0, batchFrames), data: make([]byte, 0, 256)}
+	}
+	frame := decode.Frame{LinkType: decode.LinkTypeEthernet, Data: make([]byte, 60)}
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 100; i++ {
+			d.liveFrame(0, &frame)
+		}
+		big := decode.Frame{Data: make([]byte, 1000)}
+		d.liveFrame(0, &big)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the capture callback blocked on a full queue")
+	}
+	queued := uint64(len(d.queue) * batchFrames)
+	held := uint64(len(d.liveWorkers[0].cur.recs))
+	dropped := d.drops[dropQueueFull].Load()
+	if queued != queueLen*batchFrames || queued+held+dropped != 100 || dropped == 0 {
+		t.Errorf("queued %d, held %d, dropped %d: want every one of 100 frames accounted for", queued, held, dropped)
+	}
+	if d.drops[dropOversize].Load() != 1 || d.ifaces[0].packets.Load() != 101 || d.ifaces[0].bytes.Load() != 100*60+1000 {
+		t.Errorf("oversize %d packets %d bytes %d", d.drops[dropOversize].Load(), d.ifaces[0].packets.Load(), d.ifaces[0].bytes.Load())
+	}
+}
+
+// BenchmarkDaemonPipeline measures the analysis stage as the daemon runs it
+// (decode, store, assembler, rules, counters) on the scenario capture, fed
+// through the batch queue. It reports messages per second and allocations
+// per message.
+func BenchmarkDaemonPipeline(b *testing.B) {
+	if _, err := os.Stat(scenarioPcap); err != nil {
+		b.Skipf("%s: %v", scenarioPcap, err)
+	}
+	dir := b.TempDir()
+	os.MkdirAll(filepath.Join(dir, "spool"), 0o755)
+	base, _ := os.ReadFile("../../pcaps/scenarios.yaml")
+	bl, _ := os.ReadFile("../../pcaps/scenarios.blocklist")
+	os.WriteFile(filepath.Join(dir, "scenarios.blocklist"), bl, 0o644)
+	cfgPath := filepath.Join(dir, "gatewarden.yaml")
+	os.WriteFile(cfgPath, append(base, []byte("\ndaemon:\n  pcap_dir: spool\n  data_dir: data\n  retention: {min_free_mib: -1}\n  listen: {metrics: \"\"}\n")...), 0o644)
+	gen, err := loadGeneration(cfgPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := startDaemon(cfgPath, gen, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.stop(context.Background())
+	f, err := capture.OpenFile(scenarioPcap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var frames []decode.Frame
+	var fr decode.Frame
+	for f.Next(&fr) == nil {
+		c := fr
+		c.Data = append([]byte(nil), fr.Data...)
+		frames = append(frames, c)
+	}
+	f.Close()
+	span := frames[len(frames)-1].TS - frames[0].TS + 1e9
+	msgsBefore := func() uint64 { return d.store.Stats().Messages }
+	start := msgsBefore()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Each pass is shifted in capture time so calls do not collide.
+		shift := int64(i) * span
+		batch := <-d.free
+		batch.reset()
+		for j := range frames {
+			fr := frames[j]
+			fr.TS += shift
+			if !batch.fits(len(fr.Data)) {
+				d.queue <- batch
+				batch = <-d.free
+				batch.reset()
+			}
+			batch.add(&fr)
+		}
+		d.queue <- batch
+	}
+	for len(d.queue) > 0 || len(d.free) != cap(d.free) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	msgs := msgsBefore() - start
+	b.ReportMetric(float64(msgs)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(msgs)/float64(b.N), "msgs/op")
+}
