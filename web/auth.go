@@ -140,11 +140,38 @@ func remoteHost(r *http.Request) string {
 // takes as long for unknown users as for wrong passwords.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gatewarden-no-such-user"), bcrypt.MinCost)
 
+// SetAccess replaces the users and tokens (the daemon calls it when SIGHUP
+// reloads the config). Sessions of users that are gone or whose role
+// changed end at once.
+func (s *Server) SetAccess(users []User, tokens []Token) {
+	s.accessMu.Lock()
+	s.opt.Users, s.opt.Tokens = users, tokens
+	s.accessMu.Unlock()
+	roles := map[string]Role{}
+	for _, u := range users {
+		roles[u.Name] = u.Role
+	}
+	s.sessions.mu.Lock()
+	defer s.sessions.mu.Unlock()
+	for k, v := range s.sessions.m {
+		if r, ok := roles[v.Name]; !ok || r != v.Role {
+			delete(s.sessions.m, k)
+		}
+	}
+}
+
+func (s *Server) access() ([]User, []Token) {
+	s.accessMu.RLock()
+	defer s.accessMu.RUnlock()
+	return s.opt.Users, s.opt.Tokens
+}
+
 func (s *Server) checkPassword(name, password string) (principal, bool) {
+	users, _ := s.access()
 	var user *User
-	for i := range s.opt.Users {
-		if s.opt.Users[i].Name == name {
-			user = &s.opt.Users[i]
+	for i := range users {
+		if users[i].Name == name {
+			user = &users[i]
 		}
 	}
 	if user == nil {
@@ -159,12 +186,13 @@ func (s *Server) checkPassword(name, password string) (principal, bool) {
 
 func (s *Server) checkToken(tok string) (principal, bool) {
 	sum := sha256.Sum256([]byte(tok))
+	_, tokens := s.access()
 	var found principal
 	ok := false
-	for i := range s.opt.Tokens {
+	for i := range tokens {
 		// Compare against every token so timing does not tell which matched.
-		if subtle.ConstantTimeCompare(sum[:], s.opt.Tokens[i].SHA256[:]) == 1 {
-			found, ok = principal{Name: "token:" + s.opt.Tokens[i].Name, Role: s.opt.Tokens[i].Role, Via: "token"}, true
+		if subtle.ConstantTimeCompare(sum[:], tokens[i].SHA256[:]) == 1 {
+			found, ok = principal{Name: "token:" + tokens[i].Name, Role: tokens[i].Role, Via: "token"}, true
 		}
 	}
 	return found, ok

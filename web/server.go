@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
@@ -49,6 +50,7 @@ type Options struct {
 // Server is the handler NewHandler returns; Close releases the audit log.
 type Server struct {
 	store    *retention.Store
+	accessMu sync.RWMutex // guards opt.Users and opt.Tokens
 	opt      Options
 	log      *slog.Logger
 	audit    *auditLog

@@ -704,3 +704,23 @@ func TestBadRequests(t *testing.T) {
 	// Still serving.
 	e.getJSON("/api/me", a, 200, nil)
 }
+
+func TestSetAccess(t *testing.T) {
+	e := newEnv(t, nil)
+	c := login(t, e, "ivy", investigPass)
+	withCookie := func(r *http.Request) { r.AddCookie(c) }
+	keep := login(t, e, "admin", adminPass)
+	e.getJSON("/api/me", withCookie, 200, nil)
+	// ivy is demoted to viewer, the ci token removed.
+	users := testOptions(t, t.TempDir()).Users
+	users[1].Role = RoleViewer
+	e.srv.SetAccess(users, nil)
+	e.getJSON("/api/me", withCookie, 401, nil)
+	e.getJSON("/api/me", bearer(testToken), 401, nil)
+	e.getJSON("/api/me", func(r *http.Request) { r.AddCookie(keep) }, 200, nil)
+	var me map[string]any
+	e.getJSON("/api/me", basic("ivy", investigPass), 200, &me)
+	if me["role"] != "viewer" {
+		t.Errorf("after reload ivy is %v", me["role"])
+	}
+}

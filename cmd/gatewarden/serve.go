@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +29,63 @@ import (
 func init() {
 	register("serve", "serve the investigator web UI and API over a stored data directory", runServe)
 	register("passwd", "hash a web UI password (stdin) with bcrypt, or make an API token", runPasswd)
+	WebMount = mountWeb
+}
+
+// mountWeb is the daemon's hook (run.go WebMount): the same handler as
+// `serve`, over the live store, configured from daemon.web of the config in
+// force. When SIGHUP swaps the config, users and tokens are reloaded. A bad
+// web section disables the UI (503 with the reason) rather than serving it
+// unprotected.
+func mountWeb(env WebEnv) http.Handler {
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	disabled := func(err error) http.Handler {
+		log.Error("web UI disabled", "err", err)
+		msg, _ := json.Marshal(map[string]string{"error": "web UI disabled: " + err.Error()})
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write(msg)
+		})
+	}
+	cfg := env.Config()
+	if cfg == nil || cfg.File == "" {
+		return disabled(errors.New("no config file with a daemon.web section"))
+	}
+	wc, err := web.LoadConfig(cfg.File)
+	if err != nil {
+		return disabled(err)
+	}
+	if wc.TLS.Cert != "" {
+		// The daemon's listener is plain HTTP: serving passwords in clear
+		// when TLS was asked for would be worse than not serving.
+		return disabled(errors.New("daemon.web.tls is set but `gatewarden run` serves plain HTTP; use `gatewarden serve` for TLS or terminate TLS in front"))
+	}
+	srv, err := web.New(env.Store, web.Options{Config: wc, Logger: log})
+	if err != nil {
+		return disabled(err)
+	}
+	var mu sync.Mutex
+	last := cfg
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c := env.Config(); c != nil {
+			mu.Lock()
+			if c != last {
+				last = c
+				if nwc, err := web.LoadConfig(c.File); err != nil {
+					log.Error("web: reload kept the previous users and tokens", "err", err)
+				} else {
+					srv.SetAccess(nwc.Users, nwc.Tokens)
+					log.Info("web: users and tokens reloaded", "users", len(nwc.Users), "tokens", len(nwc.Tokens))
+				}
+			}
+			mu.Unlock()
+		}
+		srv.ServeHTTP(w, r)
+	})
 }
 
 func runServe(args []string) int {

@@ -15,12 +15,14 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/retention"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -180,4 +182,51 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+func TestMountWebInDaemon(t *testing.T) {
+	dir := t.TempDir()
+	st, err := retention.Open(filepath.Join(dir, "data"), retention.Options{NoSync: true, MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("secret-pass"), bcrypt.MinCost)
+	path := filepath.Join(dir, "gatewarden.yaml")
+	write := func(users string) *config.Config {
+		t.Helper()
+		os.WriteFile(path, []byte("daemon:\n  data_dir: data\n  web:\n    users:\n"+users+"    audit_log: audit.jsonl\n"), 0o600)
+		c, err := config.Load(path) // the daemon's strict loader accepts the web section
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	cur := write("      - {name: ana, role: admin, password_bcrypt: \"" + string(hash) + "\"}\n      - {name: bo, role: viewer, password_bcrypt: \"" + string(hash) + "\"}\n")
+	h := mountWeb(WebEnv{Store: st, Config: func() *config.Config { return cur }})
+	status := func(user string) int {
+		req := httptest.NewRequest("GET", "/api/me", nil)
+		if user != "" {
+			req.SetBasicAuth(user, "secret-pass")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if status("") != 401 || status("ana") != 200 || status("bo") != 200 {
+		t.Fatalf("before reload: %d %d %d", status(""), status("ana"), status("bo"))
+	}
+	cur = write("      - {name: ana, role: admin, password_bcrypt: \"" + string(hash) + "\"}\n") // SIGHUP: bo removed
+	if status("ana") != 200 || status("bo") != 401 {
+		t.Errorf("after reload: ana %d, bo %d", status("ana"), status("bo"))
+	}
+	// No users at all: the UI is disabled, not open.
+	os.WriteFile(path, []byte("daemon:\n  data_dir: data\n"), 0o600)
+	c, _ := config.Load(path)
+	h = mountWeb(WebEnv{Store: st, Config: func() *config.Config { return c }})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/me", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("no users: %d", rec.Code)
+	}
 }
