@@ -510,7 +510,12 @@ func BenchmarkDaemonPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer d.stop(context.Background())
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.stop(context.Background())
+		}
+	}()
 	f, err := capture.OpenFile(scenarioPcap)
 	if err != nil {
 		b.Fatal(err)
@@ -526,6 +531,7 @@ func BenchmarkDaemonPipeline(b *testing.B) {
 	span := frames[len(frames)-1].TS - frames[0].TS + 1e9
 	msgsBefore := func() uint64 { return d.store.Stats().Messages }
 	start := msgsBefore()
+	cpu0 := cpuTime()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -549,7 +555,32 @@ func BenchmarkDaemonPipeline(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
 	msgs := msgsBefore() - start
 	b.ReportMetric(float64(msgs)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(msgs)/cpu.Seconds(), "msgs/cpu-s")
 	b.ReportMetric(float64(msgs)/float64(b.N), "msgs/op")
+	// Disk per message once sealed, calls, alerts and indexes included.
+	d.stop(context.Background())
+	stopped = true
+	st, err := retention.Open(filepath.Join(dir, "data", "store"), retention.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bytes int64
+	var stored, calls int
+	for _, p := range st.Partitions() {
+		bytes += p.Bytes
+		stored += p.Messages
+		calls += p.Calls
+	}
+	b.ReportMetric(float64(bytes)/float64(stored), "disk-B/msg")
+	b.ReportMetric(float64(stored)/float64(calls), "msgs/call")
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
