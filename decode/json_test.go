@@ -3,10 +3,13 @@ package decode
 import (
 	"encoding/hex"
 	"encoding/json"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testMessage is the forwarded IAM of sng_ss7mon_test3 as if carried by M3UA.
@@ -205,5 +208,60 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendJSON(buf[:0], m, "sng_ss7mon_test3.pcap")
+	}
+}
+
+// TestAppendTimestampMatchesTime checks the hand-written calendar arithmetic
+// against the standard library across leap years, era boundaries and
+// negative times, and at random instants.
+func TestAppendTimestampMatchesTime(t *testing.T) {
+	cases := []int64{0, -1, 1, 951782400e9, 951868799999999999, 4107542399e9, -9223372036854775808, 9223372036854775807,
+		time.Date(2000, 2, 29, 23, 59, 59, 999999999, time.UTC).UnixNano(),
+		time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC).UnixNano(),
+		time.Date(2100, 12, 31, 12, 0, 0, 1, time.UTC).UnixNano(),
+		time.Date(1969, 12, 31, 23, 59, 59, 5, time.UTC).UnixNano()}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200000; i++ {
+		cases = append(cases, r.Int64())
+	}
+	for _, ns := range cases {
+		want := time.Unix(0, ns).UTC().AppendFormat(nil, tsLayout)
+		if got := appendTimestamp(nil, ns); string(got) != string(want) {
+			t.Fatalf("appendTimestamp(%d) = %s, want %s", ns, got, want)
+		}
+	}
+}
+
+func TestAppendUintMatchesStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	vals := []uint64{0, 9, 10, 99, 100, 101, 999, 1000, 16383, 1<<24 - 1, 1<<64 - 1}
+	for i := 0; i < 100000; i++ {
+		vals = append(vals, r.Uint64()>>(r.IntN(64)))
+	}
+	for _, v := range vals {
+		if got, want := string(appendUint(nil, v)), strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("appendUint(%d) = %s, want %s", v, got, want)
+		}
+	}
+}
+
+// TestJSONEncoderMatchesAppendJSON feeds one encoder messages across second
+// boundaries, before the epoch and from two files, and expects AppendJSON's bytes.
+func TestJSONEncoderMatchesAppendJSON(t *testing.T) {
+	m := testMessage(t, hexIAMRedirected)
+	var e JSONEncoder
+	files := []string{"a.pcap", `b "quoted".pcap`}
+	r := rand.New(rand.NewPCG(5, 6))
+	ts := []int64{-1, 0, 999999999, 1e9, 1e9 + 1, -1e9, -1e9 - 1}
+	for i := 0; i < 2000; i++ {
+		ts = append(ts, ts[len(ts)-1]+r.Int64N(3e8))
+	}
+	for i, v := range ts {
+		m.TS = v
+		f := files[i%3%2]
+		want := AppendJSON(nil, m, f)
+		if got := e.Append(nil, m, f); string(got) != string(want) {
+			t.Fatalf("ts %d file %q:\n got %s\nwant %s", v, f, got, want)
+		}
 	}
 }

@@ -253,13 +253,14 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 1<<20)
 	var (
 		line     []byte
+		enc      decode.JSONEncoder
 		writeErr error
 	)
 	dec := decode.New(cfg, func(m *decode.Message) {
 		if writeErr != nil {
 			return
 		}
-		line = decode.AppendJSON(line[:0], m, r.SourceName(m.Source))
+		line = enc.Append(line[:0], m, r.SourceName(m.Source))
 		line = append(line, '\n')
 		_, writeErr = out.Write(line)
 	})
