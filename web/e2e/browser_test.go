@@ -57,7 +57,11 @@ func TestBrowser(t *testing.T) {
 	}
 	hash, _ := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	h, err := web.New(st, web.Options{Config: web.Config{
-		Users:       []web.User{{Name: user, Role: web.RoleInvestigator, PasswordHash: string(hash)}},
+		Users: []web.User{
+			{Name: user, Role: web.RoleInvestigator, PasswordHash: string(hash)},
+			{Name: "vera", Role: web.RoleViewer, PasswordHash: string(hash)},
+			{Name: "root", Role: web.RoleAdmin, PasswordHash: string(hash)},
+		},
 		AuditLog:    filepath.Join(dir, "audit.jsonl"),
 		CountryCode: "86",
 	}})
@@ -260,6 +264,41 @@ func TestBrowser(t *testing.T) {
 	must(pc.waitFor(`document.querySelector("#scorecard") && document.querySelector(".chart svg rect.bar")`, 15*time.Second))
 	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
 		screenshot("scorecard.png")
+	}
+
+	// 8. Sign out; a viewer sees the same call with masked numbers and no pcap button.
+	signIn := func(name string) {
+		t.Helper()
+		must(pc.evaluate(`document.getElementById("logout").click(); true`, nil))
+		must(pc.waitFor(`location.pathname === "/login" && document.readyState === "complete"`, 15*time.Second))
+		must(pc.evaluate(fmt.Sprintf(`document.getElementById("user").value = %q; document.getElementById("password").value = %q; document.getElementById("login-form").requestSubmit(); true`, name, password), nil))
+		must(pc.waitFor(`location.pathname === "/" && document.body.dataset.ready === "1"`, 15*time.Second))
+	}
+	signIn("vera")
+	navigate(searchURL)
+	must(pc.waitFor(`document.querySelector("#results-table tbody tr")`, 15*time.Second))
+	must(pc.evaluate(`[...document.querySelectorAll("#results-table tbody tr")].map(r => r.textContent)`, &rows))
+	var hasPcap bool
+	must(pc.evaluate(`!!document.getElementById("pcap-download")`, &hasPcap))
+	if len(rows) == 0 || strings.Contains(rows[0], number) || !strings.Contains(rows[0], web.MaskNumber(number)) || hasPcap {
+		t.Errorf("viewer sees %q (pcap button %v)", rows, hasPcap)
+	}
+
+	// 9. The admin reads the audit log in the UI: the investigator's search is there.
+	signIn("root")
+	navigate(base + "/#/audit")
+	must(pc.waitFor(`document.querySelector("#audit table tbody tr")`, 15*time.Second))
+	var audit []string
+	must(pc.evaluate(`[...document.querySelectorAll("#audit table tbody tr")].map(r => r.textContent)`, &audit))
+	found := false
+	for _, row := range audit {
+		found = found || (strings.Contains(row, user) && strings.Contains(row, "/api/calls") && strings.Contains(row, "number="+number))
+	}
+	if !found {
+		t.Errorf("audit page lacks ivy's search: %q", audit)
+	}
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		screenshot("audit.png")
 	}
 
 	mu.Lock()
