@@ -14,6 +14,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/rules"
 	"github.com/gatewarden/gatewarden/decode"
 )
 
@@ -162,7 +163,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 	}
 
 	// Alert delivery and mirroring.
-	for _, rule := range sortedKeys(limited) {
+	// Every rule, zeros included, so a panel shows the limit is not biting.
+	for _, rule := range rules.IDs {
 		c(limited[rule], "gatewarden_alerts_rate_limited_total", label("rule", rule))
 	}
 	for _, s := range sinks {

@@ -118,6 +118,14 @@ func TestDaemonLiveVeth(t *testing.T) {
 		t.Errorf("drops: kernel %v pipeline %v", m[fmt.Sprintf(`gatewarden_capture_kernel_drops_total{interface=%q}`, b)],
 			sumMetric(m, "gatewarden_pipeline_dropped_frames_total"))
 	}
+	for _, name := range []string{"gatewarden_capture_kernel_packets_total", "gatewarden_capture_kernel_drops_total"} {
+		if sumMetric(m, name) == 0 && name != "gatewarden_capture_kernel_drops_total" {
+			t.Errorf("%s missing", name)
+		}
+		if _, ok := m[fmt.Sprintf(`%s{interface=%q}`, name, b)]; !ok {
+			t.Errorf("%s{interface=%q} not exported", name, b)
+		}
+	}
 	if err := d.stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -199,7 +200,31 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 		os.MkdirAll(d, 0o755)
 	}
 	metricsAddr := freePort(t)
+	// A Homer collector stand-in: count the HEP packets the daemon mirrors.
+	homer, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer homer.Close()
+	homer.(*net.UDPConn).SetReadBuffer(8 << 20)
+	hepPackets := make(chan int, 1)
+	go func() {
+		n := 0
+		buf := make([]byte, 65536)
+		for {
+			homer.SetReadDeadline(time.Now().Add(time.Second))
+			k, _, err := homer.ReadFrom(buf)
+			if err != nil {
+				hepPackets <- n
+				return
+			}
+			if string(buf[:4]) == "HEP3" && k > 6 {
+				n++
+			}
+		}
+	}()
 	cfgPath := scenarioConfig(t, dir, fmt.Sprintf(`daemon:
+  hep: {address: %q, agent_id: 9}
   pcap_dir: spool
   pcap_settle: 300ms
   pcap_poll: 20ms
@@ -209,7 +234,7 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
   listen: {metrics: %q}
   alerts:
     file: {path: alerts.jsonl}
-`, metricsAddr))
+`, homer.LocalAddr().String(), metricsAddr))
 	wantMsgs, wantCalls, wantAlerts := reference(t, cfgPath, scenarioPcap)
 	if wantCalls < 100 || wantAlerts == 0 {
 		t.Fatalf("reference: %d messages, %d calls, %d alerts", wantMsgs, wantCalls, wantAlerts)
@@ -286,6 +311,10 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	if _, ok := m[`gatewarden_decode_errors_total{layer="sctp",reason="sctp_truncated"}`]; !ok {
 		t.Errorf("decode errors by layer and reason missing")
 	}
+	if got := m[`gatewarden_hep_packets_total{result="sent"}`]; got != float64(wantMsgs) {
+		t.Errorf("HEP sent %v of %d messages", got, wantMsgs)
+	}
+	checkDashboard(t, m, "gatewarden_capture_kernel_")
 	resp, err := http.Get("http://" + metricsAddr + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Errorf("healthz: %v %v", resp, err)
@@ -325,12 +354,44 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	if n := bytes.Count(b, []byte("\n")); n != alerts {
 		t.Errorf("alert file has %d lines, store %d alerts", n, alerts)
 	}
+	if n := <-hepPackets; n != int(wantMsgs) {
+		t.Errorf("the collector received %d HEP packets, want %d", n, wantMsgs)
+	}
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) || !strings.Contains(stderr.String(), `"msg":"configuration reloaded"`) {
 		t.Errorf("log lacks the reload or stop record")
 	}
 	prog, _ := os.ReadFile(filepath.Join(data, "pcap_dir.progress"))
 	if !strings.Contains(string(prog), "trace-002.pcap") {
 		t.Errorf("progress %s", prog)
+	}
+}
+
+// checkDashboard fails for every metric the Grafana dashboard queries that
+// the scrape lacks, except names starting with skip (exported in another mode).
+func checkDashboard(t *testing.T, scraped map[string]float64, skip string) {
+	t.Helper()
+	b, err := os.ReadFile("../../deploy/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`gatewarden_[a-z_]+`).FindAllString(string(b), -1)
+	if len(names) < 20 {
+		t.Fatalf("dashboard names %d metrics", len(names))
+	}
+	for _, name := range names {
+		if skip != "" && strings.HasPrefix(name, skip) {
+			continue
+		}
+		found := false
+		for k := range scraped {
+			if k == name || strings.HasPrefix(k, name+"{") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("the dashboard queries %s, which the daemon does not export", name)
+		}
 	}
 }
 
