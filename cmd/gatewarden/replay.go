@@ -16,6 +16,7 @@ import (
 	"github.com/gatewarden/gatewarden/analysis/rules"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/retention"
 )
 
 func init() {
@@ -47,14 +48,18 @@ type replayPipeline struct {
 	eng    *rules.Engine
 	alerts *bufio.Writer
 	calls  *bufio.Writer // nil: no call records
+	store  *retention.Store
+	names  func(uint16) string // source names, for the store
 
 	line     []byte
 	writeErr error
+	storeErr error // first store error; later ones are counted by the store
 	outcomes [6]uint64
 }
 
-func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer) *replayPipeline {
-	p := &replayPipeline{alerts: bufio.NewWriterSize(alerts, 1<<20)}
+// newReplayPipeline wires the stages; store may be nil (no retention).
+func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer, store *retention.Store, names func(uint16) string) *replayPipeline {
+	p := &replayPipeline{alerts: bufio.NewWriterSize(alerts, 1<<20), store: store, names: names}
 	if calls != nil {
 		p.calls = bufio.NewWriterSize(calls, 1<<20)
 		setup.rules.AnnotateCalls = true
@@ -65,11 +70,29 @@ func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer) *replayPipel
 		Setup:   p.eng.Setup,
 		Close:   p.closeCall,
 	})
-	p.dec = decode.New(decode.Config{PCBits: setup.pcBits, LinkPCBits: setup.linkPCBits}, p.asm.Feed)
+	handler := p.asm.Feed
+	if store != nil {
+		handler = p.storeAndFeed
+	}
+	p.dec = decode.New(decode.Config{PCBits: setup.pcBits, LinkPCBits: setup.linkPCBits}, handler)
 	return p
 }
 
+// storeAndFeed keeps the message before analysing it: an alert raised while
+// feeding finds its IAM through the store's circuit tracker.
+func (p *replayPipeline) storeAndFeed(m *decode.Message) {
+	if err := p.store.AddMessage(m, p.names(m.Source)); err != nil && p.storeErr == nil {
+		p.storeErr = err
+	}
+	p.asm.Feed(m)
+}
+
 func (p *replayPipeline) writeAlert(a *analysis.Alert) {
+	if p.store != nil {
+		if err := p.store.AddAlert(a); err != nil && p.storeErr == nil {
+			p.storeErr = err
+		}
+	}
 	if p.writeErr != nil {
 		return
 	}
@@ -80,6 +103,11 @@ func (p *replayPipeline) writeAlert(a *analysis.Alert) {
 
 func (p *replayPipeline) closeCall(c *analysis.Call) {
 	p.eng.Close(c)
+	if p.store != nil {
+		if err := p.store.AddCall(c); err != nil && p.storeErr == nil {
+			p.storeErr = err
+		}
+	}
 	if int(c.Outcome) < len(p.outcomes) {
 		p.outcomes[c.Outcome]++
 	}
@@ -120,6 +148,14 @@ func (p *replayPipeline) finish() error {
 	if p.calls != nil {
 		if err := p.calls.Flush(); err != nil && p.writeErr == nil {
 			p.writeErr = err
+		}
+	}
+	if p.store != nil {
+		if err := p.store.Close(); err != nil && p.storeErr == nil {
+			p.storeErr = err
+		}
+		if p.storeErr != nil && p.writeErr == nil {
+			p.writeErr = fmt.Errorf("store: %w", p.storeErr)
 		}
 	}
 	return p.writeErr
@@ -180,9 +216,10 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "YAML configuration (partners, numbering plan, thresholds); default: built-in defaults, no partners")
 	alertsPath := fs.String("alerts", "", "write alerts (JSON lines) to FILE instead of stdout")
 	callsPath := fs.String("calls", "", "also write call records (JSON lines) to FILE")
+	dataDir := fs.String("data", "", "also keep every message, call and alert in the store at DIR (for trace, report, serve)")
 	pcBitsFlag := fs.Int("pc-bits", 0, "MTP3 point-code width, 14 or 24 (default: the configuration's point_code_bits)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gatewarden replay [--config FILE] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
+		fmt.Fprintf(stderr, "usage: gatewarden replay [--config FILE] [--data DIR] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
 			"Decodes the captures in timestamp order, assembles calls and applies every rule.\n"+
 			"Alerts go to stdout (or --alerts) as JSON lines; a one-line summary goes to stderr.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -257,7 +294,17 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	for _, e := range r.Errors() {
 		fmt.Fprintf(stderr, "gatewarden replay: %v\n", e)
 	}
-	p := newReplayPipeline(setup, alertsOut, callsOut)
+	var store *retention.Store
+	if *dataDir != "" {
+		store, err = retention.Open(*dataDir, retention.Options{
+			Logf: func(f string, a ...any) { fmt.Fprintf(stderr, "gatewarden replay: store: "+f+"\n", a...) },
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
+			return replayExitFailed
+		}
+	}
+	p := newReplayPipeline(setup, alertsOut, callsOut, store, r.SourceName)
 	runErr := p.run(r, func(e error) { fmt.Fprintf(stderr, "gatewarden replay: %v\n", e) })
 	for _, f := range closers {
 		if err := f.Close(); err != nil && runErr == nil {
@@ -266,6 +313,11 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	}
 	closers = nil
 	fmt.Fprintf(stderr, "gatewarden replay: %s\n", p.summary())
+	if store != nil {
+		st := store.Stats()
+		fmt.Fprintf(stderr, "gatewarden replay: store %s: messages=%d calls=%d alerts=%d dropped=%d partitions_sealed=%d\n",
+			*dataDir, st.Messages, st.Calls, st.Alerts, st.Dropped, st.Sealed)
+	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "gatewarden replay: writing output: %v\n", runErr)
 		return replayExitFailed

@@ -316,7 +316,7 @@ func BenchmarkReplay(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p := newReplayPipeline(setup, io.Discard, nil)
+		p := newReplayPipeline(setup, io.Discard, nil, nil, nil)
 		if err := p.run(r, func(error) {}); err != nil {
 			b.Fatal(err)
 		}
