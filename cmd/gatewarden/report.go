@@ -62,6 +62,7 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // links read "a>b", not "a\u003eb"
 		err = enc.Encode(struct {
 			From string                `json:"from,omitempty"`
 			To   string                `json:"to,omitempty"`

@@ -382,6 +382,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // links read "a>b", not "a\u003eb"
 		err = enc.Encode(out)
 	case "csv":
 		err = writeTraceCSV(stdout, out)
