@@ -182,6 +182,9 @@ func (s *Server) handlePartners(w http.ResponseWriter, r *http.Request) {
 	respond(w, r, map[string]any{"from": fmtTS(from), "to": fmtTS(to), "partners": out})
 }
 
+// scorecardDefault is the scorecard's range when from is not given.
+const scorecardDefault = 7 * 24 * time.Hour
+
 // SeriesPoint is one hour of a partner's scorecard chart.
 type SeriesPoint struct {
 	T       string `json:"t"` // start of the hour
@@ -195,6 +198,11 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 	q, from, to, ok := s.rangeOnly(w, r, "partner")
 	if !ok {
 		return
+	}
+	// The series scans call records, so without an explicit from the
+	// scorecard covers a week, not the whole range limit.
+	if !q.Has("from") && to-from > int64(scorecardDefault) {
+		from = to - int64(scorecardDefault)
 	}
 	if !q.Has("partner") {
 		badRequest(w, "partner is required (\"\" for calls from no configured partner)")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -207,4 +208,33 @@ func BenchmarkIngestDuringQueries(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
 	b.ReportMetric(float64(queries.Load())/el.Seconds(), "queries/s")
+}
+
+// BenchmarkAPI measures request latency (in-process, no network) of the
+// investigator's most common requests on the scenario store.
+func BenchmarkAPI(b *testing.B) {
+	e := newEnv(b, nil)
+	res := search(b, e, bearer(testToken), url.Values{"number": {"13950000003"}})
+	if res.Count == 0 {
+		b.Fatal("no call")
+	}
+	for _, bc := range []struct{ name, path string }{
+		{"search_number", "/api/calls?number=13950000003"},
+		{"call_page", "/api/calls/" + res.Calls[0].ID},
+		{"alerts", "/api/alerts?limit=100"},
+		{"scorecard", "/api/scorecard?partner=ic-telecom"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				req := httptest.NewRequest("GET", bc.path, nil)
+				req.Header.Set("Authorization", "Bearer "+testToken)
+				rec := httptest.NewRecorder()
+				e.srv.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("%s: %d", bc.path, rec.Code)
+				}
+			}
+		})
+	}
 }

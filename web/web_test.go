@@ -247,7 +247,7 @@ func TestLoginLockout(t *testing.T) {
 	}
 }
 
-func search(t *testing.T, e *env, a auth, q url.Values) searchResult {
+func search(t testing.TB, e *env, a auth, q url.Values) searchResult {
 	t.Helper()
 	var res searchResult
 	e.getJSON("/api/calls?"+q.Encode(), a, 200, &res)
