@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -164,50 +165,54 @@ func TestQueriesDuringIngest(t *testing.T) {
 	}
 }
 
-// BenchmarkIngestDuringQueries measures store ingest (messages/s) while
-// 4 clients query the API continuously.
+// BenchmarkIngestDuringQueries measures store ingest (messages/s) with 0
+// and 4 clients querying the API continuously over loopback.
 func BenchmarkIngestDuringQueries(b *testing.B) {
-	e := newEnv(b, nil)
-	in := &ingester{e: e, msgs: scenarioMessages(b)}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var queries atomic.Int64
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				ok, _ := queryLoad(b, e, 1, 1)
-				queries.Add(ok)
+	for _, clients := range []int{0, 4} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			e := newEnv(b, nil)
+			msgs := scenarioMessages(b)
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var queries atomic.Int64
+			for w := 0; w < clients; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						ok, _ := queryLoad(b, e, 1, 1)
+						queries.Add(ok)
+					}
+				}()
 			}
-		}()
+			span := msgs[len(msgs)-1].TS - msgs[0].TS + int64(time.Second)
+			_, newest, _, _ := e.store.Span()
+			shift := newest - msgs[0].TS + int64(time.Second)
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				m := msgs[i%len(msgs)]
+				if i%len(msgs) == 0 {
+					shift += span
+				}
+				m.TS += shift
+				if err := e.store.AddMessage(&m, "load"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			el := time.Since(start)
+			b.StopTimer()
+			close(stop)
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
+			b.ReportMetric(float64(queries.Load())/el.Seconds(), "queries/s")
+		})
 	}
-	b.ResetTimer()
-	span := in.msgs[len(in.msgs)-1].TS - in.msgs[0].TS + int64(time.Second)
-	_, newest, _, _ := e.store.Span()
-	shift := newest - in.msgs[0].TS + int64(time.Second)
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		m := in.msgs[i%len(in.msgs)]
-		if i%len(in.msgs) == 0 {
-			shift += span
-		}
-		m.TS += shift
-		if err := e.store.AddMessage(&m, "load"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	el := time.Since(start)
-	b.StopTimer()
-	close(stop)
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
-	b.ReportMetric(float64(queries.Load())/el.Seconds(), "queries/s")
 }
 
 // BenchmarkAPI measures request latency (in-process, no network) of the

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -40,7 +41,8 @@ type Options struct {
 	MaxRange time.Duration
 	// QueryTimeout bounds one request (default 30 s).
 	QueryTimeout time.Duration
-	// MaxConcurrent queries run at once (default 4); others wait up to
+	// MaxConcurrent queries run at once (default half the CPUs, at least 1,
+	// so queries leave the other half to ingest); others wait up to
 	// QueryTimeout and then get 503, so queries cannot starve ingest.
 	MaxConcurrent int
 	// Now is the wall clock for sessions and the audit log (default time.Now).
@@ -89,7 +91,7 @@ func New(store *retention.Store, opts Options) (*Server, error) {
 		opts.QueryTimeout = 30 * time.Second
 	}
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 4
+		opts.MaxConcurrent = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 12 * time.Hour
