@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -856,6 +857,9 @@ type analysisStage struct {
 	decBase decode.Stats
 	asm     *analysis.Assembler
 	eng     *rules.Engine
+	// blocklist is the reloader the engine in force consults.
+	blocklist    *config.Reloader
+	enginesBuilt int // rules engines built by reloads (tests)
 
 	source string       // name of the current batch's source
 	frame  decode.Frame // reused: the decoder keeps a pointer to it while decoding
@@ -896,6 +900,7 @@ func newAnalysisStage(d *daemon) *analysisStage {
 	st := &analysisStage{d: d, msgs: map[string]*[256]uint64{}, calls: map[string]*[6]uint64{}, alerts: map[[2]string]uint64{}}
 	st.gen = d.gen.Load()
 	st.eng = rules.New(st.gen.settings, st.onAlert)
+	st.blocklist = st.gen.blocklist
 	st.asm = analysis.NewAssembler(analysis.AssemblerConfig{
 		// Through the stage, not the generation: a reload swaps what these see.
 		Partner: func(addr netip.Addr, pc uint32) string { return st.gen.cfg.PartnerName(addr, pc) },
@@ -911,20 +916,42 @@ func (st *analysisStage) newDecoder() *decode.Decoder {
 	return decode.New(decode.Config{PCBits: st.gen.pcBits, LinkPCBits: st.gen.linkPCBits}, st.onMessage)
 }
 
-// applyReload switches to a new generation between two batches: the rules
-// engine is rebuilt from the new settings (its behaviour windows start
-// afresh), the assembler and its calls in flight are kept, and the decoder
-// is kept unless point-code widths changed.
+// applyReload switches to a new generation between two batches. The
+// assembler and its calls in flight are always kept. The rules engine is
+// rebuilt only when the rules' settings changed (partners, plan, protected
+// numbers, thresholds, severities, blocklist file): its behaviour windows
+// then start afresh. The decoder is kept unless point-code widths changed.
 func (st *analysisStage) applyReload(g *generation) {
 	old := st.gen
 	st.gen = g
-	st.eng = rules.New(g.settings, st.onAlert)
+	if sameRules(old, g) {
+		// The blocklist reloader in force keeps watching the same file.
+		st.blocklist = old.blocklist
+		if st.blocklist == nil {
+			st.blocklist = g.blocklist
+		}
+	} else {
+		st.eng = rules.New(g.settings, st.onAlert)
+		st.blocklist = g.blocklist
+		st.enginesBuilt++
+	}
 	if g.pcBits != old.pcBits || !sameWidths(g.linkPCBits, old.linkPCBits) {
 		st.dec.Flush()
 		s := st.dec.Stats()
 		st.decBase.Add(&s)
 		st.dec = st.newDecoder()
 	}
+}
+
+// sameRules reports whether two generations give the rules the same
+// settings (the blocklist compared by file, not by reloader).
+func sameRules(a, b *generation) bool {
+	if a.cfg.BlocklistFile != b.cfg.BlocklistFile {
+		return false
+	}
+	sa, sb := a.settings, b.settings
+	sa.Blocklist, sb.Blocklist = nil, nil
+	return reflect.DeepEqual(sa, sb)
 }
 
 func sameWidths(a, b map[netip.Addr]uint8) bool {
@@ -1037,7 +1064,7 @@ func (st *analysisStage) housekeeping(force bool) {
 		st.publish()
 		st.lastPub = now
 	}
-	if bl := st.gen.blocklist; bl != nil && now.Sub(st.lastBL) >= time.Second {
+	if bl := st.blocklist; bl != nil && now.Sub(st.lastBL) >= time.Second {
 		st.lastBL = now
 		if reloaded, err := bl.Check(now); err != nil {
 			st.d.log.Error("blocklist", "err", err)

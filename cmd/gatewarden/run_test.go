@@ -347,8 +347,10 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	if uint64(msgs) != wantMsgs || uint64(calls) != wantCalls {
 		t.Errorf("store holds %d messages and %d calls; replay %d and %d (%v calls were in flight at SIGHUP)", msgs, calls, wantMsgs, wantCalls, inFlight)
 	}
-	if alerts == 0 {
-		t.Error("no alert stored")
+	// The reload re-read an unchanged file, so the rules engine and its
+	// behaviour windows were kept: every alert of the replay is there too.
+	if uint64(alerts) != wantAlerts {
+		t.Errorf("store holds %d alerts, replay %d", alerts, wantAlerts)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "alerts.jsonl"))
 	if n := bytes.Count(b, []byte("\n")); n != alerts {
@@ -644,4 +646,41 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestReloadRebuildsRulesOnlyWhenTheyChange: reloading an unchanged file keeps
+// the rules engine (and its behaviour windows); a changed threshold or
+// partner builds a new one; the assembler is never replaced.
+func TestReloadRebuildsRulesOnlyWhenTheyChange(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := scenarioConfig(t, dir, "")
+	g1, err := loadGeneration(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{}
+	d.gen.Store(g1)
+	st := newAnalysisStage(d)
+	asm, eng := st.asm, st.eng
+	same, err := loadGeneration(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.applyReload(same)
+	if st.eng != eng || st.enginesBuilt != 0 || st.blocklist != g1.blocklist || st.gen != same {
+		t.Errorf("unchanged configuration rebuilt the rules engine")
+	}
+	base, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, append(base, []byte("thresholds: {bombing: {calls: 3}}\n")...), 0o644)
+	changed, err := loadGeneration(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.applyReload(changed)
+	if st.eng == eng || st.enginesBuilt != 1 || st.blocklist != changed.blocklist {
+		t.Errorf("changed threshold did not rebuild the rules engine")
+	}
+	if st.asm != asm {
+		t.Errorf("reload replaced the assembler")
+	}
 }
