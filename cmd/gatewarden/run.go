@@ -286,7 +286,16 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 		}
 	}()
 
+	// Capture first: a missing interface or privilege fails before anything
+	// is created on disk.
 	var err error
+	if len(dc.Interfaces) > 0 {
+		d.live, err = capture.OpenLive(capture.LiveConfig{Interfaces: dc.Interfaces, Workers: dc.Workers,
+			Filter: dc.BPF, Promiscuous: dc.Promiscuous})
+		if err != nil {
+			return nil, err
+		}
+	}
 	d.store, err = retention.Open(filepath.Join(dc.DataDir, "store"), retention.Options{
 		FlushInterval: dc.Retention.FlushPeriod,
 		RetentionDays: dc.Retention.Days,
@@ -322,11 +331,6 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 	}
 
 	if len(dc.Interfaces) > 0 {
-		d.live, err = capture.OpenLive(capture.LiveConfig{Interfaces: dc.Interfaces, Workers: dc.Workers,
-			Filter: dc.BPF, Promiscuous: dc.Promiscuous})
-		if err != nil {
-			return nil, err
-		}
 		d.liveWorkers = make([]liveWorker, dc.Workers)
 		d.ifaceNames = dc.Interfaces
 	} else {
