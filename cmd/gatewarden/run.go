@@ -583,8 +583,8 @@ func sameDaemonSection(a, b *config.Daemon) bool {
 }
 
 // stop drains and closes everything in order: input, queue, analysis (calls
-// still open are closed and recorded), alert sinks, HEP, store (sealed), then
-// the HTTP servers.
+// still open are closed and recorded), the HTTP servers, then alert sinks,
+// HEP and the store (sealed).
 func (d *daemon) stop(ctx context.Context) error {
 	d.inputCancel()
 	if d.live != nil {
@@ -609,12 +609,13 @@ func (d *daemon) stop(ctx context.Context) error {
 		d.log.Error("shutdown timeout: analysis still draining; waiting for it before sealing the store")
 		<-d.stageDone
 	}
-	err := d.closeOutputs(ctx)
+	// No scrape or UI request may see the store closed under it.
 	for _, s := range d.servers {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		s.Shutdown(sctx)
 		cancel()
 	}
+	err := d.closeOutputs(ctx)
 	st := d.stage.final
 	d.log.Info("stopped", "frames", st.frames, "messages", st.messages, "calls", st.calls, "alerts", st.alerts,
 		"pipeline_drops", d.totalDrops(), "err", err)
