@@ -83,15 +83,21 @@ func TestDaemonLiveVeth(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
 		t.Skipf("%s: %v", scenarioPcap, err)
 	}
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { liveVeth(t, workers) })
+	}
+}
+
+func liveVeth(t *testing.T, workers int) {
 	a, b := vethPair(t)
 	dir := t.TempDir()
 	metricsAddr := freePort(t)
 	cfgPath := scenarioConfig(t, dir, fmt.Sprintf(`daemon:
-  capture: {interfaces: [%s], workers: 1, bpf: ""}
+  capture: {interfaces: [%s], workers: %d, bpf: ""}
   data_dir: data
   retention: {min_free_mib: -1}
   listen: {metrics: %q}
-`, b, metricsAddr))
+`, b, workers, metricsAddr))
 	wantMsgs, wantCalls, _ := reference(t, cfgPath, scenarioPcap)
 	gen, err := loadGeneration(cfgPath)
 	if err != nil {
