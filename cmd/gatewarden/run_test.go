@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -682,5 +683,114 @@ func TestReloadRebuildsRulesOnlyWhenTheyChange(t *testing.T) {
 	}
 	if st.asm != asm {
 		t.Errorf("reload replaced the assembler")
+	}
+}
+
+// TestDaemonAlertOutputs wires every alert output from the configuration:
+// syslog over UDP and a webhook on loopback receive the alerts that pass a
+// per-rule rate limit, and the held-back ones are counted.
+func TestDaemonAlertOutputs(t *testing.T) {
+	if _, err := os.Stat(scenarioPcap); err != nil {
+		t.Skipf("%s: %v", scenarioPcap, err)
+	}
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	os.MkdirAll(spool, 0o755)
+	syslogConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syslogConn.Close()
+	syslogMsgs := make(chan string, 1000)
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := syslogConn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			syslogMsgs <- string(buf[:n])
+		}
+	}()
+	hooks := make(chan string, 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hooks <- string(b)
+	}))
+	defer srv.Close()
+	metricsAddr := freePort(t)
+	cfgPath := scenarioConfig(t, dir, fmt.Sprintf(`daemon:
+  pcap_dir: spool
+  pcap_settle: 10ms
+  pcap_poll: 10ms
+  data_dir: data
+  retention: {min_free_mib: -1}
+  listen: {metrics: %q}
+  alerts:
+    rate_limit:
+      cli.nonconforming: {per_second: 0.0001, burst: 1}
+    syslog: {network: udp, address: %q}
+    webhook: {url: %q}
+`, metricsAddr, syslogConn.LocalAddr().String(), srv.URL))
+	_, _, wantAlerts := reference(t, cfgPath, scenarioPcap)
+	d := mustStart(t, cfgPath, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.stop(context.Background())
+		}
+	}()
+	copyFile(t, scenarioPcap, filepath.Join(spool, "a.pcap"))
+	waitMetric(t, metricsAddr, "the file", func(m map[string]float64) bool {
+		return m[`gatewarden_pcap_files_total{result="done"}`] == 1
+	})
+	if err := d.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	sinks, limited := d.alerts.Stats()
+	var stored uint64
+	for _, n := range d.stage.published.alerts {
+		stored += n
+	}
+	if stored != wantAlerts {
+		t.Errorf("%d alerts raised, replay %d", stored, wantAlerts)
+	}
+	if limited["cli.nonconforming"] == 0 {
+		t.Fatalf("cli.nonconforming was not rate limited: %v", limited)
+	}
+	want := int(wantAlerts - limited["cli.nonconforming"])
+	for _, s := range sinks {
+		if int(s.Delivered) != want || s.Failed != 0 || s.Dropped != 0 {
+			t.Errorf("sink %+v, want %d delivered", s, want)
+		}
+	}
+	deadline := time.After(5 * time.Second)
+	for got := 0; got < want; got++ {
+		select {
+		case m := <-syslogMsgs:
+			if !strings.HasPrefix(m, "<") || !strings.Contains(m, "[gatewarden@32473 rule=") {
+				t.Fatalf("syslog message %q", m)
+			}
+		case <-deadline:
+			t.Fatalf("syslog received %d of %d", got, want)
+		}
+	}
+	if len(hooks) != want {
+		t.Errorf("webhook received %d of %d", len(hooks), want)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to+".tmp", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(to+".tmp", to); err != nil {
+		t.Fatal(err)
 	}
 }
