@@ -1,7 +1,6 @@
 package retention
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -70,19 +69,34 @@ func (c *CallResult) Start() int64 {
 	return 0
 }
 
+// partData is what queries read from a partition: a sealed segment, or the
+// open partition's log in memory (memPart).
+type partData interface {
+	// lookup calls fn for the entries of a section whose key starts with
+	// prefix (memPart: exactly prefix); keys and values are valid during the call.
+	lookup(name string, prefix []byte, fn func(key, val []byte) error) error
+	// scan calls fn for every entry of a section.
+	scan(name string, fn func(key, val []byte) error) error
+	// message returns the message with the given ordinal.
+	message(ord uint32) (*Message, error)
+}
+
 // partView is one partition as a query sees it.
 type partView struct {
 	seq          uint32
 	minTS, maxTS int64
-	path         string // sealed segment
-	mem          []byte // in-memory segment built from an open log
+	path         string   // sealed segment
+	mem          *memPart // open partition
 	seg          *segment
 	f            *os.File
 }
 
 // open reads the partition's table of contents on first use; sc holds the
 // buffers the snapshot's segments share.
-func (v *partView) open(s *Store, sc *scratch) (*segment, error) {
+func (v *partView) open(s *Store, sc *scratch) (partData, error) {
+	if v.mem != nil {
+		return v.mem, nil
+	}
 	if v.seg != nil {
 		return v.seg, nil
 	}
@@ -91,11 +105,6 @@ func (v *partView) open(s *Store, sc *scratch) (*segment, error) {
 			v.seg.scratch = sc
 		}
 	}()
-	var err error
-	if v.mem != nil {
-		v.seg, err = openSegment(bytes.NewReader(v.mem), int64(len(v.mem)), s.dec)
-		return v.seg, err
-	}
 	f, err := os.Open(v.path)
 	if err != nil {
 		return nil, err
@@ -134,7 +143,9 @@ func (sn *snapshot) inRange(v *partView, from, to int64) bool {
 	return from == 0 || v.maxTS >= from
 }
 
-// snapshot lists the sealed partitions and builds the open ones in memory.
+// snapshot lists the sealed partitions and takes a view of the open ones.
+// The writer's lock is held only to copy the partition list and the open
+// log's chunk list; indexing happens afterwards under the readers' own lock.
 func (s *Store) snapshot() (*snapshot, error) {
 	s.mu.Lock()
 	if s.opt.ReadOnly {
@@ -145,43 +156,43 @@ func (s *Store) snapshot() (*snapshot, error) {
 		}
 	}
 	sn := &snapshot{bySeq: map[uint32]int{}}
+	sealed := make(map[uint32]bool, len(s.parts))
 	for _, p := range s.parts {
 		sn.views = append(sn.views, &partView{seq: p.Seq, minTS: p.MinTS, maxTS: p.MaxTS, path: segPath(s.dir, p.Seq)})
+		sealed[p.Seq] = true
 	}
-	var logs [][]byte
-	var logSeqs []uint32
-	if s.opt.ReadOnly {
-		wseqs, err := listSeqs(s.dir, ".wal")
-		if err != nil {
-			s.mu.Unlock()
-			return nil, err
-		}
-		for _, seq := range wseqs {
-			data, _, err := readWAL(walPath(s.dir, seq), false)
-			if err != nil {
-				continue // sealed and removed meanwhile
-			}
-			logs, logSeqs = append(logs, data), append(logSeqs, seq)
-		}
-	} else if s.cur {
-		if err := s.writeBuffer(false); err != nil {
-			s.mu.Unlock()
-			return nil, err
-		}
-		data, _, err := readWAL(walPath(s.dir, s.curSeq), false)
-		if err != nil {
-			s.mu.Unlock()
-			return nil, err
-		}
-		logs, logSeqs = append(logs, data), append(logSeqs, s.curSeq)
+	var log openLog
+	cur := s.cur && !s.opt.ReadOnly
+	if cur {
+		log = s.openLog()
 	}
 	s.mu.Unlock()
-	for i, data := range logs {
-		mem, sum, err := segmentFromWAL(s.enc, logSeqs[i], data)
+
+	s.mem.Lock()
+	defer s.mem.Unlock()
+	if cur {
+		p, err := s.memc.part(log)
 		if err != nil {
 			return nil, err
 		}
-		sn.views = append(sn.views, &partView{seq: logSeqs[i], minTS: sum.MinTS, maxTS: sum.MaxTS, mem: mem})
+		sn.views = append(sn.views, &partView{seq: log.seq, minTS: log.minTS, maxTS: log.maxTS, mem: p})
+	}
+	if s.opt.ReadOnly {
+		// Another process writes these logs; they are read as they are.
+		wseqs, err := listSeqs(s.dir, ".wal")
+		if err != nil {
+			return nil, err
+		}
+		open := wseqs[:0]
+		for _, seq := range wseqs {
+			if !sealed[seq] { // sealed between the two listings
+				open = append(open, seq)
+			}
+		}
+		for _, p := range s.memc.readOnlyParts(s.dir, open) {
+			sum := p.summary()
+			sn.views = append(sn.views, &partView{seq: p.seq, minTS: sum.MinTS, maxTS: sum.MaxTS, mem: p})
+		}
 	}
 	sort.Slice(sn.views, func(i, j int) bool { return sn.views[i].seq < sn.views[j].seq })
 	for i, v := range sn.views {

@@ -117,8 +117,24 @@ type Store struct {
 	curOrd   uint32
 	curFile  *os.File
 	curBytes int64
-	buf      []byte
+	curSum   segSummary // capture-time range of the open partition, for queries
 	dirty    bool
+
+	// The open partition's log, kept in memory for queries and sealing:
+	// closed chunks, and buf, the chunk being appended to, of which flushed
+	// bytes have been handed to the OS. Bytes below a length a query has
+	// seen are never modified; shared records that a query has taken a
+	// view of this partition, so its chunks are not recycled.
+	chunks   [][]byte
+	chunkOrd []uint32 // ordinal of the first message of each closed chunk
+	buf      []byte
+	bufOrd   uint32
+	flushed  int
+	shared   bool
+	spare    [][]byte // chunks of a sealed partition no query saw, for reuse
+
+	mem  sync.Mutex // guards memc; taken by queries only, never by the writer
+	memc memCache
 
 	circuits map[circuitKey]circuitState
 	newest   int64
@@ -255,7 +271,7 @@ func (s *Store) load() error {
 	// Seal what a crashed or stopped writer left, oldest first, so the chain
 	// stays in sequence order.
 	for _, seq := range wseqs {
-		if err := s.sealSeq(seq, true); err != nil {
+		if err := s.sealSeq(seq, true, nil); err != nil {
 			return fmt.Errorf("retention: recovering partition %d: %w", seq, err)
 		}
 		s.stats.Recovered++
@@ -345,8 +361,44 @@ func (s *Store) openPartition(slot int64) error {
 		return err
 	}
 	s.cur, s.curSeq, s.curSlot, s.curOrd, s.curFile, s.curBytes = true, s.next, slot, 0, f, 0
+	s.curSum = segSummary{}
 	s.next++
+	s.buf, s.bufOrd, s.flushed = s.newChunk(), 0, 0
 	return nil
+}
+
+func (s *Store) newChunk() []byte {
+	if n := len(s.spare); n > 0 {
+		c := s.spare[n-1]
+		s.spare = s.spare[:n-1]
+		return c[:0]
+	}
+	return make([]byte, 0, arenaChunkCap)
+}
+
+// releaseLog drops the sealed partition's chunks, keeping them for reuse
+// unless a query may still be reading them.
+func (s *Store) releaseLog() {
+	if !s.shared {
+		s.spare = append(s.spare, s.chunks...)
+		if s.buf != nil {
+			s.spare = append(s.spare, s.buf)
+		}
+		s.chunks, s.chunkOrd = s.chunks[:0], s.chunkOrd[:0]
+	} else {
+		s.chunks, s.chunkOrd = nil, nil
+	}
+	s.buf, s.flushed, s.shared = nil, 0, false
+}
+
+// openLog is the open partition's log as a query may read it. Called with mu held.
+func (s *Store) openLog() openLog {
+	n := len(s.chunks)
+	l := openLog{seq: s.curSeq, minTS: s.curSum.MinTS, maxTS: s.curSum.MaxTS}
+	l.chunks = append(s.chunks[:n:n], s.buf[:len(s.buf):len(s.buf)])
+	l.firstOrd = append(s.chunkOrd[:n:n], s.bufOrd)
+	s.shared = true
+	return l
 }
 
 // AddMessage stores one decoded ISUP message. m is only read during the call.
@@ -378,14 +430,22 @@ func (s *Store) AddMessage(m *decode.Message, sourceName string) error {
 	s.buf = appendMessageRecord(s.buf, m, sourceName, call)
 	finishRecord(s.buf, start)
 	s.curOrd++
+	s.curSum.see(m.TS)
 	s.stats.Messages++
 	return s.afterAppend()
 }
 
 func (s *Store) afterAppend() error {
 	s.dirty = true
-	if len(s.buf) >= 256<<10 {
-		return s.writeBuffer(false)
+	if len(s.buf)-s.flushed >= flushAt || len(s.buf) >= arenaChunk {
+		if err := s.writeBuffer(false); err != nil {
+			return err
+		}
+	}
+	if len(s.buf) >= arenaChunk {
+		s.chunks = append(s.chunks, s.buf)
+		s.chunkOrd = append(s.chunkOrd, s.bufOrd)
+		s.buf, s.bufOrd, s.flushed = s.newChunk(), s.curOrd, 0
 	}
 	return nil
 }
@@ -430,6 +490,7 @@ func (s *Store) AddCall(c *analysis.Call) error {
 	s.buf = appendUvarint(s.buf, uint64(ref))
 	s.buf = appendCall(s.buf, c)
 	finishRecord(s.buf, start)
+	s.curSum.see(c.Start)
 	s.stats.Calls++
 	return s.afterAppend()
 }
@@ -452,6 +513,7 @@ func (s *Store) AddAlert(a *analysis.Alert) error {
 	s.buf = appendUvarint(s.buf, uint64(ref))
 	s.buf = appendAlert(s.buf, a)
 	finishRecord(s.buf, start)
+	s.curSum.see(a.TS)
 	s.stats.Alerts++
 	return s.afterAppend()
 }
@@ -462,15 +524,15 @@ func (s *Store) writeBuffer(sync bool) error {
 	if !s.cur {
 		return nil
 	}
-	if len(s.buf) > 0 {
-		n, err := s.curFile.Write(s.buf)
+	if len(s.buf) > s.flushed {
+		n, err := s.curFile.Write(s.buf[s.flushed:])
 		s.curBytes += int64(n)
+		s.flushed += n
 		if err != nil {
 			s.err = fmt.Errorf("retention: writing log: %w", err)
 			s.opt.Logf("%v", s.err)
 			return s.err
 		}
-		s.buf = s.buf[:0]
 	}
 	if sync && s.dirty && !s.opt.NoSync {
 		if err := s.curFile.Sync(); err != nil {
@@ -540,6 +602,7 @@ func (s *Store) Close() error {
 	}
 	s.enforce()
 	s.release()
+	s.spare = nil
 	s.enc.Close()
 	s.dec.Close()
 	return err
@@ -555,12 +618,23 @@ func (s *Store) sealCurrent() error {
 	}
 	s.cur = false
 	s.curFile = nil
-	return s.sealSeq(s.curSeq, false)
+	log := append(s.chunks, s.buf)
+	err := s.sealSeq(s.curSeq, false, log)
+	s.releaseLog()
+	return err
 }
 
 // walCounts sizes a log's contents by walking the frame headers only (the
 // parsing pass checks CRCs).
-func walCounts(data []byte) (msgs, calls, alerts int) {
+func walCounts(log [][]byte) (msgs, calls, alerts int) {
+	for _, data := range log {
+		m, c, a := walChunkCounts(data)
+		msgs, calls, alerts = msgs+m, calls+c, alerts+a
+	}
+	return
+}
+
+func walChunkCounts(data []byte) (msgs, calls, alerts int) {
 	for off := 0; len(data)-off > walHeaderLen; {
 		n := int(binary.LittleEndian.Uint32(data[off:]))
 		if n == 0 || n > len(data)-off-walHeaderLen {
@@ -581,47 +655,51 @@ func walCounts(data []byte) (msgs, calls, alerts int) {
 
 // walReader walks a log's records: messages one at a time (decoded into w,
 // whose slices alias data), calls and alerts collected keyed by call Ref.
-func walReader(data []byte, message func(w *walMessage) error) (calls, alerts []kv, err error) {
-	_, nc, na := walCounts(data)
+func walReader(log [][]byte, message func(w *walMessage) error) (calls, alerts []kv, err error) {
+	_, nc, na := walCounts(log)
 	calls, alerts = make([]kv, 0, nc), make([]kv, 0, na)
 	var w walMessage
 	var lastSource string
 	var ncall, nalert uint64
-	_, err = scanWAL(data, func(p []byte) error {
-		switch p[0] {
-		case recMessage:
-			w = walMessage{numbers: w.numbers[:0]}
-			if err := decodeMessageRecord(p[1:], &w, &lastSource); err != nil {
-				return err
+	for _, data := range log {
+		if _, err = scanWAL(data, func(p []byte) error {
+			switch p[0] {
+			case recMessage:
+				w = walMessage{numbers: w.numbers[:0]}
+				if err := decodeMessageRecord(p[1:], &w, &lastSource); err != nil {
+					return err
+				}
+				return message(&w)
+			case recCall, recAlert:
+				r := reader{b: p[1:]}
+				ref := r.uvarint()
+				if r.err != nil {
+					return r.err
+				}
+				key := appendUint64BE(make([]byte, 0, 16), ref)
+				if p[0] == recCall {
+					ncall++
+					key = appendUint64BE(key, ncall)
+					calls = append(calls, kv{key: key, val: r.b})
+				} else {
+					nalert++
+					key = appendUint64BE(key, nalert)
+					alerts = append(alerts, kv{key: key, val: r.b})
+				}
+			default:
+				return errCorrupt
 			}
-			return message(&w)
-		case recCall, recAlert:
-			r := reader{b: p[1:]}
-			ref := r.uvarint()
-			if r.err != nil {
-				return r.err
-			}
-			key := appendUint64BE(make([]byte, 0, 16), ref)
-			if p[0] == recCall {
-				ncall++
-				key = appendUint64BE(key, ncall)
-				calls = append(calls, kv{key: key, val: r.b})
-			} else {
-				nalert++
-				key = appendUint64BE(key, nalert)
-				alerts = append(alerts, kv{key: key, val: r.b})
-			}
-		default:
-			return errCorrupt
+			return nil
+		}); err != nil {
+			return
 		}
-		return nil
-	})
+	}
 	return
 }
 
 // parseWAL decodes a whole log (tests and fuzzing; sealing streams).
 func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
-	calls, alerts, err = walReader(data, func(w *walMessage) error {
+	calls, alerts, err = walReader([][]byte{data}, func(w *walMessage) error {
 		cp := *w
 		cp.numbers = append([]number(nil), w.numbers...)
 		msgs = append(msgs, cp)
@@ -631,12 +709,12 @@ func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
 }
 
 // segmentFromWAL encodes a log as a segment block by block.
-func segmentFromWAL(enc *zstd.Encoder, seq uint32, data []byte) ([]byte, segSummary, error) {
-	nm, nc, na := walCounts(data)
+func segmentFromWAL(enc *zstd.Encoder, seq uint32, log [][]byte) ([]byte, segSummary, error) {
+	nm, nc, na := walCounts(log)
 	b := newSegBuilder(enc, seq, nm, nc+na)
 	rows := make([]walMessage, 0, blockRows)
 	slab := make([]number, 0, 4*blockRows)
-	calls, alerts, err := walReader(data, func(w *walMessage) error {
+	calls, alerts, err := walReader(log, func(w *walMessage) error {
 		// Numbers go into the block's slab (their digits alias the log).
 		start := len(slab)
 		slab = append(slab, w.numbers...)
@@ -662,24 +740,29 @@ func appendUint64BE(b []byte, v uint64) []byte {
 	return append(b, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 }
 
-// sealSeq turns the log of partition seq into a segment, manifest and chain link.
-func (s *Store) sealSeq(seq uint32, recovering bool) error {
-	data, cut, err := readWAL(walPath(s.dir, seq), true)
-	if err != nil {
-		s.err = err
-		return err
+// sealSeq turns the log of partition seq into a segment, manifest and chain
+// link. log is the log as the writer kept it in memory; nil reads the file
+// (recovery), cutting a torn tail.
+func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
+	if log == nil {
+		data, cut, err := readWAL(walPath(s.dir, seq), true)
+		if err != nil {
+			s.err = err
+			return err
+		}
+		if cut > 0 {
+			s.stats.TornBytes += cut
+			s.opt.Logf("retention: partition %d: cut %d bytes of torn log tail", seq, cut)
+		}
+		if recovering {
+			s.opt.Logf("retention: recovering partition %d from its log (%d bytes)", seq, len(data))
+		}
+		log = [][]byte{data}
 	}
-	if cut > 0 {
-		s.stats.TornBytes += cut
-		s.opt.Logf("retention: partition %d: cut %d bytes of torn log tail", seq, cut)
-	}
-	if recovering {
-		s.opt.Logf("retention: recovering partition %d from its log (%d bytes)", seq, len(data))
-	}
-	if nm, nc, na := walCounts(data); nm+nc+na == 0 {
+	if nm, nc, na := walCounts(log); nm+nc+na == 0 {
 		return os.Remove(walPath(s.dir, seq))
 	}
-	seg, sum, err := segmentFromWAL(s.enc, seq, data)
+	seg, sum, err := segmentFromWAL(s.enc, seq, log)
 	if err != nil {
 		s.err = fmt.Errorf("retention: partition %d log: %w", seq, err)
 		return s.err
@@ -763,7 +846,7 @@ func (s *Store) enforce() {
 }
 
 func (s *Store) diskBytes() int64 {
-	n := s.curBytes + int64(len(s.buf))
+	n := s.curBytes + int64(len(s.buf)-s.flushed)
 	for _, p := range s.parts {
 		n += p.Bytes
 	}
