@@ -20,6 +20,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -47,6 +48,7 @@ import (
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/deliver"
 	"github.com/gatewarden/gatewarden/retention"
+	"github.com/gatewarden/gatewarden/web"
 )
 
 func init() {
@@ -74,6 +76,7 @@ type WebEnv struct {
 	Store  *retention.Store
 	Config func() *config.Config // the configuration in force (changes on SIGHUP)
 	Log    *slog.Logger
+	TLS    bool // the listener serves TLS (daemon.web.tls)
 }
 
 // frameRec is one frame in a batch; its bytes are data[off:off+n].
@@ -438,28 +441,53 @@ func (d *daemon) listen() error {
 		}
 	}
 	if d.dcfg.WebAddr != "" {
+		// TLS comes from daemon.web.tls, the web UI's own section; the
+		// certificate is loaded now so a bad one fails the start, not the
+		// first investigator.
+		var tlsCfg *tls.Config
+		if cfg := d.gen.Load().cfg; cfg != nil && cfg.File != "" {
+			wc, err := web.LoadConfig(cfg.File)
+			if err == nil && wc.TLS.Cert != "" {
+				cert, err := tls.LoadX509KeyPair(wc.TLS.Cert, wc.TLS.Key)
+				if err != nil {
+					return fmt.Errorf("daemon.web.tls: %w", err)
+				}
+				tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			}
+		}
 		mux := http.NewServeMux()
 		mux.Handle("/healthz", health)
 		if WebMount != nil {
-			mux.Handle("/", WebMount(WebEnv{Store: d.store, Config: func() *config.Config { return d.gen.Load().cfg }, Log: d.log}))
+			mux.Handle("/", WebMount(WebEnv{Store: d.store, Config: func() *config.Config { return d.gen.Load().cfg }, Log: d.log, TLS: tlsCfg != nil}))
 		}
-		if err := d.serve(d.dcfg.WebAddr, mux); err != nil {
+		if err := d.serveTLS(d.dcfg.WebAddr, mux, tlsCfg); err != nil {
 			return fmt.Errorf("listen.web: %w", err)
 		}
 	}
 	return nil
 }
 
-func (d *daemon) serve(addr string, h http.Handler) error {
+func (d *daemon) serve(addr string, h http.Handler) error { return d.serveTLS(addr, h, nil) }
+
+// serveTLS serves h on addr, over TLS when tlsCfg is set.
+func (d *daemon) serveTLS(addr string, h http.Handler, tlsCfg *tls.Config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Handshake noise (scanners, plain HTTP to a TLS port) goes to the debug log.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg,
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelDebug)}
 	d.servers = append(d.servers, srv)
 	d.listeners = append(d.listeners, ln)
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if tlsCfg != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("http server", "addr", addr, "err", err)
 		}
 	}()

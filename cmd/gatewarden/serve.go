@@ -59,10 +59,10 @@ func mountWeb(env WebEnv) http.Handler {
 	if err != nil {
 		return disabled(err)
 	}
-	if wc.TLS.Cert != "" {
-		// The daemon's listener is plain HTTP: serving passwords in clear
-		// when TLS was asked for would be worse than not serving.
-		return disabled(errors.New("daemon.web.tls is set but `gatewarden run` serves plain HTTP; use `gatewarden serve` for TLS or terminate TLS in front"))
+	if wc.TLS.Cert != "" && !env.TLS {
+		// Serving passwords in clear when TLS was asked for would be worse
+		// than not serving at all.
+		return disabled(errors.New("daemon.web.tls is set but the listener is plain HTTP"))
 	}
 	srv, err := web.New(env.Store, web.Options{Config: wc, Logger: log})
 	if err != nil {
