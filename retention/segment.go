@@ -398,10 +398,44 @@ func gcd(a, b uint64) uint64 {
 	return a
 }
 
-// block is a decoded message block.
+// block is a decoded message block. Rows hold no pointers (the association
+// dictionary and the MTP3 bytes are shared), so a query that reads a few
+// messages of many blocks leaves little for the garbage collector to scan
+// while the writer runs; Messages are built per row on demand.
 type block struct {
-	first uint32
-	msgs  []Message
+	seq, first uint32
+	assocs     []assocKey
+	rows       []blockRow
+	mtp3       []byte
+}
+
+type blockRow struct {
+	ts               int64
+	frame            uint64
+	tsn, cic         uint32
+	assoc            uint32
+	mtp3End          uint32
+	stream           uint16
+	sls, mp, msgType uint8
+}
+
+func (b *block) count() int { return len(b.rows) }
+
+// message fills m with row i.
+func (b *block) message(i int, m *Message) {
+	r := &b.rows[i]
+	k := &b.assocs[r.assoc]
+	start := uint32(0)
+	if i > 0 {
+		start = b.rows[i-1].mtp3End
+	}
+	*m = Message{
+		Ref: MakeRef(b.seq, b.first+uint32(i)), TS: r.ts, Source: k.source, Frame: r.frame, Transport: k.transport,
+		Src: k.src, Dst: k.dst, VTag: k.vtag, Stream: r.stream, TSN: r.tsn, Link: k.link,
+		RoutingContext: k.rc, NetworkAppearance: k.na, HasRC: k.flags&flagHasRC != 0, HasNA: k.flags&flagHasNA != 0,
+		Label: decode.Label{NI: k.ni, SI: k.si, PCBits: k.pcbits, OPC: k.opc, DPC: k.dpc, SLS: r.sls, MP: r.mp},
+		CIC:   r.cic, Type: r.msgType, MTP3: b.mtp3[start:r.mtp3End:r.mtp3End],
+	}
 }
 
 func decodeBlock(raw []byte, seq, first uint32) (*block, error) {
@@ -410,13 +444,13 @@ func decodeBlock(raw []byte, seq, first uint32) (*block, error) {
 	if n <= 0 || n > blockRows || r.err != nil {
 		return nil, errCorrupt
 	}
-	msgs := make([]Message, n)
+	rows := make([]blockRow, n)
 	ts := r.varint()
 	g := int64(r.uvarint())
-	msgs[0].TS = ts
+	rows[0].ts = ts
 	for i := 1; i < n; i++ {
 		ts += r.varint() * g
-		msgs[i].TS = ts
+		rows[i].ts = ts
 	}
 	na := int(r.uvarint())
 	if na > n || r.err != nil {
@@ -437,66 +471,57 @@ func decodeBlock(raw []byte, seq, first uint32) (*block, error) {
 		k.opc = uint32(r.uvarint())
 		k.dpc = uint32(r.uvarint())
 	}
-	idx := make([]uint32, n)
-	for i := range msgs {
+	for i := range rows {
 		v := r.uvarint()
 		if v >= uint64(na) {
 			return nil, errCorrupt
 		}
-		idx[i] = uint32(v)
-		k := &assocs[v]
-		m := &msgs[i]
-		m.Ref = MakeRef(seq, first+uint32(i))
-		m.Source, m.Transport, m.Src, m.Dst, m.VTag, m.Link = k.source, k.transport, k.src, k.dst, k.vtag, k.link
-		m.RoutingContext, m.NetworkAppearance = k.rc, k.na
-		m.HasRC, m.HasNA = k.flags&flagHasRC != 0, k.flags&flagHasNA != 0
-		m.Label = decode.Label{NI: k.ni, SI: k.si, PCBits: k.pcbits, OPC: k.opc, DPC: k.dpc}
+		rows[i].assoc = uint32(v)
 	}
 	var frame uint64
-	for i := range msgs {
+	for i := range rows {
 		frame += uint64(r.varint())
-		msgs[i].Frame = frame
+		rows[i].frame = frame
 	}
-	for i := range msgs {
-		msgs[i].Stream = uint16(r.uvarint())
+	for i := range rows {
+		rows[i].stream = uint16(r.uvarint())
 	}
 	lastTSN := make([]uint32, na)
-	for i := range msgs {
-		t := lastTSN[idx[i]] + uint32(int32(r.varint()))
-		msgs[i].TSN = t
-		lastTSN[idx[i]] = t
+	for i := range rows {
+		a := rows[i].assoc
+		t := lastTSN[a] + uint32(int32(r.varint()))
+		rows[i].tsn = t
+		lastTSN[a] = t
 	}
-	for i := range msgs {
-		msgs[i].Label.SLS = r.byte1()
+	for i := range rows {
+		rows[i].sls = r.byte1()
 	}
-	for i := range msgs {
-		msgs[i].Label.MP = r.byte1()
+	for i := range rows {
+		rows[i].mp = r.byte1()
 	}
-	for i := range msgs {
-		msgs[i].Type = r.byte1()
+	for i := range rows {
+		rows[i].msgType = r.byte1()
 	}
-	for i := range msgs {
-		msgs[i].CIC = uint32(r.uvarint())
+	for i := range rows {
+		rows[i].cic = uint32(r.uvarint())
 	}
-	lens := make([]int, n)
-	total := 0
-	for i := range msgs {
+	total := uint64(0)
+	for i := range rows {
 		l := r.uvarint()
 		if l > maxRecordLen {
 			return nil, errCorrupt
 		}
-		lens[i] = int(l)
-		total += int(l)
+		total += l
+		if total > uint64(len(raw)) {
+			return nil, errCorrupt
+		}
+		rows[i].mtp3End = uint32(total)
 	}
-	data := r.bytesN(total)
+	data := r.bytesN(int(total))
 	if r.err != nil {
 		return nil, r.err
 	}
-	for i := range msgs {
-		msgs[i].MTP3 = data[:lens[i]:lens[i]]
-		data = data[lens[i]:]
-	}
-	return &block{first: first, msgs: msgs}, nil
+	return &block{seq: seq, first: first, assocs: assocs, rows: rows, mtp3: data}, nil
 }
 
 // segment reads a sealed (or in-memory) partition.
@@ -616,7 +641,7 @@ func (s *segment) block(i int) (*block, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b.msgs) != int(bi.count) {
+	if b.count() != int(bi.count) {
 		return nil, errCorrupt
 	}
 	if len(s.cache) > 64 {
@@ -636,7 +661,9 @@ func (s *segment) message(ord uint32) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &b.msgs[ord-b.first], nil
+	m := new(Message)
+	b.message(int(ord-b.first), m)
+	return m, nil
 }
 
 // chunk calls fn for each entry of a chunk; keys and values are valid only
