@@ -86,6 +86,7 @@ type partView struct {
 	seq          uint32
 	minTS, maxTS int64
 	path         string   // sealed segment
+	sha          string   // its SHA-256 (manifest)
 	mem          *memPart // open partition
 	seg          *segment
 	f            *os.File
@@ -99,6 +100,14 @@ func (v *partView) open(s *Store, sc *scratch) (partData, error) {
 	}
 	if v.seg != nil {
 		return v.seg, nil
+	}
+	if v.sha != "" {
+		seg, err := s.segs.open(s, v.path, v.sha, sc)
+		if err != nil {
+			return nil, fmt.Errorf("retention: %s: %w", v.path, err)
+		}
+		v.seg = seg
+		return seg, nil
 	}
 	defer func() {
 		if v.seg != nil {
@@ -158,7 +167,7 @@ func (s *Store) snapshot() (*snapshot, error) {
 	sn := &snapshot{bySeq: map[uint32]int{}}
 	sealed := make(map[uint32]bool, len(s.parts))
 	for _, p := range s.parts {
-		sn.views = append(sn.views, &partView{seq: p.Seq, minTS: p.MinTS, maxTS: p.MaxTS, path: segPath(s.dir, p.Seq)})
+		sn.views = append(sn.views, &partView{seq: p.Seq, minTS: p.MinTS, maxTS: p.MaxTS, path: segPath(s.dir, p.Seq), sha: p.SHA256})
 		sealed[p.Seq] = true
 	}
 	var log openLog

@@ -534,6 +534,10 @@ type segment struct {
 	dec      *zstd.Decoder
 	cache    map[int]*block
 	scratch  *scratch
+	// shared, when set, keeps decoded blocks and chunks across queries;
+	// id is the segment's SHA-256.
+	shared *decodedCache
+	id     string
 }
 
 // scratch holds buffers reused across the segments one query reads.
@@ -633,6 +637,12 @@ func (s *segment) block(i int) (*block, error) {
 		return b, nil
 	}
 	bi := s.blocks[i]
+	if s.shared != nil {
+		if b, ok := s.shared.get(decodedID{s.id, true, uint64(i)}).(*block); ok && b.first == bi.first && b.count() == int(bi.count) {
+			s.keep(i, b)
+			return b, nil
+		}
+	}
 	raw, err := s.readCompressed(bi.off, bi.length, nil)
 	if err != nil {
 		return nil, err
@@ -644,11 +654,18 @@ func (s *segment) block(i int) (*block, error) {
 	if b.count() != int(bi.count) {
 		return nil, errCorrupt
 	}
+	if s.shared != nil {
+		s.shared.put(decodedID{s.id, true, uint64(i)}, b, b.size())
+	}
+	s.keep(i, b)
+	return b, nil
+}
+
+func (s *segment) keep(i int, b *block) {
 	if len(s.cache) > 64 {
 		clear(s.cache)
 	}
 	s.cache[i] = b
-	return b, nil
 }
 
 // message returns the message with the given ordinal.
@@ -672,11 +689,26 @@ func (s *segment) chunk(c chunkInfo, fn func(key, val []byte) (bool, error)) (bo
 	if s.scratch == nil {
 		s.scratch = &scratch{}
 	}
-	raw, err := s.readCompressed(c.off, c.length, s.scratch.chunk[:0])
-	if err != nil {
-		return false, err
+	var raw []byte
+	id := decodedID{s.id, false, c.off}
+	if s.shared != nil {
+		raw, _ = s.shared.get(id).([]byte)
 	}
-	s.scratch.chunk = raw[:0]
+	if raw == nil {
+		var err error
+		if s.shared != nil {
+			// Kept for other queries: a slice of its own, never reused.
+			if raw, err = s.readCompressed(c.off, c.length, nil); err != nil {
+				return false, err
+			}
+			s.shared.put(id, raw, cap(raw))
+		} else {
+			if raw, err = s.readCompressed(c.off, c.length, s.scratch.chunk[:0]); err != nil {
+				return false, err
+			}
+			s.scratch.chunk = raw[:0]
+		}
+	}
 	r := reader{b: raw}
 	for len(r.b) > 0 {
 		k, v := r.bytes(), r.bytes()

@@ -133,8 +133,10 @@ type Store struct {
 	shared   bool
 	spare    [][]byte // chunks of a sealed partition no query saw, for reuse
 
-	mem  sync.Mutex // guards memc; taken by queries only, never by the writer
-	memc memCache
+	mem     sync.Mutex // guards memc; taken by queries only, never by the writer
+	memc    memCache
+	segs    segmentCache // open sealed segments, shared by queries
+	decoded decodedCache // their decoded blocks and index chunks
 
 	circuits map[circuitKey]circuitState
 	newest   int64
