@@ -164,18 +164,22 @@ func (s *Store) snapshot() (*snapshot, error) {
 			return nil, err
 		}
 	}
-	sn := &snapshot{bySeq: map[uint32]int{}}
-	sealed := make(map[uint32]bool, len(s.parts))
-	for _, p := range s.parts {
-		sn.views = append(sn.views, &partView{seq: p.Seq, minTS: p.MinTS, maxTS: p.MaxTS, path: segPath(s.dir, p.Seq), sha: p.SHA256})
-		sealed[p.Seq] = true
-	}
+	// Elements of parts are never modified in place (removal reslices,
+	// sealing appends), so the list is read after the lock is released.
+	parts := s.parts[:len(s.parts):len(s.parts)]
 	var log openLog
 	cur := s.cur && !s.opt.ReadOnly
 	if cur {
 		log = s.openLog()
 	}
 	s.mu.Unlock()
+
+	sn := &snapshot{bySeq: map[uint32]int{}}
+	sealed := make(map[uint32]bool, len(parts))
+	for _, p := range parts {
+		sn.views = append(sn.views, &partView{seq: p.Seq, minTS: p.MinTS, maxTS: p.MaxTS, path: segPath(s.dir, p.Seq), sha: p.SHA256})
+		sealed[p.Seq] = true
+	}
 
 	s.mem.Lock()
 	defer s.mem.Unlock()
