@@ -573,12 +573,34 @@ func (s *Store) flusher() {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			if s.dirty {
-				_ = s.writeBuffer(true)
+			var f *os.File
+			if s.dirty && s.cur && s.writeBuffer(false) == nil {
+				s.dirty = false
+				f = s.curFile
 			}
 			s.enforce()
 			s.mu.Unlock()
+			if f != nil && !s.opt.NoSync {
+				s.syncOutside(f)
+			}
 		}
+	}
+}
+
+// syncOutside fsyncs the open log without holding the writer's lock: an
+// fsync can take tens of milliseconds, and AddMessage must not wait for it.
+// Sealing may close f meanwhile (the sync then finishes on the open
+// descriptor, or reports a closed file, which sealing has made durable).
+func (s *Store) syncOutside(f *os.File) {
+	err := f.Sync()
+	if err == nil || errors.Is(err, os.ErrClosed) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.curFile == f && s.err == nil {
+		s.err = fmt.Errorf("retention: syncing log: %w", err)
+		s.opt.Logf("%v", s.err)
 	}
 }
 
