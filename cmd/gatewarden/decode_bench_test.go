@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/internal/tsharkref"
 	"github.com/gatewarden/gatewarden/pcaps/gen"
+	"github.com/gatewarden/gatewarden/retention"
 )
 
 // loadCapture generates a capture of just over a million ISUP messages (M3UA
@@ -118,4 +120,77 @@ func childCPUSeconds() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// BenchmarkReplayIntoStore is sustained ingest while the rules run: the whole
+// replay pipeline (read, decode, calls, every rule) writing every message,
+// call and alert into a fresh store, on a generated capture of >= 1 M
+// messages, sealing included. Run it with GOMAXPROCS=1 for the one-core
+// figure: the store's background flusher then shares the core.
+//
+//	GOMAXPROCS=1 go test ./cmd/gatewarden -run '^$' -bench ReplayIntoStore -benchtime 1x
+func BenchmarkReplayIntoStore(b *testing.B) {
+	path, want := loadCapture(b)
+	dir := b.TempDir()
+	block := filepath.Join(dir, "blocklist.txt")
+	os.WriteFile(block, []byte(gen.ScenarioBlocklistFile()), 0o644)
+	cfg := filepath.Join(dir, "gatewarden.yaml")
+	os.WriteFile(cfg, []byte(gen.ScenarioConfigYAML(gen.DefaultPartners(14), 14, block)), 0o644)
+	setup, err := loadReplaySetup(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var msgs, diskBytes uint64
+	b.ResetTimer()
+	cpu0 := cpuSeconds()
+	for i := 0; i < b.N; i++ {
+		data := filepath.Join(dir, fmt.Sprintf("store%d", i))
+		st, err := retention.Open(data, retention.Options{MinFreeBytes: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := capture.OpenFiles([]string{path})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := newReplayPipeline(setup, io.Discard, nil, st, r.SourceName)
+		if err := p.run(r, func(error) {}); err != nil { // closes the store: seals the last partition
+			b.Fatal(err)
+		}
+		r.Close()
+		if got := p.dec.Stats().Messages; got != want {
+			b.Fatalf("decoded %d of %d", got, want)
+		}
+		msgs += want
+		b.StopTimer()
+		diskBytes += dirBytes(b, data)
+		os.RemoveAll(data)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	cpu := cpuSeconds() - cpu0
+	b.ReportMetric(float64(msgs)/cpu, "msgs/cpu-s")
+	b.ReportMetric(float64(msgs)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(diskBytes)/float64(msgs), "disk-B/msg")
+}
+
+func dirBytes(b *testing.B, dir string) uint64 {
+	var n uint64
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += uint64(fi.Size())
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
