@@ -32,7 +32,7 @@ type Decoder struct {
 
 	ipFrag   fragTable
 	sctp     sctpState
-	mtp2     map[mtp2Key]mtp2Link
+	mtp2     map[mtp2Key]*mtp2Link
 	mtp3Buf  []byte // M3UA: SIO + rebuilt routing label + ISUP
 	maxAssoc int
 }
@@ -56,7 +56,7 @@ func New(cfg Config, h Handler) *Decoder {
 		cfg:      cfg,
 		h:        h,
 		seed:     maphash.MakeSeed(),
-		mtp2:     make(map[mtp2Key]mtp2Link),
+		mtp2:     make(map[mtp2Key]*mtp2Link),
 		mtp3Buf:  make([]byte, 0, 512),
 		maxAssoc: DefaultMaxAssociations,
 	}
@@ -156,6 +156,9 @@ func (d *Decoder) deliverISUP(m *Message, isup []byte) {
 	}
 	switch r {
 	case ReasonNone:
+		if m.ISUP.digitsTruncated() {
+			d.stats.ISUPDigitsTruncated++
+		}
 	case SkipISUPUnknownType:
 		// Delivered all the same: the CIC and type still matter to the call.
 		d.stats.UnknownISUPTypes++

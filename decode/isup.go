@@ -117,3 +117,14 @@ func decodeOptional(out *ISUP, p []byte) Reason {
 	}
 	return ReasonNone
 }
+
+// digitsTruncated reports whether any number in u lost signals beyond MaxDigits.
+func (u *ISUP) digitsTruncated() bool {
+	t := u.Called.Truncated || u.Calling.Truncated || u.Redirecting.Truncated || u.OriginalCalled.Truncated ||
+		u.RedirectionNumber.Truncated || u.Location.Truncated || u.Connected.Truncated || u.Charge.Truncated ||
+		u.Subsequent.Truncated
+	for i := 0; i < int(u.NGeneric) && i < MaxGeneric; i++ {
+		t = t || u.Generic[i].Truncated
+	}
+	return t
+}

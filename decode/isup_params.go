@@ -178,14 +178,18 @@ func decodeSubsequent(n *Number, v []byte) Reason {
 // nibble counts except the high nibble of the last octet when the odd
 // indicator says it is filler; this is how tshark reads numbers too, also when
 // the indicator contradicts the length. Non-decimal signals (code 11, 12, ST)
-// are kept as hex letters. It reports false for more than MaxDigits signals.
+// are kept as hex letters. Beyond MaxDigits signals the rest are cut and the
+// number is marked Truncated: Q.763 bounds a number only by the message
+// length, and a monitor must not lose the call over an over-long number.
 func decodeDigits(n *Number, d []byte) bool {
 	count := 2 * len(d)
 	if n.Odd && count > 0 {
 		count--
 	}
 	if count > MaxDigits {
-		return false
+		n.Truncated = true
+		count = MaxDigits
+		d = d[:MaxDigits/2]
 	}
 	// count <= MaxDigits implies 2*len(d) <= MaxDigits, so the filler nibble
 	// fits too; it lies beyond NDigits.

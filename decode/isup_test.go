@@ -320,7 +320,13 @@ var handBuilt = []struct {
 	{"cause recommendation without value", []byte{0x01, 0x00, ISUPREL, 0x02, 0x00, 0x02, 0x00, 0x12}, DropISUPBadParameter, nil},
 	{"called number one octet", buildIAM([]byte{0x83}), DropISUPBadParameter, nil},
 	{"generic number without header", buildIAM([]byte{0x83, 0x10}, param(ParamGenericNumber, 0x06, 0x03)), DropISUPBadParameter, nil},
-	{"too many digits", buildIAM(append([]byte{0x03, 0x10}, make([]byte, MaxDigits/2+1)...)), DropISUPBadParameter, nil},
+	// Q.763 bounds a number only by the message length: keep the first
+	// MaxDigits signals (as tshark does) and mark the number truncated.
+	{"too many digits", buildIAM(append([]byte{0x03, 0x10}, make([]byte, MaxDigits/2+1)...)), ReasonNone, func(t *testing.T, u *ISUP) {
+		if !u.Called.Truncated || u.Called.NDigits != MaxDigits || !u.digitsTruncated() {
+			t.Errorf("called: %d digits, truncated %v", u.Called.NDigits, u.Called.Truncated)
+		}
+	}},
 	{"empty hop counter", []byte{0x01, 0x00, ISUPANM, 0x01, ParamHopCounter, 0x00, 0x00}, DropISUPBadParameter, nil},
 	{"one-octet backward call indicators", []byte{0x01, 0x00, ISUPANM, 0x01, ParamBackwardCallIndicators, 0x01, 0x12, 0x00}, DropISUPBadParameter, nil},
 }

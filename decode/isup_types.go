@@ -23,6 +23,10 @@ type Number struct {
 
 	HasNAI, HasNPI, HasINN, HasNI, HasAPRI, HasSI bool
 
+	// Truncated says the parameter carried more than MaxDigits signals and
+	// only the first MaxDigits are kept (tshark shows the same 32).
+	Truncated bool
+
 	NDigits uint8
 	// Digits are ASCII: '0'-'9' for decimal signals and 'A'-'F' for the
 	// others (B = code 11, C = code 12, E = code 14, F = ST, …) so nothing is lost.

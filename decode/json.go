@@ -279,6 +279,9 @@ func appendNumber(dst []byte, n *Number, withQualifier bool) []byte {
 	if n.HasSI {
 		dst = appendUintField(dst, "si", uint64(n.SI))
 	}
+	if n.Truncated {
+		dst = append(dst, `,"truncated":true`...)
+	}
 	return append(dst, '}')
 }
 

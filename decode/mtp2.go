@@ -8,11 +8,13 @@ type mtp2Key struct {
 	dir                 uint8
 }
 
-// mtp2Link remembers the last MSU delivered in one direction, to recognise
-// link-level retransmissions (basic and preventive cyclic retransmission).
+// mtp2Link remembers, for one direction of a link, a hash of the MSU last
+// delivered under each of the 128 forward sequence numbers. Q.703 5.3 resends
+// every unacknowledged MSU in order, and preventive cyclic retransmission
+// (6.3) cycles through all of them, so a resend can repeat any of the last
+// 127 MSUs, not only the latest. A zero slot is empty.
 type mtp2Link struct {
-	fsn  uint8
-	hash uint64
+	sent [128]uint64
 }
 
 // decodeMTP2 decodes one MTP2 signal unit. dir is the pseudo-header's sent
@@ -47,17 +49,24 @@ func (d *Decoder) decodeMTP2(b []byte, iface, link uint16, dir uint8, fcsLen int
 		return
 	}
 	key := mtp2Key{source: d.frame.Source, iface: iface, link: link, dir: dir}
-	h := maphash.Bytes(d.seed, msu)
-	if last, ok := d.mtp2[key]; ok && last.fsn == fsn && last.hash == h {
+	l := d.mtp2[key]
+	if l == nil {
+		if len(d.mtp2) >= maxMTP2Links {
+			clear(d.mtp2)
+		}
+		l = new(mtp2Link)
+		d.mtp2[key] = l
+	}
+	h := maphash.Bytes(d.seed, msu) | 1
+	if l.sent[fsn] == h {
 		d.count(SkipMTP2Retransmission)
 		return
 	}
-	if len(d.mtp2) >= maxMTP2Links {
-		if _, ok := d.mtp2[key]; !ok {
-			clear(d.mtp2)
-		}
-	}
-	d.mtp2[key] = mtp2Link{fsn: fsn, hash: h}
+	l.sent[fsn] = h
+	// The slot 127 behind this one is now outside any retransmission window:
+	// forget it, so that when the sequence numbers come round again an MSU
+	// that happens to repeat old bytes is not taken for a resend.
+	l.sent[(fsn+1)&0x7f] = 0
 	m := d.beginMessage(TransportMTP2)
 	m.Link = link
 	d.decodeMTP3(m, msu)

@@ -95,6 +95,11 @@ func TestMTP2Retransmission(t *testing.T) {
 		{"other link", []Frame{f(139, 0, phdr(0, 1, msu(5, 1))), f(139, 0, phdr(0, 2, msu(5, 1)))}, 2, 0},
 		{"same direction and link", []Frame{f(139, 0, phdr(1, 1, msu(5, 1))), f(139, 0, phdr(1, 1, msu(5, 1)))}, 1, 1},
 		{"fisus in between", []Frame{f(140, 0, msu(5, 1)), f(140, 0, []byte{0x80, 0x85, 0}), f(140, 0, msu(5, 1))}, 1, 1},
+		// Q.703 5.3: every unacknowledged MSU is resent in order, not only the last.
+		{"basic retransmission of an older msu", []Frame{f(140, 0, msu(5, 1)), f(140, 0, msu(6, 2)), f(140, 0, msu(5, 1)), f(140, 0, msu(6, 2))}, 2, 2},
+		{"cyclic over three", []Frame{f(140, 0, msu(5, 1)), f(140, 0, msu(6, 2)), f(140, 0, msu(7, 3)),
+			f(140, 0, msu(5, 1)), f(140, 0, msu(6, 2)), f(140, 0, msu(7, 3)), f(140, 0, msu(5, 1))}, 3, 4},
+		{"resend 127 behind", append(seqFrames(f, msu, 0, 127), f(140, 0, msu(0, 1))), 127, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,5 +108,33 @@ func TestMTP2Retransmission(t *testing.T) {
 				t.Errorf("%d messages, want %d: %s", len(got), c.msgs, st.Summary())
 			}
 		})
+	}
+}
+
+// seqFrames is n consecutive MSUs from fsn first, each with its own CIC.
+func seqFrames(f func(uint16, uint16, []byte) Frame, msu func(byte, uint16) []byte, first, n int) []Frame {
+	var fr []Frame
+	for i := 0; i < n; i++ {
+		fr = append(fr, f(140, 0, msu(byte((first+i)&0x7f), uint16(i+1))))
+	}
+	return fr
+}
+
+// TestMTP2SequenceWrap: once the forward sequence numbers have come round
+// (128 MSUs later), an MSU with the same FSN and the same bytes as an old one
+// is new traffic (an RLC on a reused circuit, say), not a resend.
+func TestMTP2SequenceWrap(t *testing.T) {
+	msu := func(fsn byte, cic uint16) []byte {
+		m := mtp3ITU(0x85, 1, 2, 3, isupMessage(cic, 0x10))
+		return append([]byte{0x80, 0x80 | fsn, byte(len(m))}, m...)
+	}
+	var frames []Frame
+	for i := 0; i < 3*128; i++ {
+		// The same 4 MSUs over and over: bytes repeat every 4, FSNs every 128.
+		frames = append(frames, Frame{LinkType: LinkTypeMTP2, Data: msu(byte(i&0x7f), uint16(i%4+1))})
+	}
+	got, st := decodeOne(t, Config{}, frames...)
+	if len(got) != len(frames) || st.Reasons[SkipMTP2Retransmission] != 0 {
+		t.Fatalf("%d of %d delivered: %s", len(got), len(frames), st.Summary())
 	}
 }

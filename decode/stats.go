@@ -23,6 +23,9 @@ type Stats struct {
 	// UnknownISUPTypes counts delivered messages whose type the ISUP decoder
 	// did not know (also under SkipISUPUnknownType).
 	UnknownISUPTypes uint64
+	// ISUPDigitsTruncated counts delivered messages with a number longer
+	// than MaxDigits, kept with its first MaxDigits signals.
+	ISUPDigitsTruncated uint64
 
 	// AssociationsEvicted counts SCTP associations pushed out of the bounded
 	// association table (their duplicate history and pending fragments go).
@@ -71,6 +74,10 @@ func (s *Stats) Summary() string {
 	b.WriteString(strconv.FormatUint(s.Messages, 10))
 	s.writeReasons(&b, "drops", s.Drops(), true)
 	s.writeReasons(&b, "skips", s.Skips(), false)
+	if s.ISUPDigitsTruncated > 0 {
+		b.WriteString(" numbers_truncated=")
+		b.WriteString(strconv.FormatUint(s.ISUPDigitsTruncated, 10))
+	}
 	return b.String()
 }
 
@@ -115,6 +122,7 @@ func (s *Stats) Add(o *Stats) {
 		}
 	}
 	s.UnknownISUPTypes += o.UnknownISUPTypes
+	s.ISUPDigitsTruncated += o.ISUPDigitsTruncated
 	s.AssociationsEvicted += o.AssociationsEvicted
 	s.SCTPBadChecksum += o.SCTPBadChecksum
 	s.M2PAKeepAlives += o.M2PAKeepAlives
