@@ -159,6 +159,13 @@ func (d *Decoder) deliverISUP(m *Message, isup []byte) {
 		if m.ISUP.digitsTruncated() {
 			d.stats.ISUPDigitsTruncated++
 		}
+		if e := m.ISUP.OptionalError; e != ReasonNone {
+			// Delivered, but said like a drop so it reaches stderr and metrics.
+			d.stats.ISUPOptionalErrors++
+			if d.eh != nil {
+				d.eh(d.frame.Source, d.frame.Frame, e)
+			}
+		}
 	case SkipISUPUnknownType:
 		// Delivered all the same: the CIC and type still matter to the call.
 		d.stats.UnknownISUPTypes++

@@ -297,3 +297,28 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionalPartErrorDelivered: an IAM whose calling party number is
+// malformed still reaches the handler (rules and retention see the call),
+// marked and counted, and the error handler hears of it with the frame.
+func TestOptionalPartErrorDelivered(t *testing.T) {
+	iam := buildIAM([]byte{0x83, 0x10, 0x21, 0x43, 0x05}, param(ParamCallingPartyNumber, 0x03)) // no NPI/APRI octet
+	var heard []Reason
+	d := New(Config{}, nil)
+	var got []Message
+	d.h = func(m *Message) { got = append(got, *m) }
+	d.SetErrorHandler(func(_ uint16, frame uint64, r Reason) {
+		if frame != 7 {
+			t.Errorf("error reported for frame %d, want 7", frame)
+		}
+		heard = append(heard, r)
+	})
+	d.Decode(&Frame{LinkType: LinkTypeMTP3, Frame: 7, FCSLen: -1, Data: mtp3ITU(0x85, 1, 2, 3, iam)})
+	st := d.Stats()
+	if len(got) != 1 || got[0].ISUP.OptionalError != DropISUPBadParameter || got[0].ISUP.Calling.Present || !got[0].ISUP.Called.Present {
+		t.Fatalf("got %d messages: %+v", len(got), got)
+	}
+	if st.ISUPOptionalErrors != 1 || st.Messages != 1 || st.Drops() != 0 || len(heard) != 1 || heard[0] != DropISUPBadParameter {
+		t.Errorf("stats %s, optional errors %d, heard %v", st.Summary(), st.ISUPOptionalErrors, heard)
+	}
+}

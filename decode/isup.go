@@ -71,9 +71,11 @@ func DecodeISUP(b []byte, out *ISUP) Reason {
 	}
 	start := pos + ptr
 	if start >= len(b) {
-		return DropISUPBadPointer
+		out.OptionalError = DropISUPBadPointer
+		return ReasonNone
 	}
-	return decodeOptional(out, b[start:])
+	decodeOptional(out, b[start:])
+	return ReasonNone
 }
 
 // variableParam returns the value of the mandatory variable parameter whose
@@ -96,26 +98,30 @@ func variableParam(b []byte, at int) ([]byte, Reason) {
 
 // decodeOptional walks the optional part: code, length, value, … up to the
 // end-of-optional-parameters octet. A part that ends exactly at the end of the
-// message without that octet is accepted, as tshark does.
-func decodeOptional(out *ISUP, p []byte) Reason {
+// message without that octet is accepted, as tshark does. A malformed
+// parameter is skipped (its length still frames the next one); a length past
+// the end stops the walk. Either is noted in out.OptionalError.
+func decodeOptional(out *ISUP, p []byte) {
 	for len(p) > 0 {
 		code := p[0]
 		if code == ParamEndOfOptional {
-			return ReasonNone
+			return
 		}
-		if len(p) < 2 {
-			return DropISUPTruncated
+		end := len(p) + 1
+		if len(p) >= 2 {
+			end = 2 + int(p[1])
 		}
-		end := 2 + int(p[1])
 		if end > len(p) {
-			return DropISUPTruncated
+			if out.OptionalError == ReasonNone {
+				out.OptionalError = DropISUPTruncated
+			}
+			return
 		}
-		if r := decodeParam(out, code, p[2:end]); r != ReasonNone {
-			return r
+		if r := decodeParam(out, code, p[2:end]); r != ReasonNone && out.OptionalError == ReasonNone {
+			out.OptionalError = r
 		}
 		p = p[end:]
 	}
-	return ReasonNone
 }
 
 // digitsTruncated reports whether any number in u lost signals beyond MaxDigits.

@@ -312,14 +312,14 @@ var handBuilt = []struct {
 	{"zero mandatory pointer", []byte{0x01, 0x00, ISUPREL, 0x00, 0x00}, DropISUPBadPointer, nil},
 	{"pointer past the end", []byte{0x01, 0x00, ISUPREL, 0x09, 0x00, 0x02, 0x80, 0x90}, DropISUPBadPointer, nil},
 	{"variable length past the end", []byte{0x01, 0x00, ISUPREL, 0x02, 0x00, 0x05, 0x80, 0x90}, DropISUPTruncated, nil},
-	{"optional pointer into the cause", []byte{0x01, 0x00, ISUPREL, 0x01, 0x02, 0x80, 0x90}, DropISUPTruncated, nil},
-	{"optional pointer past the end", []byte{0x01, 0x00, ISUPANM, 0x05}, DropISUPBadPointer, nil},
-	{"optional length past the end", []byte{0x01, 0x00, ISUPANM, 0x01, ParamHopCounter, 0x04, 0x01}, DropISUPTruncated, nil},
-	{"optional length octet missing", []byte{0x01, 0x00, ISUPANM, 0x01, ParamHopCounter}, DropISUPTruncated, nil},
+	{"optional pointer into the cause", []byte{0x01, 0x00, ISUPREL, 0x01, 0x02, 0x80, 0x90}, ReasonNone, optionalError(DropISUPTruncated)},
+	{"optional pointer past the end", []byte{0x01, 0x00, ISUPANM, 0x05}, ReasonNone, optionalError(DropISUPBadPointer)},
+	{"optional length past the end", []byte{0x01, 0x00, ISUPANM, 0x01, ParamHopCounter, 0x04, 0x01}, ReasonNone, optionalError(DropISUPTruncated)},
+	{"optional length octet missing", []byte{0x01, 0x00, ISUPANM, 0x01, ParamHopCounter}, ReasonNone, optionalError(DropISUPTruncated)},
 	{"cause too short", []byte{0x01, 0x00, ISUPREL, 0x02, 0x00, 0x01, 0x80}, DropISUPBadParameter, nil},
 	{"cause recommendation without value", []byte{0x01, 0x00, ISUPREL, 0x02, 0x00, 0x02, 0x00, 0x12}, DropISUPBadParameter, nil},
 	{"called number one octet", buildIAM([]byte{0x83}), DropISUPBadParameter, nil},
-	{"generic number without header", buildIAM([]byte{0x83, 0x10}, param(ParamGenericNumber, 0x06, 0x03)), DropISUPBadParameter, nil},
+	{"generic number without header", buildIAM([]byte{0x83, 0x10}, param(ParamGenericNumber, 0x06, 0x03)), ReasonNone, optionalError(DropISUPBadParameter)},
 	// Q.763 bounds a number only by the message length: keep the first
 	// MaxDigits signals (as tshark does) and mark the number truncated.
 	{"too many digits", buildIAM(append([]byte{0x03, 0x10}, make([]byte, MaxDigits/2+1)...)), ReasonNone, func(t *testing.T, u *ISUP) {
@@ -327,8 +327,18 @@ var handBuilt = []struct {
 			t.Errorf("called: %d digits, truncated %v", u.Called.NDigits, u.Called.Truncated)
 		}
 	}},
-	{"empty hop counter", []byte{0x01, 0x00, ISUPANM, 0x01, ParamHopCounter, 0x00, 0x00}, DropISUPBadParameter, nil},
-	{"one-octet backward call indicators", []byte{0x01, 0x00, ISUPANM, 0x01, ParamBackwardCallIndicators, 0x01, 0x12, 0x00}, DropISUPBadParameter, nil},
+	{"empty hop counter", []byte{0x01, 0x00, ISUPANM, 0x01, ParamHopCounter, 0x00, 0x00}, ReasonNone, optionalError(DropISUPBadParameter)},
+	{"one-octet backward call indicators", []byte{0x01, 0x00, ISUPANM, 0x01, ParamBackwardCallIndicators, 0x01, 0x12, 0x00}, ReasonNone, optionalError(DropISUPBadParameter)},
+}
+
+// optionalError checks a message that is delivered although its optional
+// part is faulty: the mandatory part identifies the call and must not be lost.
+func optionalError(r Reason) func(*testing.T, *ISUP) {
+	return func(t *testing.T, u *ISUP) {
+		if u.OptionalError != r {
+			t.Errorf("OptionalError = %v, want %v", u.OptionalError, r)
+		}
+	}
 }
 
 func TestDecodeISUPHandBuilt(t *testing.T) {

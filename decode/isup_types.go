@@ -65,6 +65,13 @@ type ISUP struct {
 	// Raw is the whole ISUP message (CIC onwards). Valid until the handler returns.
 	Raw []byte
 
+	// OptionalError is the first fault found in the optional part (a
+	// malformed parameter, a length past the end, a pointer outside the
+	// message). The message is still delivered, with the parameters that
+	// decoded: its mandatory part identifies the call, and a monitor that
+	// dropped it would let one bad octet hide a call from rules and retention.
+	OptionalError Reason
+
 	Called            Number
 	Calling           Number
 	Redirecting       Number

@@ -143,6 +143,11 @@ func appendJSONBody(dst []byte, m *Message) []byte {
 	if u.HasEventInformation {
 		dst = appendUintField(dst, "event", uint64(u.EventInformation))
 	}
+	if u.OptionalError != ReasonNone {
+		dst = append(dst, `,"optional_error":"`...)
+		dst = append(dst, u.OptionalError.String()...)
+		dst = append(dst, '"')
+	}
 	return append(dst, '}')
 }
 

@@ -26,6 +26,9 @@ type Stats struct {
 	// ISUPDigitsTruncated counts delivered messages with a number longer
 	// than MaxDigits, kept with its first MaxDigits signals.
 	ISUPDigitsTruncated uint64
+	// ISUPOptionalErrors counts delivered messages whose optional part was
+	// malformed (see ISUP.OptionalError); the faulty parameters are missing.
+	ISUPOptionalErrors uint64
 
 	// AssociationsEvicted counts SCTP associations pushed out of the bounded
 	// association table (their duplicate history and pending fragments go).
@@ -74,6 +77,10 @@ func (s *Stats) Summary() string {
 	b.WriteString(strconv.FormatUint(s.Messages, 10))
 	s.writeReasons(&b, "drops", s.Drops(), true)
 	s.writeReasons(&b, "skips", s.Skips(), false)
+	if s.ISUPOptionalErrors > 0 {
+		b.WriteString(" optional_part_errors=")
+		b.WriteString(strconv.FormatUint(s.ISUPOptionalErrors, 10))
+	}
 	if s.ISUPDigitsTruncated > 0 {
 		b.WriteString(" numbers_truncated=")
 		b.WriteString(strconv.FormatUint(s.ISUPDigitsTruncated, 10))
@@ -123,6 +130,7 @@ func (s *Stats) Add(o *Stats) {
 	}
 	s.UnknownISUPTypes += o.UnknownISUPTypes
 	s.ISUPDigitsTruncated += o.ISUPDigitsTruncated
+	s.ISUPOptionalErrors += o.ISUPOptionalErrors
 	s.AssociationsEvicted += o.AssociationsEvicted
 	s.SCTPBadChecksum += o.SCTPBadChecksum
 	s.M2PAKeepAlives += o.M2PAKeepAlives

@@ -132,6 +132,10 @@ func (m *daemonMetrics) write(w io.Writer) {
 		}
 		c(p.dec.Reasons[r], name, label("layer", decodeLayer(r)), label("reason", r.String()))
 	}
+	// Delivered, but not whole: a faulty optional part, an over-long number.
+	c(p.dec.ISUPOptionalErrors, "gatewarden_decode_isup_degraded_total", label("reason", "optional_part_error"))
+	c(p.dec.ISUPDigitsTruncated, "gatewarden_decode_isup_degraded_total", label("reason", "number_truncated"))
+	c(p.dec.UnknownISUPTypes, "gatewarden_decode_isup_degraded_total", label("reason", "unknown_type"))
 	for _, partner := range sortedKeys(p.msgs) {
 		counts := p.msgs[partner]
 		for t, n := range counts {
