@@ -162,8 +162,19 @@ func appendUintField(dst []byte, name string, v uint64) []byte {
 // appendUint is strconv.AppendUint without its generality: two digits at a
 // time from a table, which matters because a JSON line is mostly integers.
 func appendUint(dst []byte, v uint64) []byte {
-	if v < 10 {
+	switch {
+	case v < 10:
 		return append(dst, byte('0'+v))
+	case v < 100:
+		return append(dst, digitPairs[v*2], digitPairs[v*2+1])
+	case v < 1000:
+		q := v / 100
+		r := (v - q*100) * 2
+		return append(dst, byte('0'+q), digitPairs[r], digitPairs[r+1])
+	case v < 10000:
+		q := v / 100
+		r := (v - q*100) * 2
+		return append(dst, digitPairs[q*2], digitPairs[q*2+1], digitPairs[r], digitPairs[r+1])
 	}
 	var buf [20]byte
 	i := len(buf)

@@ -1,26 +1,24 @@
 package decode
 
-import "strconv"
-
 // AppendPC appends the point code in the usual dotted form: 3-8-3 for ITU
 // 14-bit codes (zone.area.signalling point), 8-8-8 for 24-bit codes
 // (network.cluster.member, China and ANSI), and decimal for any other width.
 func AppendPC(dst []byte, pc uint32, bits uint8) []byte {
 	switch bits {
 	case 14:
-		dst = strconv.AppendUint(dst, uint64(pc>>11&0x07), 10)
+		dst = appendUint(dst, uint64(pc>>11&0x07))
 		dst = append(dst, '.')
-		dst = strconv.AppendUint(dst, uint64(pc>>3&0xFF), 10)
+		dst = appendUint(dst, uint64(pc>>3&0xFF))
 		dst = append(dst, '.')
-		return strconv.AppendUint(dst, uint64(pc&0x07), 10)
+		return appendUint(dst, uint64(pc&0x07))
 	case 24:
-		dst = strconv.AppendUint(dst, uint64(pc>>16&0xFF), 10)
+		dst = appendUint(dst, uint64(pc>>16&0xFF))
 		dst = append(dst, '.')
-		dst = strconv.AppendUint(dst, uint64(pc>>8&0xFF), 10)
+		dst = appendUint(dst, uint64(pc>>8&0xFF))
 		dst = append(dst, '.')
-		return strconv.AppendUint(dst, uint64(pc&0xFF), 10)
+		return appendUint(dst, uint64(pc&0xFF))
 	}
-	return strconv.AppendUint(dst, uint64(pc), 10)
+	return appendUint(dst, uint64(pc))
 }
 
 // FormatPC returns AppendPC's text as a string.
