@@ -56,43 +56,30 @@ func (s *Store) Span() (oldest, newest int64, ok bool, err error) {
 // Ref of the alert's call, zero for alerts not tied to a retained IAM.
 // fn must not keep a.
 func (s *Store) ScanAlerts(from, to int64, fn func(call Ref, a *analysis.Alert) error) error {
-	sn, err := s.snapshot()
-	if err != nil {
-		return err
-	}
-	defer sn.close()
-	for _, v := range sn.views {
-		if !sn.inRange(v, from, to) {
-			continue
-		}
-		seg, err := v.open(s, &sn.scratch)
-		if err != nil {
+	return s.scanRecords(from, to, secAlerts, func(call Ref, val []byte) error {
+		a, err := decodeAlert(val)
+		if err != nil || !inTime(a.TS, from, to) {
 			return err
 		}
-		err = seg.scan(secAlerts, func(k, val []byte) error {
-			a, err := decodeAlert(val)
-			if err != nil {
-				return err
-			}
-			if !inTime(a.TS, from, to) {
-				return nil
-			}
-			var ref Ref
-			if len(k) >= 8 {
-				ref = Ref(binary.BigEndian.Uint64(k))
-			}
-			return fn(ref, a)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(call, a)
+	})
 }
 
 // ScanCalls calls fn for every call record whose start is in [from, to),
 // with the Ref of its IAM (zero when the IAM was not retained). fn must not keep c.
 func (s *Store) ScanCalls(from, to int64, fn func(call Ref, c *analysis.Call) error) error {
+	return s.scanRecords(from, to, secCalls, func(call Ref, val []byte) error {
+		c, err := decodeCall(val)
+		if err != nil || !inTime(c.Start, from, to) {
+			return err
+		}
+		return fn(call, c)
+	})
+}
+
+// scanRecords walks section sec (keyed by call Ref) of every partition that
+// overlaps [from, to), in capture order.
+func (s *Store) scanRecords(from, to int64, sec string, fn func(call Ref, val []byte) error) error {
 	sn, err := s.snapshot()
 	if err != nil {
 		return err
@@ -106,19 +93,12 @@ func (s *Store) ScanCalls(from, to int64, fn func(call Ref, c *analysis.Call) er
 		if err != nil {
 			return err
 		}
-		err = seg.scan(secCalls, func(k, val []byte) error {
-			c, err := decodeCall(val)
-			if err != nil {
-				return err
-			}
-			if !inTime(c.Start, from, to) {
-				return nil
-			}
+		err = seg.scan(sec, func(k, val []byte) error {
 			var ref Ref
 			if len(k) >= 8 {
 				ref = Ref(binary.BigEndian.Uint64(k))
 			}
-			return fn(ref, c)
+			return fn(ref, val)
 		})
 		if err != nil {
 			return err

@@ -22,12 +22,6 @@ func init() {
 
 func runDecode(args []string) int { return decodeMain(args, os.Stdout, os.Stderr) }
 
-// Exit codes of the decode command.
-const (
-	exitOK         = 0
-	exitUnreadable = 1 // a file could not be read at all, or output failed
-	exitUsage      = 2
-)
 
 // Sidecar files beside a capture (the convention of /work/shared/pcaps).
 const (
@@ -295,10 +289,10 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 		len(o.files), unreadable, notCapture, broken, stats.Summary())
 	if writeErr != nil {
 		fmt.Fprintf(stderr, "gatewarden decode: writing output: %v\n", writeErr)
-		return exitUnreadable
+		return exitFailed
 	}
 	if unreadable > 0 || notCapture == len(o.files) {
-		return exitUnreadable
+		return exitFailed
 	}
 	return exitOK
 }

@@ -287,8 +287,8 @@ func TestDecodeBadFiles(t *testing.T) {
 	good := filepath.Join(dir, "sng_ss7mon_test2.pcap")
 
 	stdout, stderr, code := runDecodeCmd(t, missing, truncated, good)
-	if code != exitUnreadable {
-		t.Errorf("exit %d, want %d (a file could not be read at all)", code, exitUnreadable)
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d (a file could not be read at all)", code, exitFailed)
 	}
 	if !strings.Contains(stderr, missing) {
 		t.Errorf("stderr does not name the missing file:\n%s", stderr)
@@ -354,7 +354,7 @@ func TestDecodeGlobOfSharedDir(t *testing.T) {
 		t.Errorf("summary:\n%s", stderr)
 	}
 	// Nothing but non-captures: that is a failure.
-	if _, _, code := runDecodeCmd(t, filepath.Join(dir, "README.md")); code != exitUnreadable {
+	if _, _, code := runDecodeCmd(t, filepath.Join(dir, "README.md")); code != exitFailed {
 		t.Errorf("README.md alone: exit %d", code)
 	}
 }

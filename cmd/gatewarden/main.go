@@ -9,6 +9,13 @@ import (
 	"sort"
 )
 
+// Exit codes shared by the commands.
+const (
+	exitOK     = 0
+	exitFailed = 1 // an input could not be read, output failed, or verification failed
+	exitUsage  = 2 // bad flags, arguments or configuration
+)
+
 type command struct {
 	summary string
 	run     func(args []string) int // returns the process exit code

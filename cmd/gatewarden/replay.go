@@ -25,13 +25,8 @@ func init() {
 
 func runReplay(args []string) int { return replayMain(args, os.Stdout, os.Stderr) }
 
-// Exit codes of the replay command.
-const (
-	replayExitOK       = 0
-	replayExitFailed   = 1 // a capture could not be read, or output failed
-	replayExitUsage    = 2 // bad flags or a bad configuration
-	replayMaxFileCount = 65535
-)
+// replayMaxFileCount is how many captures fit the 16-bit source index.
+const replayMaxFileCount = 65535
 
 // replaySetup is what the configuration gives the pipeline.
 type replaySetup struct {
@@ -226,28 +221,28 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return replayExitOK
+			return exitOK
 		}
-		return replayExitUsage
+		return exitUsage
 	}
 	files := fs.Args()
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "gatewarden replay: no capture files given")
 		fs.Usage()
-		return replayExitUsage
+		return exitUsage
 	}
 	if len(files) > replayMaxFileCount {
 		fmt.Fprintf(stderr, "gatewarden replay: %d files: at most %d per run\n", len(files), replayMaxFileCount)
-		return replayExitUsage
+		return exitUsage
 	}
 	if *pcBitsFlag != 0 && *pcBitsFlag != 14 && *pcBitsFlag != 24 {
 		fmt.Fprintf(stderr, "gatewarden replay: invalid --pc-bits %d: valid values are 14 and 24\n", *pcBitsFlag)
-		return replayExitUsage
+		return exitUsage
 	}
 	setup, err := loadReplaySetup(*configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
-		return replayExitUsage
+		return exitUsage
 	}
 	if *pcBitsFlag != 0 {
 		setup.pcBits = uint8(*pcBitsFlag)
@@ -272,7 +267,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if *alertsPath != "" {
 		f, ok := create(*alertsPath)
 		if !ok {
-			return replayExitFailed
+			return exitFailed
 		}
 		alertsOut = f
 	}
@@ -280,7 +275,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if *callsPath != "" {
 		f, ok := create(*callsPath)
 		if !ok {
-			return replayExitFailed
+			return exitFailed
 		}
 		callsOut = f
 	}
@@ -288,7 +283,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	r, err := capture.OpenFiles(files)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
-		return replayExitUsage
+		return exitUsage
 	}
 	defer r.Close()
 	for _, e := range r.Errors() {
@@ -301,7 +296,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
-			return replayExitFailed
+			return exitFailed
 		}
 	}
 	p := newReplayPipeline(setup, alertsOut, callsOut, store, r.SourceName)
@@ -320,12 +315,12 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "gatewarden replay: writing output: %v\n", runErr)
-		return replayExitFailed
+		return exitFailed
 	}
 	if r.Unreadable() > 0 {
-		return replayExitFailed
+		return exitFailed
 	}
-	return replayExitOK
+	return exitOK
 }
 
 // loadReplaySetup reads the configuration at path ("" for the defaults) and
