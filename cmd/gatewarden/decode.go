@@ -22,7 +22,6 @@ func init() {
 
 func runDecode(args []string) int { return decodeMain(args, os.Stdout, os.Stderr) }
 
-
 // Sidecar files beside a capture (the convention of /work/shared/pcaps).
 const (
 	sidecarPCBits     = ".pc-bits"     // "24": the point-code width of the capture
