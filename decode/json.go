@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"net/netip"
 	"time"
 	"unicode/utf8"
 )
@@ -19,7 +20,7 @@ func AppendJSON(dst []byte, m *Message, file string) []byte {
 	dst = appendUint(dst, m.Frame)
 	dst = append(dst, `,"file":`...)
 	dst = appendJSONString(dst, file)
-	return appendJSONBody(dst, m)
+	return appendJSONBody(dst, m, nil)
 }
 
 // JSONEncoder appends messages exactly as AppendJSON does, for a stream of
@@ -30,6 +31,10 @@ type JSONEncoder struct {
 	fileEsc []byte
 	sec     int64
 	secText []byte // `YYYY-MM-DDThh:mm:ss.` for sec
+	// The endpoints of the last message, formatted: an association carries
+	// many messages in a row.
+	src, dst         netip.AddrPort
+	srcText, dstText []byte
 }
 
 // Append appends m as one JSON object, like AppendJSON.
@@ -58,55 +63,70 @@ func (e *JSONEncoder) Append(dst []byte, m *Message, file string) []byte {
 		e.file, e.fileEsc = file, appendJSONString(e.fileEsc[:0], file)
 	}
 	dst = append(dst, e.fileEsc...)
-	return appendJSONBody(dst, m)
+	return appendJSONBody(dst, m, e)
 }
 
-// appendJSONBody appends everything after the file name and closes the object.
-func appendJSONBody(dst []byte, m *Message) []byte {
+// appendJSONBody appends everything after the file name and closes the
+// object; e, when not nil, caches formatted endpoints.
+func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 	dst = append(dst, `,"transport":"`...)
 	dst = append(dst, m.Transport.String()...)
 	dst = append(dst, '"')
 	// SS7 link types have no IP endpoints: Src/Dst stay invalid.
 	if m.Src.IsValid() {
 		dst = append(dst, `,"src":"`...)
-		dst = m.Src.AppendTo(dst)
+		if e == nil {
+			dst = m.Src.AppendTo(dst)
+		} else {
+			if e.srcText == nil || m.Src != e.src {
+				e.src, e.srcText = m.Src, m.Src.AppendTo(e.srcText[:0])
+			}
+			dst = append(dst, e.srcText...)
+		}
 		dst = append(dst, '"')
 	}
 	if m.Dst.IsValid() {
 		dst = append(dst, `,"dst":"`...)
-		dst = m.Dst.AppendTo(dst)
+		if e == nil {
+			dst = m.Dst.AppendTo(dst)
+		} else {
+			if e.dstText == nil || m.Dst != e.dst {
+				e.dst, e.dstText = m.Dst, m.Dst.AppendTo(e.dstText[:0])
+			}
+			dst = append(dst, e.dstText...)
+		}
 		dst = append(dst, '"')
 	}
 
 	l := &m.Label
-	dst = appendUintField(dst, "opc", uint64(l.OPC))
-	dst = appendUintField(dst, "dpc", uint64(l.DPC))
+	dst = appendUintField(dst, `,"opc":`, uint64(l.OPC))
+	dst = appendUintField(dst, `,"dpc":`, uint64(l.DPC))
 	dst = append(dst, `,"opc_pc":"`...)
 	dst = AppendPC(dst, l.OPC, l.PCBits)
 	dst = append(dst, `","dpc_pc":"`...)
 	dst = AppendPC(dst, l.DPC, l.PCBits)
 	dst = append(dst, '"')
-	dst = appendUintField(dst, "ni", uint64(l.NI))
-	dst = appendUintField(dst, "sls", uint64(l.SLS))
+	dst = appendUintField(dst, `,"ni":`, uint64(l.NI))
+	dst = appendUintField(dst, `,"sls":`, uint64(l.SLS))
 
 	u := &m.ISUP
-	dst = appendUintField(dst, "cic", uint64(u.CIC))
+	dst = appendUintField(dst, `,"cic":`, uint64(u.CIC))
 	dst = append(dst, `,"type":"`...)
 	dst = append(dst, MessageTypeName(u.Type)...)
 	dst = append(dst, '"')
 	if m.HasRC {
-		dst = appendUintField(dst, "rc", uint64(m.RoutingContext))
+		dst = appendUintField(dst, `,"rc":`, uint64(m.RoutingContext))
 	}
 
-	dst = appendNumberField(dst, "called", &u.Called)
-	dst = appendNumberField(dst, "calling", &u.Calling)
-	dst = appendNumberField(dst, "redirecting", &u.Redirecting)
-	dst = appendNumberField(dst, "original_called", &u.OriginalCalled)
-	dst = appendNumberField(dst, "redirection_number", &u.RedirectionNumber)
-	dst = appendNumberField(dst, "location", &u.Location)
-	dst = appendNumberField(dst, "connected", &u.Connected)
-	dst = appendNumberField(dst, "charge", &u.Charge)
-	dst = appendNumberField(dst, "subsequent", &u.Subsequent)
+	dst = appendNumberField(dst, `,"called":`, &u.Called)
+	dst = appendNumberField(dst, `,"calling":`, &u.Calling)
+	dst = appendNumberField(dst, `,"redirecting":`, &u.Redirecting)
+	dst = appendNumberField(dst, `,"original_called":`, &u.OriginalCalled)
+	dst = appendNumberField(dst, `,"redirection_number":`, &u.RedirectionNumber)
+	dst = appendNumberField(dst, `,"location":`, &u.Location)
+	dst = appendNumberField(dst, `,"connected":`, &u.Connected)
+	dst = appendNumberField(dst, `,"charge":`, &u.Charge)
+	dst = appendNumberField(dst, `,"subsequent":`, &u.Subsequent)
 	if n := int(u.NGeneric); n > 0 {
 		if n > MaxGeneric {
 			n = MaxGeneric
@@ -123,25 +143,25 @@ func appendJSONBody(dst []byte, m *Message) []byte {
 	if r := &u.Redirection; r.Present {
 		dst = append(dst, `,"redirection":{"indicator":`...)
 		dst = appendUint(dst, uint64(r.Indicator))
-		dst = appendUintField(dst, "original_reason", uint64(r.OriginalReason))
-		dst = appendUintField(dst, "counter", uint64(r.Counter))
-		dst = appendUintField(dst, "reason", uint64(r.Reason))
+		dst = appendUintField(dst, `,"original_reason":`, uint64(r.OriginalReason))
+		dst = appendUintField(dst, `,"counter":`, uint64(r.Counter))
+		dst = appendUintField(dst, `,"reason":`, uint64(r.Reason))
 		dst = append(dst, '}')
 	}
 	if u.HasCategory {
-		dst = appendUintField(dst, "category", uint64(u.Category))
+		dst = appendUintField(dst, `,"category":`, uint64(u.Category))
 	}
 	if c := &u.Cause; c.Present {
 		dst = append(dst, `,"cause":{"value":`...)
 		dst = appendUint(dst, uint64(c.Value))
-		dst = appendUintField(dst, "location", uint64(c.Location))
+		dst = appendUintField(dst, `,"location":`, uint64(c.Location))
 		dst = append(dst, '}')
 	}
 	if u.HasHopCounter {
-		dst = appendUintField(dst, "hop_counter", uint64(u.HopCounter))
+		dst = appendUintField(dst, `,"hop_counter":`, uint64(u.HopCounter))
 	}
 	if u.HasEventInformation {
-		dst = appendUintField(dst, "event", uint64(u.EventInformation))
+		dst = appendUintField(dst, `,"event":`, uint64(u.EventInformation))
 	}
 	if u.OptionalError != ReasonNone {
 		dst = append(dst, `,"optional_error":"`...)
@@ -151,11 +171,10 @@ func appendJSONBody(dst []byte, m *Message) []byte {
 	return append(dst, '}')
 }
 
-// appendUintField appends `,"name":v`.
-func appendUintField(dst []byte, name string, v uint64) []byte {
-	dst = append(dst, ',', '"')
-	dst = append(dst, name...)
-	dst = append(dst, '"', ':')
+// appendUintField appends key (`,"name":`, written out whole at the call so
+// it is one copy) and v.
+func appendUintField(dst []byte, key string, v uint64) []byte {
+	dst = append(dst, key...)
 	return appendUint(dst, v)
 }
 
@@ -255,13 +274,11 @@ func civilFromDays(days int64) (year, month, day int64) {
 	return year, month, day
 }
 
-func appendNumberField(dst []byte, name string, n *Number) []byte {
+func appendNumberField(dst []byte, key string, n *Number) []byte {
 	if !n.Present {
 		return dst
 	}
-	dst = append(dst, ',', '"')
-	dst = append(dst, name...)
-	dst = append(dst, '"', ':')
+	dst = append(dst, key...)
 	return appendNumber(dst, n, false)
 }
 
@@ -275,25 +292,25 @@ func appendNumber(dst []byte, n *Number, withQualifier bool) []byte {
 	}
 	dst = appendJSONBytes(dst, n.Digits[:nd])
 	if withQualifier {
-		dst = appendUintField(dst, "qualifier", uint64(n.Qualifier))
+		dst = appendUintField(dst, `,"qualifier":`, uint64(n.Qualifier))
 	}
 	if n.HasNAI {
-		dst = appendUintField(dst, "nai", uint64(n.NAI))
+		dst = appendUintField(dst, `,"nai":`, uint64(n.NAI))
 	}
 	if n.HasNPI {
-		dst = appendUintField(dst, "npi", uint64(n.NPI))
+		dst = appendUintField(dst, `,"npi":`, uint64(n.NPI))
 	}
 	if n.HasINN {
-		dst = appendUintField(dst, "inn", uint64(n.INN))
+		dst = appendUintField(dst, `,"inn":`, uint64(n.INN))
 	}
 	if n.HasNI {
-		dst = appendUintField(dst, "ni", uint64(n.INN))
+		dst = appendUintField(dst, `,"ni":`, uint64(n.INN))
 	}
 	if n.HasAPRI {
-		dst = appendUintField(dst, "apri", uint64(n.APRI))
+		dst = appendUintField(dst, `,"apri":`, uint64(n.APRI))
 	}
 	if n.HasSI {
-		dst = appendUintField(dst, "si", uint64(n.SI))
+		dst = appendUintField(dst, `,"si":`, uint64(n.SI))
 	}
 	if n.Truncated {
 		dst = append(dst, `,"truncated":true`...)

@@ -246,7 +246,7 @@ func TestAppendUintMatchesStrconv(t *testing.T) {
 }
 
 // TestJSONEncoderMatchesAppendJSON feeds one encoder messages across second
-// boundaries, before the epoch and from two files, and expects AppendJSON's bytes.
+// boundaries, before the epoch, from two files and changing endpoints, and expects AppendJSON's bytes.
 func TestJSONEncoderMatchesAppendJSON(t *testing.T) {
 	m := testMessage(t, hexIAMRedirected)
 	var e JSONEncoder
@@ -256,8 +256,10 @@ func TestJSONEncoderMatchesAppendJSON(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		ts = append(ts, ts[len(ts)-1]+r.Int64N(3e8))
 	}
+	ends := []netip.AddrPort{netip.MustParseAddrPort("192.0.2.1:2905"), netip.MustParseAddrPort("[2001:db8::1]:2905"), {}}
 	for i, v := range ts {
 		m.TS = v
+		m.Src, m.Dst = ends[i/7%3], ends[i/5%3]
 		f := files[i%3%2]
 		want := AppendJSON(nil, m, f)
 		if got := e.Append(nil, m, f); string(got) != string(want) {

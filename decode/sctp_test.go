@@ -202,13 +202,16 @@ func TestSCTPChunks(t *testing.T) {
 
 func TestSCTPChecksum(t *testing.T) {
 	f := sctpFrame(1, 0, 2905, 2905, 1, dataChunk(3, 1, 0, 0, ppidM3UA, m3uaISUP(1, 1)))
-	if _, st := decodeOne(t, Config{}, f); st.SCTPBadChecksum != 0 || st.Messages != 1 {
+	if _, st := decodeOne(t, Config{VerifySCTPChecksums: true}, f); st.SCTPBadChecksum != 0 || st.Messages != 1 {
 		t.Fatalf("good checksum: %s bad=%d", st.Summary(), st.SCTPBadChecksum)
 	}
 	// Offloaded (wrong) checksums are still decoded, and counted.
 	f.Data[14+20+8] ^= 0xff // first checksum octet
-	if _, st := decodeOne(t, Config{}, f); st.SCTPBadChecksum != 1 || st.Messages != 1 {
+	if _, st := decodeOne(t, Config{VerifySCTPChecksums: true}, f); st.SCTPBadChecksum != 1 || st.Messages != 1 {
 		t.Fatalf("bad checksum: %s bad=%d", st.Summary(), st.SCTPBadChecksum)
+	}
+	if _, st := decodeOne(t, Config{}, f); st.SCTPBadChecksum != 0 || st.Messages != 1 {
+		t.Fatalf("checksum verified although not asked: %s bad=%d", st.Summary(), st.SCTPBadChecksum)
 	}
 }
 

@@ -33,7 +33,7 @@ type Stats struct {
 	// AssociationsEvicted counts SCTP associations pushed out of the bounded
 	// association table (their duplicate history and pending fragments go).
 	AssociationsEvicted uint64
-	// SCTPBadChecksum counts SCTP packets whose CRC32c is neither correct nor
+	// SCTPBadChecksum counts, with Config.VerifySCTPChecksums, SCTP packets whose CRC32c is neither correct nor
 	// zero. They are still decoded: taps often see checksum-offloaded packets.
 	SCTPBadChecksum uint64
 	// M2PAKeepAlives counts M2PA User Data messages without an MTP3 payload
@@ -77,6 +77,10 @@ func (s *Stats) Summary() string {
 	b.WriteString(strconv.FormatUint(s.Messages, 10))
 	s.writeReasons(&b, "drops", s.Drops(), true)
 	s.writeReasons(&b, "skips", s.Skips(), false)
+	if s.SCTPBadChecksum > 0 {
+		b.WriteString(" sctp_bad_checksum=")
+		b.WriteString(strconv.FormatUint(s.SCTPBadChecksum, 10))
+	}
 	if s.ISUPOptionalErrors > 0 {
 		b.WriteString(" optional_part_errors=")
 		b.WriteString(strconv.FormatUint(s.ISUPOptionalErrors, 10))

@@ -36,6 +36,7 @@ type decodeOptions struct {
 	sourcePCBits map[string]uint8
 	linkPCBits   map[netip.Addr]uint8
 	maxErrors    int
+	checksums    bool
 	files        []string
 }
 
@@ -46,6 +47,7 @@ func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
 	fcs := fs.String("fcs", "", "FCS bytes at the end of MTP2 frames: 0, 2 or 4 (default: the pcapng if_fcslen, else 2 when NAME.tshark-args says "+tsharkFCSTrue+", else 0)")
 	ifacePC := fs.String("iface-pc-bits", "", "per-capture point-code width, FILE=BITS[,FILE=BITS...]; FILE is the path as given or its base name")
 	linkPC := fs.String("link-pc-bits", "", "per-association point-code width for SIGTRAN, ADDR=BITS[,ADDR=BITS...] (either IP address of the association)")
+	checksums := fs.Bool("verify-checksums", false, "verify SCTP CRC32c and count bad ones in the summary (taps often see unfilled, offloaded checksums)")
 	maxErrors := fs.Int("max-errors", 10, "errors printed per drop reason before the rest are only counted (0: no limit)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: gatewarden decode [flags] FILE...\n\n"+
@@ -63,7 +65,7 @@ func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
 		fmt.Fprintf(stderr, "gatewarden decode: "+format+"\n", a...)
 		return nil, exitUsage
 	}
-	o := &decodeOptions{fcs: -1, maxErrors: *maxErrors, files: fs.Args()}
+	o := &decodeOptions{fcs: -1, maxErrors: *maxErrors, checksums: *checksums, files: fs.Args()}
 	var err error
 	if o.pcBits, err = parsePCBits(*pcBits); err != nil {
 		return usageErr("invalid --pc-bits %q: %v", *pcBits, err)
@@ -221,7 +223,7 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	unreadable := r.Unreadable() - notCapture
 	reported := len(errs)
 
-	cfg := decode.Config{PCBits: o.pcBits, LinkPCBits: o.linkPCBits}
+	cfg := decode.Config{PCBits: o.pcBits, LinkPCBits: o.linkPCBits, VerifySCTPChecksums: o.checksums}
 	if o.fcs >= 0 {
 		cfg.MTP2FCSLen = o.fcs
 	}
