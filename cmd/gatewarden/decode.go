@@ -245,6 +245,7 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 		fileFCS[i] = fcs
 	}
 
+	growPipe(stdout)
 	out := bufio.NewWriterSize(stdout, 1<<20)
 	var (
 		line     []byte
