@@ -278,10 +278,17 @@ func (a *assoc) seen(tsn uint32, h uint32, now, window int64) bool {
 	return false
 }
 
+// maxAssignedPPID bounds the values IANA has assigned to payload protocols
+// (under 100 today); a PPID above it names no protocol.
+const maxAssignedPPID = 255
+
 // sigtran dispatches a user message by payload protocol, or by well-known
-// port when the PPID is unset.
+// port when the PPID is unset or names no protocol: some implementations send
+// it byte-swapped (0x03000000), and tshark falls back to the port for such
+// values too. A PPID assigned to another protocol (H.248, Diameter, …) keeps
+// that verdict whatever the port.
 func (d *Decoder) sigtran(ppid uint32, p []byte) {
-	if ppid == 0 {
+	if ppid == 0 || ppid > maxAssignedPPID {
 		sp, dp := d.sctp.cur.src.Port(), d.sctp.cur.dst.Port()
 		switch {
 		case sp == portM3UA || dp == portM3UA:

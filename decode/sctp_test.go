@@ -174,6 +174,8 @@ func TestSCTPChunks(t *testing.T) {
 		{"ppid 0 on the m3ua port", 2905, [][]byte{dataChunk(3, 1, 0, 0, 0, iam)}, 1, ReasonNone, 0},
 		{"ppid 0 elsewhere", 5000, [][]byte{dataChunk(3, 1, 0, 0, 0, iam)}, 0, SkipSCTPUnknownPPID, 1},
 		{"megaco ppid", 2905, [][]byte{dataChunk(3, 1, 0, 0, 7, iam)}, 0, SkipSCTPUnknownPPID, 1},
+		{"byte-swapped ppid on the m3ua port", 2905, [][]byte{dataChunk(3, 1, 0, 0, 0x03000000, iam)}, 1, ReasonNone, 0},
+		{"byte-swapped ppid elsewhere", 5000, [][]byte{dataChunk(3, 1, 0, 0, 0x03000000, iam)}, 0, SkipSCTPUnknownPPID, 1},
 		{"empty data chunk", 2905, [][]byte{dataChunk(3, 1, 0, 0, ppidM3UA, nil)}, 0, DropSCTPBadChunk, 1},
 		{"chunk length 2", 2905, [][]byte{{3, 0, 0, 2}}, 0, DropSCTPBadChunk, 1},
 		{"chunk past the packet", 2905, [][]byte{{3, 0, 0, 40, 0, 0, 0, 0}}, 0, DropSCTPTruncated, 1},
