@@ -239,6 +239,24 @@ func New(s Settings, emit func(*analysis.Alert)) *Engine {
 	return e
 }
 
+// Reconfigure puts new settings (partners, plan, protected numbers,
+// thresholds, severities, blocklist) in force between two calls. The
+// behaviour windows keep what they have counted, under their new lengths and
+// thresholds, so a SIGHUP that tunes a threshold does not blind one-ring,
+// bombing, high-frequency or relay detection for a window's length. The
+// alert counters carry on too. e keeps its identity (callbacks stay valid).
+func (e *Engine) Reconfigure(s Settings) {
+	n := New(s, e.emit)
+	for _, w := range []struct{ old, new **window }{
+		{&e.oneRing, &n.oneRing}, {&e.bombing, &n.bombing}, {&e.highFreq, &n.highFreq}, {&e.relay, &n.relay},
+	} {
+		(*w.old).retune(*w.new)
+		*w.new = *w.old
+	}
+	n.alerts = e.alerts
+	*e = *n
+}
+
 // Stats returns alert counts and table sizes.
 func (e *Engine) Stats() Stats {
 	st := Stats{Alerts: make(map[string]uint64), WindowKeys: make(map[string]int), WindowOverflow: make(map[string]uint64)}

@@ -366,3 +366,38 @@ func BenchmarkSetup(b *testing.B) {
 		e.Setup(c)
 	}
 }
+
+// TestReconfigureKeepsWindows: new settings mid-stream keep what the
+// behaviour windows have counted, under the new threshold and length, and
+// the emit callback and alert counters carry on.
+func TestReconfigureKeepsWindows(t *testing.T) {
+	var r recorder
+	e := New(testSettings(t), r.emit)
+	feedAttempts(e, &r, 1000*s, 10*s, 15, distinctMobile(0), fixed("2088881234"))
+	if n := countRule(&r, CallBombing); n != 0 {
+		t.Fatalf("15 attempts at the default threshold: %d alerts", n)
+	}
+	lower := testSettings(t)
+	lower.Thresholds.BombingCalls = 17
+	e.Reconfigure(lower)
+	// Attempts 16 and 17: the 17th reaches the new threshold only if the
+	// first 15 were kept.
+	feedAttempts(e, &r, 1150*s, s, 2, distinctMobile(100), fixed("2088881234"))
+	if n := countRule(&r, CallBombing); n != 1 {
+		t.Fatalf("after lowering the threshold to 17: %d alerts, want 1 (windows kept)", n)
+	}
+	if a := r.alerts[len(r.alerts)-1]; a.Count != 17 {
+		t.Errorf("alert count %d, want 17", a.Count)
+	}
+	// A shorter window drops what falls outside it at the next event.
+	shorter := lower
+	shorter.Thresholds.BombingWindow = 20 * s
+	e.Reconfigure(shorter)
+	feedAttempts(e, &r, 1160*s, s, 1, distinctMobile(200), fixed("2088881234"))
+	if st := e.Stats(); st.Alerts[CallBombing] != 1 {
+		t.Errorf("alert counter after reconfiguring: %v", st.Alerts)
+	}
+	if n := countRule(&r, CallBombing); n != 1 {
+		t.Errorf("shortened window fired again: %d alerts", n)
+	}
+}

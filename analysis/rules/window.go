@@ -100,6 +100,12 @@ func (w *window) add(hash uint64, ts int64) (fire bool, count int) {
 // Keys is the number of keys with events in the window.
 func (w *window) Keys() int { return len(w.index) }
 
+// retune takes the length, threshold and queue bound of like, keeping the
+// events and keys: events older than a shorter span leave at the next add.
+func (w *window) retune(like *window) {
+	w.span, w.threshold, w.maxEvents = like.span, like.threshold, like.maxEvents
+}
+
 func (w *window) expire() {
 	horizon := w.now - w.span
 	for w.n > 0 && w.events[w.head].ts <= horizon {

@@ -892,7 +892,7 @@ type analysisStage struct {
 	eng     *rules.Engine
 	// blocklist is the reloader the engine in force consults.
 	blocklist    *config.Reloader
-	enginesBuilt int // rules engines built by reloads (tests)
+	enginesBuilt int // rules engines reconfigured by reloads (tests)
 
 	source string       // name of the current batch's source
 	frame  decode.Frame // reused: the decoder keeps a pointer to it while decoding
@@ -951,9 +951,9 @@ func (st *analysisStage) newDecoder() *decode.Decoder {
 
 // applyReload switches to a new generation between two batches. The
 // assembler and its calls in flight are always kept. The rules engine is
-// rebuilt only when the rules' settings changed (partners, plan, protected
-// numbers, thresholds, severities, blocklist file): its behaviour windows
-// then start afresh. The decoder is kept unless point-code widths changed.
+// reconfigured only when the rules' settings changed (partners, plan,
+// protected numbers, thresholds, severities, blocklist file); its behaviour
+// windows keep their counts. The decoder is kept unless point-code widths changed.
 func (st *analysisStage) applyReload(g *generation) {
 	old := st.gen
 	st.gen = g
@@ -964,7 +964,7 @@ func (st *analysisStage) applyReload(g *generation) {
 			st.blocklist = g.blocklist
 		}
 	} else {
-		st.eng = rules.New(g.settings, st.onAlert)
+		st.eng.Reconfigure(g.settings)
 		st.blocklist = g.blocklist
 		st.enginesBuilt++
 	}
