@@ -98,6 +98,9 @@ type sctpState struct {
 	fragments      int // fragments held across all associations
 	bytes          int // octets held
 	freeReasm      []*sctpReasm
+
+	early  []earlyFrag // fragments that came before their predecessors
+	nEarly int         // entries of early in use
 }
 
 func (s *sctpState) init() { s.assocs = make(map[assocKey]*assoc) }
@@ -216,6 +219,7 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 		r.n = 1
 		s.fragments++
 		s.bytes += len(payload)
+		d.pullEarly(r)
 		return
 	}
 	var r *sctpReasm
@@ -226,13 +230,25 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 		}
 	}
 	if r == nil {
-		d.count(DropSCTPFragmentBad) // its first fragment was lost or never seen
+		// Its predecessors are late (a tap sees a retransmitted fragment
+		// after the ones that follow it) or lost: hold it until they come or
+		// it expires, when it is counted as sctp_fragment_bad.
+		s.holdEarly(d, a, stream, unordered, idata, mid, seq, end, payload)
 		return
 	}
+	if !d.appendFragment(r, payload, end) {
+		d.pullEarly(r)
+	}
+}
+
+// appendFragment adds the next fragment to r; on the last one it delivers
+// the message. It reports whether r is finished (delivered or dropped).
+func (d *Decoder) appendFragment(r *sctpReasm, payload []byte, end bool) bool {
+	s := &d.sctp
 	// The last fragment completes the message at once: it needs no room.
 	if len(r.buf)+len(payload) > maxSCTPMessage || (!end && !s.makeRoom(d, r, len(payload))) {
 		s.drop(d, r, DropSCTPFragmentOverflow)
-		return
+		return true
 	}
 	r.buf = append(r.buf, payload...)
 	r.next++
@@ -240,13 +256,14 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 	s.fragments++
 	s.bytes += len(payload)
 	if !end {
-		return
+		return false
 	}
 	d.stats.SCTPReassembled++
 	buf, ppid := r.buf, r.ppid
 	// The buffer is reused only by a later reassembly, never during this call.
 	s.release(r)
 	d.sigtran(ppid, buf)
+	return true
 }
 
 // makeRoom drops the oldest reassemblies (other than keep) until one more
@@ -432,10 +449,12 @@ func (s *sctpState) expire(d *Decoder, now int64) {
 	for r := s.oldest; r != nil && now-r.start > d.cfg.FragmentTimeout; r = s.oldest {
 		s.drop(d, r, DropSCTPFragmentExpired)
 	}
+	s.expireEarly(d, now)
 }
 
 func (s *sctpState) flush(d *Decoder) {
 	for r := s.oldest; r != nil; r = s.oldest {
 		s.drop(d, r, DropSCTPFragmentExpired)
 	}
+	s.expireEarly(d, -1)
 }

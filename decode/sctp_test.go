@@ -98,7 +98,14 @@ func TestSCTPReassembly(t *testing.T) {
 		{"bundled fragments", Config{}, []Frame{fr(1, 0, f[0], f[1], f[2])}, false, 1, ReasonNone, 0},
 		{"interleaved streams", Config{}, []Frame{fr(1, 0, f[0]), fr(2, 1, g[0]), fr(3, 2, f[1]), fr(4, 3, g[1]), fr(5, 4, f[2])}, false, 2, ReasonNone, 0},
 		{"missing middle", Config{}, []Frame{fr(1, 0, f[0]), fr(2, 1, f[2])}, true, 0, DropSCTPFragmentBad, 1},
-		{"end without begin", Config{}, []Frame{fr(1, 0, f[2])}, false, 0, DropSCTPFragmentBad, 1},
+		{"end without begin", Config{}, []Frame{fr(1, 0, f[2])}, true, 0, DropSCTPFragmentBad, 1},
+		{"end without begin, held until it expires", Config{}, []Frame{fr(1, 0, f[2]), fr(2, 31e9, g[0])}, false, 0, DropSCTPFragmentBad, 1},
+		// A tap sees a retransmitted fragment after those that follow it:
+		// reassembled all the same, as tshark does.
+		{"middle late", Config{}, []Frame{fr(1, 0, f[0]), fr(2, 1, f[2]), fr(3, 2, f[1])}, false, 1, ReasonNone, 0},
+		{"reverse order", Config{}, []Frame{fr(1, 0, f[2]), fr(2, 1, f[1]), fr(3, 2, f[0])}, false, 1, ReasonNone, 0},
+		{"begin last", Config{}, []Frame{fr(1, 0, f[1]), fr(2, 1, f[2]), fr(3, 2, f[0])}, false, 1, ReasonNone, 0},
+		{"two streams out of order", Config{}, []Frame{fr(1, 0, g[1]), fr(2, 1, f[2]), fr(3, 2, f[0]), fr(4, 3, g[0]), fr(5, 4, f[1])}, false, 2, ReasonNone, 0},
 		{"expired", Config{}, []Frame{fr(1, 0, f[0]), fr(2, 31e9, f[1])}, false, 0, DropSCTPFragmentExpired, 1},
 		{"flushed", Config{}, []Frame{fr(1, 0, f[0]), fr(2, 1, f[1])}, true, 0, DropSCTPFragmentExpired, 1},
 		{"overflow", Config{MaxPendingFragments: 1}, []Frame{fr(1, 0, f[0]), fr(2, 1, g[0]), fr(3, 2, g[1])}, false, 1, DropSCTPFragmentOverflow, 1},
@@ -169,7 +176,9 @@ func TestSCTPChunks(t *testing.T) {
 		{"control only", 2905, [][]byte{sack, heartbeat}, 0, SkipSCTPControl, 2},
 		{"i-data", 2905, [][]byte{idata(3, iam)}, 1, ReasonNone, 0},
 		{"i-data fragments", 2905, [][]byte{idataChunk(2, 7, 4, ppidM3UA, iam[:20]), idataChunk(0, 8, 4, 1, iam[20:30]), idataChunk(1, 9, 4, 2, iam[30:])}, 1, ReasonNone, 0},
-		{"i-data fragment out of sequence", 2905, [][]byte{idataChunk(2, 7, 4, ppidM3UA, iam[:20]), idataChunk(1, 9, 4, 2, iam[20:])}, 0, DropSCTPFragmentBad, 1},
+		// The end fragment is held for its missing predecessor (counted when it expires).
+		{"i-data fragment out of sequence", 2905, [][]byte{idataChunk(2, 7, 4, ppidM3UA, iam[:20]), idataChunk(1, 9, 4, 2, iam[20:])}, 0, DropSCTPFragmentBad, 0},
+		{"i-data fragments out of order", 2905, [][]byte{idataChunk(1, 9, 4, 2, iam[30:]), idataChunk(2, 7, 4, ppidM3UA, iam[:20]), idataChunk(0, 8, 4, 1, iam[20:30])}, 1, ReasonNone, 0},
 		{"ppid 0 on the m2pa port", 3565, [][]byte{dataChunk(3, 1, 0, 0, 0, m2paUserData(1, 1, mtp3ITU(0x85, 1, 2, 3, isupMessage(1, 0x10))))}, 1, ReasonNone, 0},
 		{"ppid 0 on the m3ua port", 2905, [][]byte{dataChunk(3, 1, 0, 0, 0, iam)}, 1, ReasonNone, 0},
 		{"ppid 0 elsewhere", 5000, [][]byte{dataChunk(3, 1, 0, 0, 0, iam)}, 0, SkipSCTPUnknownPPID, 1},
@@ -246,4 +255,26 @@ func idataChunk(flags byte, tsn, mid, ppidOrFSN uint32, payload []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, mid)
 	b = binary.BigEndian.AppendUint32(b, ppidOrFSN)
 	return pad4(append(b, payload...))
+}
+
+// TestSCTPEarlyFragmentsBounded: fragments whose first part never comes are
+// held in a bounded area; past maxEarlyFragments the oldest is dropped and
+// counted at once, and the rest are counted when they expire.
+func TestSCTPEarlyFragmentsBounded(t *testing.T) {
+	iam := m3uaISUP(1, 1)
+	d := New(Config{}, nil)
+	const n = maxEarlyFragments + 10
+	for i := 0; i < n; i++ {
+		// the end fragments of messages whose other fragments were lost
+		f := fragments(iam, 2, uint32(1000+2*i), 2, false)
+		fr := sctpFrame(uint64(i+1), int64(i), 1000, 2905, 1, f[1])
+		d.Decode(&fr)
+	}
+	if st := d.Stats(); st.Reasons[DropSCTPFragmentBad] != 10 || d.sctp.nEarly != maxEarlyFragments {
+		t.Fatalf("after %d orphans: %d counted, %d held", n, st.Reasons[DropSCTPFragmentBad], d.sctp.nEarly)
+	}
+	d.Flush()
+	if st := d.Stats(); st.Reasons[DropSCTPFragmentBad] != n || d.sctp.nEarly != 0 {
+		t.Fatalf("after flush: %d counted, %d held", st.Reasons[DropSCTPFragmentBad], d.sctp.nEarly)
+	}
 }
