@@ -39,6 +39,22 @@ func loadCapture(b *testing.B) (string, uint64) {
 	return path, sum.Messages
 }
 
+// benchSetup is the scenario configuration (partners, blocklist, every rule)
+// for the generated capture's partners.
+func benchSetup(b *testing.B) *replaySetup {
+	b.Helper()
+	dir := b.TempDir()
+	block := filepath.Join(dir, "blocklist.txt")
+	os.WriteFile(block, []byte(gen.ScenarioBlocklistFile()), 0o644)
+	cfg := filepath.Join(dir, "gatewarden.yaml")
+	os.WriteFile(cfg, []byte(gen.ScenarioConfigYAML(gen.DefaultPartners(14), 14, block)), 0o644)
+	setup, err := loadReplaySetup(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return setup
+}
+
 // BenchmarkDecodeCapture decodes a generated capture of >= 1 M ISUP messages,
 // file reading included, output discarded. One op is the whole file. Reports
 // messages per CPU-second (the per-core rate; wall time suffers on a shared
@@ -131,15 +147,8 @@ func childCPUSeconds() float64 {
 //	GOMAXPROCS=1 go test ./cmd/gatewarden -run '^$' -bench ReplayIntoStore -benchtime 1x
 func BenchmarkReplayIntoStore(b *testing.B) {
 	path, want := loadCapture(b)
+	setup := benchSetup(b)
 	dir := b.TempDir()
-	block := filepath.Join(dir, "blocklist.txt")
-	os.WriteFile(block, []byte(gen.ScenarioBlocklistFile()), 0o644)
-	cfg := filepath.Join(dir, "gatewarden.yaml")
-	os.WriteFile(cfg, []byte(gen.ScenarioConfigYAML(gen.DefaultPartners(14), 14, block)), 0o644)
-	setup, err := loadReplaySetup(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
 	var msgs, diskBytes uint64
 	b.ResetTimer()
 	cpu0 := cpuSeconds()

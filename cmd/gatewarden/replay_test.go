@@ -284,29 +284,8 @@ var benchSink int
 // BenchmarkReplay runs the whole pipeline with every rule on a generated
 // capture of at least a million ISUP messages and reports messages per second.
 func BenchmarkReplay(b *testing.B) {
-	dir := b.TempDir()
-	pcap := filepath.Join(dir, "load.pcap")
-	f, err := os.Create(pcap)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sum, err := gen.Write(f, nil, gen.Options{Seed: 1, Partners: gen.DefaultPartners(14),
-		Source: gen.Merge(gen.NewCleanSource(1, 240000, gen.DefaultPartners(14), gen.DefaultStart, 0))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-	if sum.Messages < 1_000_000 {
-		b.Fatalf("capture holds %d messages", sum.Messages)
-	}
-	block := filepath.Join(dir, "blocklist.txt")
-	os.WriteFile(block, []byte(gen.ScenarioBlocklistFile()), 0o644)
-	cfg := filepath.Join(dir, "gatewarden.yaml")
-	os.WriteFile(cfg, []byte(gen.ScenarioConfigYAML(gen.DefaultPartners(14), 14, block)), 0o644)
-	setup, err := loadReplaySetup(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	pcap, _ := loadCapture(b)
+	setup := benchSetup(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuSeconds()
