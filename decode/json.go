@@ -33,8 +33,13 @@ type JSONEncoder struct {
 	secText []byte // `YYYY-MM-DDThh:mm:ss.` for sec
 	// The endpoints of the last message, formatted: an association carries
 	// many messages in a row.
-	src, dst         netip.AddrPort
-	srcText, dstText []byte
+	src, dst endpointText
+}
+
+// endpointText is an address and port with its formatted text.
+type endpointText struct {
+	ap   netip.AddrPort
+	text []byte
 }
 
 // Append appends m as one JSON object, like AppendJSON.
@@ -50,12 +55,7 @@ func (e *JSONEncoder) Append(dst []byte, m *Message, file string) []byte {
 		e.sec = sec
 	}
 	dst = append(dst, e.secText...)
-	var f [9]byte
-	for i := 8; i >= 0; i-- {
-		f[i] = byte('0' + frac%10)
-		frac /= 10
-	}
-	dst = append(dst, f[:]...)
+	dst = appendNanos(dst, frac)
 	dst = append(dst, `Z","frame":`...)
 	dst = appendUint(dst, m.Frame)
 	dst = append(dst, `,"file":`...)
@@ -66,6 +66,35 @@ func (e *JSONEncoder) Append(dst []byte, m *Message, file string) []byte {
 	return appendJSONBody(dst, m, e)
 }
 
+// appendEndpoint appends key, ap and a closing quote; nothing for an invalid
+// ap (SS7 link types have no IP endpoints). cache, when not nil, keeps the
+// text of the last address formatted.
+func appendEndpoint(dst []byte, key string, ap netip.AddrPort, cache *endpointText) []byte {
+	if !ap.IsValid() {
+		return dst
+	}
+	dst = append(dst, key...)
+	if cache == nil {
+		dst = ap.AppendTo(dst)
+	} else {
+		if cache.text == nil || ap != cache.ap {
+			cache.ap, cache.text = ap, ap.AppendTo(cache.text[:0])
+		}
+		dst = append(dst, cache.text...)
+	}
+	return append(dst, '"')
+}
+
+// appendNanos appends frac (0 to 999 999 999) as exactly nine digits.
+func appendNanos(dst []byte, frac int64) []byte {
+	var f [9]byte
+	for i := 8; i >= 0; i-- {
+		f[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	return append(dst, f[:]...)
+}
+
 // appendJSONBody appends everything after the file name and closes the
 // object; e, when not nil, caches formatted endpoints.
 func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
@@ -73,29 +102,12 @@ func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 	dst = append(dst, m.Transport.String()...)
 	dst = append(dst, '"')
 	// SS7 link types have no IP endpoints: Src/Dst stay invalid.
-	if m.Src.IsValid() {
-		dst = append(dst, `,"src":"`...)
-		if e == nil {
-			dst = m.Src.AppendTo(dst)
-		} else {
-			if e.srcText == nil || m.Src != e.src {
-				e.src, e.srcText = m.Src, m.Src.AppendTo(e.srcText[:0])
-			}
-			dst = append(dst, e.srcText...)
-		}
-		dst = append(dst, '"')
-	}
-	if m.Dst.IsValid() {
-		dst = append(dst, `,"dst":"`...)
-		if e == nil {
-			dst = m.Dst.AppendTo(dst)
-		} else {
-			if e.dstText == nil || m.Dst != e.dst {
-				e.dst, e.dstText = m.Dst, m.Dst.AppendTo(e.dstText[:0])
-			}
-			dst = append(dst, e.dstText...)
-		}
-		dst = append(dst, '"')
+	if e == nil {
+		dst = appendEndpoint(dst, `,"src":"`, m.Src, nil)
+		dst = appendEndpoint(dst, `,"dst":"`, m.Dst, nil)
+	} else {
+		dst = appendEndpoint(dst, `,"src":"`, m.Src, &e.src)
+		dst = appendEndpoint(dst, `,"dst":"`, m.Dst, &e.dst)
 	}
 
 	l := &m.Label
@@ -241,12 +253,7 @@ func appendTimestamp(dst []byte, ns int64) []byte {
 		byte('0'+rem/36000), byte('0'+rem/3600%10), ':',
 		byte('0'+rem%3600/600), byte('0'+rem%3600/60%10), ':',
 		byte('0'+rem%60/10), byte('0'+rem%10), '.')
-	var f [9]byte
-	for i := 8; i >= 0; i-- {
-		f[i] = byte('0' + frac%10)
-		frac /= 10
-	}
-	dst = append(dst, f[:]...)
+	dst = appendNanos(dst, frac)
 	return append(dst, 'Z')
 }
 
