@@ -73,20 +73,23 @@ func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer, store *reten
 	return p
 }
 
+// noteStoreErr keeps the first store error; the store counts the rest.
+func (p *replayPipeline) noteStoreErr(err error) {
+	if err != nil && p.storeErr == nil {
+		p.storeErr = err
+	}
+}
+
 // storeAndFeed keeps the message before analysing it: an alert raised while
 // feeding finds its IAM through the store's circuit tracker.
 func (p *replayPipeline) storeAndFeed(m *decode.Message) {
-	if err := p.store.AddMessage(m, p.names(m.Source)); err != nil && p.storeErr == nil {
-		p.storeErr = err
-	}
+	p.noteStoreErr(p.store.AddMessage(m, p.names(m.Source)))
 	p.asm.Feed(m)
 }
 
 func (p *replayPipeline) writeAlert(a *analysis.Alert) {
 	if p.store != nil {
-		if err := p.store.AddAlert(a); err != nil && p.storeErr == nil {
-			p.storeErr = err
-		}
+		p.noteStoreErr(p.store.AddAlert(a))
 	}
 	if p.writeErr != nil {
 		return
@@ -99,9 +102,7 @@ func (p *replayPipeline) writeAlert(a *analysis.Alert) {
 func (p *replayPipeline) closeCall(c *analysis.Call) {
 	p.eng.Close(c)
 	if p.store != nil {
-		if err := p.store.AddCall(c); err != nil && p.storeErr == nil {
-			p.storeErr = err
-		}
+		p.noteStoreErr(p.store.AddCall(c))
 	}
 	if int(c.Outcome) < len(p.outcomes) {
 		p.outcomes[c.Outcome]++
@@ -146,9 +147,7 @@ func (p *replayPipeline) finish() error {
 		}
 	}
 	if p.store != nil {
-		if err := p.store.Close(); err != nil && p.storeErr == nil {
-			p.storeErr = err
-		}
+		p.noteStoreErr(p.store.Close())
 		if p.storeErr != nil && p.writeErr == nil {
 			p.writeErr = fmt.Errorf("store: %w", p.storeErr)
 		}
