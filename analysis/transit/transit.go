@@ -71,12 +71,12 @@ type Stats struct {
 }
 
 type entry struct {
-	call   *analysis.Call
-	key    uint64
-	start  int64
-	next   *entry // same key, newer
-	qprev  *entry // FIFO by IAM time
-	qnext  *entry
+	call  *analysis.Call
+	key   uint64
+	start int64
+	next  *entry // same key, newer
+	qprev *entry // FIFO by IAM time
+	qnext *entry
 }
 
 // Correlator links transit legs. It is not safe for concurrent use.
