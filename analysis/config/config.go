@@ -631,6 +631,9 @@ func buildThresholds(f *fileThresholds, probs *problems) Thresholds {
 	ratio("short_calls.share", f.ShortCalls.Share, &t.ShortCalls.Share)
 	count("short_calls.min_answered", f.ShortCalls.MinAnswered, &t.ShortCalls.MinAnswered)
 	duration("short_calls.window", f.ShortCalls.Window, &t.ShortCalls.Window)
+	if t.Transit.Window > time.Minute {
+		probs.add("thresholds.transit.window", "%s: at most 1m (the egress IAM follows the ingress IAM within seconds)", t.Transit.Window)
+	}
 	if t.ASRDrop.Settle >= time.Hour {
 		probs.add("thresholds.asr_drop.settle", "%s: must be under an hour", t.ASRDrop.Settle)
 	}

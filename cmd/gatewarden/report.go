@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gatewarden/gatewarden/analysis/kpi"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -28,6 +29,10 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", "", "start of the time range (RFC 3339, YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC)")
 	to := fs.String("to", "", "end of the time range (exclusive; a bare date includes that day)")
 	format := fs.String("format", "table", "table, json or csv")
+	kpiFlag := fs.Bool("kpi", false, "route quality instead: seizures, answered, ASR, NER, ACD, PDD and release causes per partner, link and direction")
+	hourly := fs.Bool("hourly", false, "with --kpi: one row per hour")
+	mergeLinks := fs.Bool("merge-links", false, "with --kpi: one row per partner and direction")
+	origin := fs.Bool("origin", false, "international calls per origin country instead")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -52,6 +57,30 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
 		return 1
+	}
+	switch {
+	case *kpiFlag && *origin:
+		return fail("--kpi and --origin are separate reports")
+	case *kpiFlag:
+		rows, err := kpiRows(st, f, t, kpi.Options{Hourly: *hourly, MergeLinks: *mergeLinks})
+		if err == nil {
+			err = writeKPI(stdout, *format, f, t, *hourly, rows)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			return 1
+		}
+		return 0
+	case *origin:
+		rows, err := originRows(st, f, t)
+		if err == nil {
+			err = writeOrigin(stdout, *format, f, t, rows)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	rows, err := st.Report(f, t)
 	if err != nil {
