@@ -29,14 +29,14 @@ import (
 // egress leg the gateway sends to another partner delay after each ingress
 // IAM (default 100 ms), with the same timing and release, e.g.
 //
-//	    transit:
-//	      label: cli.intl_marking_stripped
-//	      partner: ic-telecom
-//	      delay: 150ms
-//	      called: {digits: "13912345678", nai: 3}   # default: the ingress called number
-//	      calling: {digits: "91234567", nai: 3}     # default: the ingress calling number
-//	      drop_calling: true                       # no calling number on the egress leg
-//	      generic: []                              # default: the ingress generic numbers
+//	transit:
+//	  label: cli.intl_marking_stripped
+//	  partner: ic-telecom
+//	  delay: 150ms
+//	  called: {digits: "13912345678", nai: 3}   # default: the ingress called number
+//	  calling: {digits: "91234567", nai: 3}     # default: the ingress calling number
+//	  drop_calling: true                       # no calling number on the egress leg
+//	  generic: []                              # default: the ingress generic numbers
 //
 // A call without calling: has no calling party number. Numbers default to
 // NPI 1 (E.164); category defaults to 10 (ordinary subscriber).

@@ -18,7 +18,9 @@ func TransitScenarios(start time.Time) ([]Call, []ExpectedAlert) {
 	at := start
 	serial := 0
 	called := func() string { serial++; return fmt.Sprintf("139%08d", 60000000+serial) }
-	num := func(d string, nai uint8) *scenarioNumber { return &scenarioNumber{Digits: d, NAI: nai, SI: SIUserPassed} }
+	num := func(d string, nai uint8) *scenarioNumber {
+		return &scenarioNumber{Digits: d, NAI: nai, SI: SIUserPassed}
+	}
 	transit := func(name, rule, inPartner, outPartner string, inCalling, outCalling *scenarioNumber, drop bool) {
 		at = at.Add(7 * time.Second)
 		dest := called()
