@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -48,34 +49,9 @@ func normaliseNumber(s string) (string, error) {
 	return d, nil
 }
 
-// parseTime reads RFC 3339, a date, or a date with HH:MM[:SS] (UTC when no
-// offset is given). A bare date as an upper bound means the end of that day.
-func parseTime(s string, upper bool) (int64, error) {
-	ns, err := parseTimeAny(s, upper)
-	// Unix nanoseconds only cover 1678-2262; signalling is not older than 1970.
-	if err == nil && (ns < 0 || ns > time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()) {
-		return 0, fmt.Errorf("time %q is outside 1970-2200", s)
-	}
-	return ns, err
-}
-
-func parseTimeAny(s string, upper bool) (int64, error) {
-	if len(s) > 64 {
-		return 0, fmt.Errorf("bad time: longer than 64 characters")
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			if t.Year() < 1970 || t.Year() >= 2200 {
-				return 0, fmt.Errorf("time %q is outside 1970-2200", s)
-			}
-			if upper && layout == "2006-01-02" {
-				t = t.AddDate(0, 0, 1)
-			}
-			return t.UnixNano(), nil
-		}
-	}
-	return 0, fmt.Errorf("bad time %q: want RFC 3339 (2025-01-31T08:00:00+08:00), a date (2025-01-31) or date and time (2025-01-31T08:00, UTC)", s)
-}
+// parseTime reads one bound with the shared parser (internal/timerange), as
+// the CLI's --from/--to do.
+func parseTime(s string, upper bool) (int64, error) { return timerange.Parse(s, upper) }
 
 // timeRange reads from and to. A missing to is just after the newest stored
 // message (at most MaxRange after from); a missing from is MaxRange before to. Ranges longer than MaxRange

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -24,51 +23,16 @@ func init() {
 
 func runTrace(args []string) int { return traceMain(args, os.Stdout, os.Stderr) }
 
-// parseTimeArg reads RFC 3339, a date, or a date with HH:MM[:SS] (times
-// without an offset are UTC). A bare date as an upper bound means the end of
-// that day, so --to 2025-01-31 includes the 31st.
-func parseTimeArg(s string, upper bool) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UnixNano(), nil
-	}
-	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UnixNano(), nil
-		}
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		if upper {
-			t = t.AddDate(0, 0, 1)
-		}
-		return t.UnixNano(), nil
-	}
-	return 0, fmt.Errorf("bad time %q: want RFC 3339 (2025-01-31T08:00:00+08:00), a date (2025-01-31) or date and time (2025-01-31T08:00, UTC)", s)
-}
-
+// parseRange reads --from and --to with the shared parser the web API uses.
 func parseRange(from, to string) (int64, int64, error) {
-	f, err := parseTimeArg(from, false)
+	f, t, err := timerange.Range(from, to)
 	if err != nil {
-		return 0, 0, fmt.Errorf("--from: %w", err)
-	}
-	t, err := parseTimeArg(to, true)
-	if err != nil {
-		return 0, 0, fmt.Errorf("--to: %w", err)
-	}
-	if f != 0 && t != 0 && t <= f {
-		return 0, 0, errors.New("--to must be after --from")
+		return 0, 0, fmt.Errorf("--%w", err)
 	}
 	return f, t, nil
 }
 
-func formatTS(ns int64) string {
-	if ns == 0 {
-		return ""
-	}
-	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
-}
+func formatTS(ns int64) string { return timerange.Format(ns) }
 
 type optionalUint struct {
 	v   uint32

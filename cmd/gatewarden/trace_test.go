@@ -185,24 +185,12 @@ func TestTraceReportVerify(t *testing.T) {
 	}
 }
 
-func TestParseTimeArg(t *testing.T) {
-	for _, c := range []struct {
-		in    string
-		upper bool
-		want  string
-	}{
-		{"2025-01-31", false, "2025-01-31T00:00:00Z"},
-		{"2025-01-31", true, "2025-02-01T00:00:00Z"},
-		{"2025-01-01T08:30", true, "2025-01-01T08:30:00Z"},
-		{"2025-01-01 08:30:15", false, "2025-01-01T08:30:15Z"},
-		{"2025-01-01T08:30:00+08:00", false, "2025-01-01T00:30:00Z"},
-	} {
-		ns, err := parseTimeArg(c.in, c.upper)
-		if err != nil || formatTS(ns) != c.want {
-			t.Errorf("%s: %s %v, want %s", c.in, formatTS(ns), err, c.want)
-		}
+func TestParseRangeNamesTheFlag(t *testing.T) {
+	// The forms themselves are tested in internal/timerange.
+	if _, _, err := parseRange("31/01/2025", ""); err == nil || !strings.HasPrefix(err.Error(), "--from: ") || !strings.Contains(err.Error(), "RFC 3339") {
+		t.Errorf("bad from: %v", err)
 	}
-	if _, err := parseTimeArg("31/01/2025", false); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
-		t.Errorf("bad time: %v", err)
+	if _, _, err := parseRange("2025-02-01", "2025-01-01"); err == nil || err.Error() != "--to must be after from" {
+		t.Errorf("reversed: %v", err)
 	}
 }
