@@ -30,24 +30,8 @@ type searchParams struct {
 
 // normaliseNumber accepts digits with the usual human decoration (+, spaces,
 // dashes, dots, brackets) and returns the digits, or an error that says what
-// is wrong.
-func normaliseNumber(s string) (string, error) {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '(', r == ')':
-		default:
-			return "", fmt.Errorf("number %q: only digits, a leading +, spaces, dashes, dots and brackets are accepted", s)
-		}
-	}
-	d := b.String()
-	if len(d) < 3 || len(d) > 32 {
-		return "", fmt.Errorf("number %q: want 3 to 32 digits, got %d", s, len(d))
-	}
-	return d, nil
-}
+// is wrong; the CLI's --number uses the same check.
+func normaliseNumber(s string) (string, error) { return retention.ParseNumber(s) }
 
 // parseTime reads one bound with the shared parser (internal/timerange), as
 // the CLI's --from/--to do.
