@@ -1,0 +1,76 @@
+package retention
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+// removing the oldest sealed partitions first. Called with mu held.
+func (s *Store) enforce() {
+	if s.opt.ReadOnly {
+		return
+	}
+	if s.opt.RetentionDays > 0 {
+		now := s.newest
+		if s.opt.Now != nil {
+			now = s.opt.Now().UnixNano()
+		}
+		limit := now - int64(s.opt.RetentionDays)*24*int64(time.Hour)
+		for len(s.parts) > 0 && s.parts[0].MaxTS < limit && s.removeOldest("age") {
+		}
+	}
+	if s.opt.MaxBytes > 0 {
+		for len(s.parts) > 0 && s.diskBytes() > s.opt.MaxBytes && s.removeOldest("budget") {
+		}
+	}
+	if s.opt.MinFreeBytes > 0 {
+		for len(s.parts) > 0 && freeBytes(s.dir) < s.opt.MinFreeBytes && s.removeOldest("disk") {
+		}
+		full := freeBytes(s.dir) < s.opt.MinFreeBytes
+		if full && !s.full {
+			s.opt.Logf("retention: %s has less than %d bytes free and nothing left to remove: dropping new records", s.dir, s.opt.MinFreeBytes)
+		}
+		s.full = full
+	}
+}
+
+func (s *Store) diskBytes() int64 {
+	n := s.curBytes + int64(len(s.buf)-s.flushed)
+	for _, p := range s.parts {
+		n += p.Bytes
+	}
+	return n
+}
+
+func freeBytes(dir string) int64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 1 << 62 // unknown: do not drop data on a failed probe
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
+}
+
+func (s *Store) removeOldest(reason string) bool {
+	p := s.parts[0]
+	r := Removal{
+		RemovedAt: time.Now().UTC().Format(time.RFC3339), Seq: p.Seq, Reason: reason, Bytes: p.Bytes,
+		MinTS: p.MinTS, MaxTS: p.MaxTS, Messages: p.Messages, Manifest: p.hash,
+	}
+	// Log first: a crash between the two leaves a logged removal of a partition
+	// still present, which verify reports rather than a silent gap.
+	if err := appendRemoval(s.dir, r); err != nil {
+		s.opt.Logf("retention: cannot log removal of partition %d: %v", p.Seq, err)
+		s.err = err
+		return false
+	}
+	_ = os.Remove(segPath(s.dir, p.Seq))
+	_ = os.Remove(manifestPath(s.dir, p.Seq))
+	s.parts = s.parts[1:]
+	s.stats.Removed++
+	s.stats.RemovedBytes += p.Bytes
+	s.stats.RemovedByReason[reason]++
+	s.opt.Logf("retention: removed partition %d (%s, %d bytes, %d messages, %s .. %s)", p.Seq, reason, p.Bytes, p.Messages,
+		time.Unix(0, p.MinTS).UTC().Format(time.RFC3339), time.Unix(0, p.MaxTS).UTC().Format(time.RFC3339))
+	return true
+}

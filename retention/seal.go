@@ -1,0 +1,219 @@
+package retention
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+func (s *Store) sealCurrent() error {
+	if err := s.writeBuffer(false); err != nil {
+		return err
+	}
+	if err := s.curFile.Close(); err != nil {
+		s.err = err
+		return err
+	}
+	s.cur = false
+	s.curFile = nil
+	log := append(s.chunks, s.buf)
+	err := s.sealSeq(s.curSeq, false, log)
+	s.releaseLog()
+	return err
+}
+
+// walCounts sizes a log's contents by walking the frame headers only (the
+// parsing pass checks CRCs).
+func walCounts(log [][]byte) (msgs, calls, alerts int) {
+	for _, data := range log {
+		m, c, a := walChunkCounts(data)
+		msgs, calls, alerts = msgs+m, calls+c, alerts+a
+	}
+	return
+}
+
+func walChunkCounts(data []byte) (msgs, calls, alerts int) {
+	for off := 0; len(data)-off > walHeaderLen; {
+		n := int(binary.LittleEndian.Uint32(data[off:]))
+		if n == 0 || n > len(data)-off-walHeaderLen {
+			break
+		}
+		switch data[off+walHeaderLen] {
+		case recMessage:
+			msgs++
+		case recCall:
+			calls++
+		case recAlert:
+			alerts++
+		}
+		off += walHeaderLen + n
+	}
+	return
+}
+
+// walReader walks a log's records: messages one at a time (decoded into w,
+// whose slices alias data), calls and alerts collected keyed by call Ref.
+func walReader(log [][]byte, message func(w *walMessage) error) (calls, alerts []kv, err error) {
+	_, nc, na := walCounts(log)
+	calls, alerts = make([]kv, 0, nc), make([]kv, 0, na)
+	var w walMessage
+	var lastSource string
+	var ncall, nalert uint64
+	for _, data := range log {
+		if _, err = scanWAL(data, func(p []byte) error {
+			switch p[0] {
+			case recMessage:
+				w = walMessage{numbers: w.numbers[:0]}
+				if err := decodeMessageRecord(p[1:], &w, &lastSource); err != nil {
+					return err
+				}
+				return message(&w)
+			case recCall, recAlert:
+				r := reader{b: p[1:]}
+				ref := r.uvarint()
+				if r.err != nil {
+					return r.err
+				}
+				key := appendUint64BE(make([]byte, 0, 16), ref)
+				if p[0] == recCall {
+					ncall++
+					key = appendUint64BE(key, ncall)
+					calls = append(calls, kv{key: key, val: r.b})
+				} else {
+					nalert++
+					key = appendUint64BE(key, nalert)
+					alerts = append(alerts, kv{key: key, val: r.b})
+				}
+			default:
+				return errCorrupt
+			}
+			return nil
+		}); err != nil {
+			return
+		}
+	}
+	return
+}
+
+// parseWAL decodes a whole log (tests and fuzzing; sealing streams).
+func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
+	calls, alerts, err = walReader([][]byte{data}, func(w *walMessage) error {
+		cp := *w
+		cp.numbers = append([]number(nil), w.numbers...)
+		msgs = append(msgs, cp)
+		return nil
+	})
+	return
+}
+
+// segmentFromWAL encodes a log as a segment block by block.
+func segmentFromWAL(enc *zstd.Encoder, seq uint32, log [][]byte) ([]byte, segSummary, error) {
+	nm, nc, na := walCounts(log)
+	b := newSegBuilder(enc, seq, nm, nc+na)
+	rows := make([]walMessage, 0, blockRows)
+	slab := make([]number, 0, 4*blockRows)
+	calls, alerts, err := walReader(log, func(w *walMessage) error {
+		// Numbers go into the block's slab (their digits alias the log).
+		start := len(slab)
+		slab = append(slab, w.numbers...)
+		rows = append(rows, *w)
+		rows[len(rows)-1].numbers = slab[start:len(slab):len(slab)]
+		if len(rows) == blockRows {
+			b.addBlock(rows)
+			rows, slab = rows[:0], slab[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, segSummary{}, err
+	}
+	if len(rows) > 0 {
+		b.addBlock(rows)
+	}
+	seg, sum := b.finish(calls, alerts)
+	return seg, sum, nil
+}
+
+func appendUint64BE(b []byte, v uint64) []byte {
+	return append(b, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+// sealSeq turns the log of partition seq into a segment, manifest and chain
+// link. log is the log as the writer kept it in memory; nil reads the file
+// (recovery), cutting a torn tail.
+func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
+	if log == nil {
+		data, cut, err := readWAL(walPath(s.dir, seq), true)
+		if err != nil {
+			s.err = err
+			return err
+		}
+		if cut > 0 {
+			s.stats.TornBytes += cut
+			s.opt.Logf("retention: partition %d: cut %d bytes of torn log tail", seq, cut)
+		}
+		if recovering {
+			s.opt.Logf("retention: recovering partition %d from its log (%d bytes)", seq, len(data))
+		}
+		log = [][]byte{data}
+	}
+	if nm, nc, na := walCounts(log); nm+nc+na == 0 {
+		return os.Remove(walPath(s.dir, seq))
+	}
+	seg, sum, err := segmentFromWAL(s.enc, seq, log)
+	if err != nil {
+		s.err = fmt.Errorf("retention: partition %d log: %w", seq, err)
+		return s.err
+	}
+	if err := s.writeFile(segPath(s.dir, seq), seg); err != nil {
+		return err
+	}
+	m := Manifest{
+		Seq: seq, MinTS: sum.MinTS, MaxTS: sum.MaxTS, Messages: sum.Messages, Calls: sum.Calls, Alerts: sum.Alerts,
+		Bytes: int64(len(seg)), SHA256: sha256Hex(seg), Prev: s.head.Manifest,
+		Sealed: time.Now().UTC().Format(time.RFC3339),
+	}
+	mb, _ := json.MarshalIndent(m, "", "  ")
+	mb = append(mb, '\n')
+	if err := s.writeFile(manifestPath(s.dir, seq), mb); err != nil {
+		return err
+	}
+	head := chainHead{Seq: seq, Manifest: sha256Hex(mb)}
+	hb, _ := json.Marshal(head)
+	if err := s.writeFile(filepath.Join(s.dir, chainFile), hb); err != nil {
+		return err
+	}
+	if err := os.Remove(walPath(s.dir, seq)); err != nil {
+		s.err = err
+		return err
+	}
+	if !s.opt.NoSync {
+		_ = syncDir(s.dir)
+	}
+	s.head = head
+	s.parts = append(s.parts, partInfo{Manifest: m, hash: head.Manifest})
+	s.newest = max(s.newest, m.MaxTS)
+	s.stats.Sealed++
+	return nil
+}
+
+func (s *Store) writeFile(path string, data []byte) error {
+	var err error
+	if s.opt.NoSync {
+		err = os.WriteFile(path+".tmp", data, 0o644)
+		if err == nil {
+			err = os.Rename(path+".tmp", path)
+		}
+	} else {
+		err = writeFileSync(path, data)
+	}
+	if err != nil {
+		s.err = err
+	}
+	return err
+}
