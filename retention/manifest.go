@@ -33,6 +33,9 @@ type Manifest struct {
 	SHA256   string `json:"sha256"` // of the segment file
 	Prev     string `json:"prev"`   // SHA-256 of the previous manifest file; empty for the first
 	Sealed   string `json:"sealed"` // wall-clock time of sealing, for the operator
+	// Skipped counts log records that failed their checksum on recovery and
+	// are not in the segment.
+	Skipped int `json:"skipped_records,omitempty"`
 }
 
 type chainHead struct {
@@ -195,11 +198,15 @@ func appendRemoval(dir string, r Removal) error {
 // Problem is one integrity finding of Verify.
 type Problem struct {
 	Seq    uint32 `json:"seq"`
-	Kind   string `json:"kind"` // altered, missing, reordered, unsealed
+	Kind   string `json:"kind"` // altered, missing, reordered, damaged, unsealed
+	Offset int64  `json:"offset,omitempty"`
 	Detail string `json:"detail"`
 }
 
 func (p Problem) String() string {
+	if p.Kind == "damaged" {
+		return fmt.Sprintf("partition %08d: %s at offset %d: %s", p.Seq, p.Kind, p.Offset, p.Detail)
+	}
 	return fmt.Sprintf("partition %08d: %s: %s", p.Seq, p.Kind, p.Detail)
 }
 
@@ -276,6 +283,19 @@ func Verify(dir string) (*VerifyResult, error) {
 		} else {
 			res.Open++
 			add(s, "unsealed", "open write-ahead log (not yet sealed)")
+		}
+		_, rep, err := readWAL(walPath(dir, s), false)
+		if err != nil {
+			add(s, "missing", "write-ahead log unreadable: %v", err)
+			continue
+		}
+		for _, d := range rep.Damage {
+			what := "fail their checksum; recovery will skip them"
+			if d.Fixed {
+				what = "has a damaged length field; its payload matches its checksum and recovery keeps it"
+			}
+			res.Problems = append(res.Problems, Problem{Seq: s, Kind: "damaged", Offset: d.Off,
+				Detail: fmt.Sprintf("%d bytes of the write-ahead log %s", d.Bytes, what)})
 		}
 	}
 

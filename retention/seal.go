@@ -58,7 +58,11 @@ func walChunkCounts(data []byte) (msgs, calls, alerts int) {
 
 // walReader walks a log's records: messages one at a time (decoded into w,
 // whose slices alias data), calls and alerts collected keyed by call Ref.
-func walReader(log [][]byte, message func(w *walMessage) error) (calls, alerts []kv, err error) {
+// remap renumbers references after damaged records (nil: none).
+func walReader(log [][]byte, remap func(Ref) Ref, message func(w *walMessage) error) (calls, alerts []kv, err error) {
+	if remap == nil {
+		remap = func(r Ref) Ref { return r }
+	}
 	_, nc, na := walCounts(log)
 	calls, alerts = make([]kv, 0, nc), make([]kv, 0, na)
 	var w walMessage
@@ -72,6 +76,7 @@ func walReader(log [][]byte, message func(w *walMessage) error) (calls, alerts [
 				if err := decodeMessageRecord(p[1:], &w, &lastSource); err != nil {
 					return err
 				}
+				w.Call = remap(w.Call)
 				return message(&w)
 			case recCall, recAlert:
 				r := reader{b: p[1:]}
@@ -79,7 +84,7 @@ func walReader(log [][]byte, message func(w *walMessage) error) (calls, alerts [
 				if r.err != nil {
 					return r.err
 				}
-				key := appendUint64BE(make([]byte, 0, 16), ref)
+				key := appendUint64BE(make([]byte, 0, 16), uint64(remap(Ref(ref))))
 				if p[0] == recCall {
 					ncall++
 					key = appendUint64BE(key, ncall)
@@ -102,7 +107,7 @@ func walReader(log [][]byte, message func(w *walMessage) error) (calls, alerts [
 
 // parseWAL decodes a whole log (tests and fuzzing; sealing streams).
 func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
-	calls, alerts, err = walReader([][]byte{data}, func(w *walMessage) error {
+	calls, alerts, err = walReader([][]byte{data}, nil, func(w *walMessage) error {
 		cp := *w
 		cp.numbers = append([]number(nil), w.numbers...)
 		msgs = append(msgs, cp)
@@ -112,12 +117,12 @@ func parseWAL(data []byte) (msgs []walMessage, calls, alerts []kv, err error) {
 }
 
 // segmentFromWAL encodes a log as a segment block by block.
-func segmentFromWAL(enc *zstd.Encoder, seq uint32, log [][]byte) ([]byte, segSummary, error) {
+func segmentFromWAL(enc *zstd.Encoder, seq uint32, log [][]byte, remap func(Ref) Ref) ([]byte, segSummary, error) {
 	nm, nc, na := walCounts(log)
 	b := newSegBuilder(enc, seq, nm, nc+na)
 	rows := make([]walMessage, 0, blockRows)
 	slab := make([]number, 0, 4*blockRows)
-	calls, alerts, err := walReader(log, func(w *walMessage) error {
+	calls, alerts, err := walReader(log, remap, func(w *walMessage) error {
 		// Numbers go into the block's slab (their digits alias the log).
 		start := len(slab)
 		slab = append(slab, w.numbers...)
@@ -147,15 +152,35 @@ func appendUint64BE(b []byte, v uint64) []byte {
 // link. log is the log as the writer kept it in memory; nil reads the file
 // (recovery), cutting a torn tail.
 func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
+	var skipped int
 	if log == nil {
-		data, cut, err := readWAL(walPath(s.dir, seq), true)
+		data, rep, err := readWAL(walPath(s.dir, seq), true)
 		if err != nil {
 			s.err = err
 			return err
 		}
-		if cut > 0 {
-			s.stats.TornBytes += cut
-			s.opt.Logf("retention: partition %d: cut %d bytes of torn log tail", seq, cut)
+		if rep.Tail > 0 {
+			s.stats.TornBytes += rep.Tail
+			s.opt.Logf("retention: partition %d: cut %d bytes of torn log tail", seq, rep.Tail)
+		}
+		for _, d := range rep.Damage {
+			if d.Fixed {
+				s.opt.Logf("retention: partition %d: log record at offset %d had a damaged length; its payload matches its checksum and is kept", seq, d.Off)
+				continue
+			}
+			lost := "an unknown number of"
+			if d.Lost >= 0 {
+				lost = fmt.Sprint(d.Lost)
+			}
+			s.opt.Logf("retention: partition %d: damaged log records at offset %d (%d bytes) fail their checksum: skipped (%s messages lost); reading resumes at offset %d",
+				seq, d.Off, d.Bytes, lost, d.Off+int64(d.Bytes))
+		}
+		recs, bytes := rep.Skipped()
+		skipped = recs
+		s.stats.SkippedRecords += uint64(recs)
+		s.stats.SkippedBytes += int64(bytes)
+		if len(rep.Damage) > 0 {
+			s.gaps[seq] = walGaps(rep.Damage)
 		}
 		if recovering {
 			s.opt.Logf("retention: recovering partition %d from its log (%d bytes)", seq, len(data))
@@ -165,7 +190,7 @@ func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
 	if nm, nc, na := walCounts(log); nm+nc+na == 0 {
 		return os.Remove(walPath(s.dir, seq))
 	}
-	seg, sum, err := segmentFromWAL(s.enc, seq, log)
+	seg, sum, err := segmentFromWAL(s.enc, seq, log, s.remapRef)
 	if err != nil {
 		s.err = fmt.Errorf("retention: partition %d log: %w", seq, err)
 		return s.err
@@ -175,7 +200,7 @@ func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
 	}
 	m := Manifest{
 		Seq: seq, MinTS: sum.MinTS, MaxTS: sum.MaxTS, Messages: sum.Messages, Calls: sum.Calls, Alerts: sum.Alerts,
-		Bytes: int64(len(seg)), SHA256: sha256Hex(seg), Prev: s.head.Manifest,
+		Bytes: int64(len(seg)), SHA256: sha256Hex(seg), Prev: s.head.Manifest, Skipped: skipped,
 		Sealed: time.Now().UTC().Format(time.RFC3339),
 	}
 	mb, _ := json.MarshalIndent(m, "", "  ")
@@ -216,4 +241,14 @@ func (s *Store) writeFile(path string, data []byte) error {
 		s.err = err
 	}
 	return err
+}
+
+// remapRef renumbers a reference into a partition whose log lost records on
+// recovery (see walGaps). Recovery seals logs oldest first, so a later log's
+// references into an earlier damaged one are renumbered too.
+func (s *Store) remapRef(r Ref) Ref {
+	if g, ok := s.gaps[r.Seq()]; ok {
+		return g.remap(r.Seq(), r)
+	}
+	return r
 }

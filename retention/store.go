@@ -59,6 +59,8 @@ type Stats struct {
 	Sealed                  uint64 // partitions sealed
 	Recovered               uint64 // write-ahead logs sealed on open (after a crash or stop)
 	TornBytes               int64  // bytes cut from torn log tails on open
+	SkippedRecords          uint64 // damaged log records skipped on recovery (checksum failed)
+	SkippedBytes            int64
 	Removed                 uint64 // partitions removed by retention
 	RemovedBytes            int64
 	RemovedByReason         map[string]uint64
@@ -135,6 +137,7 @@ type Store struct {
 	decoded decodedCache // their decoded blocks and index chunks
 
 	circuits map[circuitKey]circuitState
+	gaps     map[uint32]walGaps // logs recovered with damaged records, for renumbering references
 	newest   int64
 	full     bool
 	err      error
