@@ -12,11 +12,7 @@ func (s *Store) enforce() {
 		return
 	}
 	if s.opt.RetentionDays > 0 {
-		now := s.newest
-		if s.opt.Now != nil {
-			now = s.opt.Now().UnixNano()
-		}
-		limit := now - int64(s.opt.RetentionDays)*24*int64(time.Hour)
+		limit := s.ageLimit()
 		for len(s.parts) > 0 && s.parts[0].MaxTS < limit && s.removeOldest("age") {
 		}
 	}
@@ -74,3 +70,26 @@ func (s *Store) removeOldest(reason string) bool {
 		time.Unix(0, p.MinTS).UTC().Format(time.RFC3339), time.Unix(0, p.MaxTS).UTC().Format(time.RFC3339))
 	return true
 }
+
+// ageLimit is the capture time before which data is past the retention
+// window: RetentionDays before the newest data stored.
+func (s *Store) ageLimit() int64 {
+	return s.newest - int64(s.opt.RetentionDays)*24*int64(time.Hour)
+}
+
+// warnExpired warns, once per source file, that a record arrived older than
+// the retention window. Called with mu held.
+func (s *Store) warnExpired(ts int64, source string) {
+	if s.opt.RetentionDays <= 0 || ts >= s.ageLimit() || s.expired[source] {
+		return
+	}
+	if len(s.expired) >= maxExpiredSources {
+		clear(s.expired)
+	}
+	s.expired[source] = true
+	s.opt.Warnf("retention: %s holds records of %s, older than the %d-day retention window before the newest data stored (%s): retention removes them (with the partition that holds them)",
+		source, time.Unix(0, ts).UTC().Format(time.RFC3339), s.opt.RetentionDays, time.Unix(0, s.newest).UTC().Format(time.RFC3339))
+}
+
+// maxExpiredSources bounds the set of files already warned about.
+const maxExpiredSources = 4096

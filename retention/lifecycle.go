@@ -27,7 +27,10 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
 	}
-	s := &Store{dir: dir, opt: opt, circuits: map[circuitKey]circuitState{}, gaps: map[uint32]walGaps{}}
+	if opt.Warnf == nil {
+		opt.Warnf = opt.Logf
+	}
+	s := &Store{dir: dir, opt: opt, circuits: map[circuitKey]circuitState{}, gaps: map[uint32]walGaps{}, expired: map[string]bool{}}
 	s.stats.RemovedByReason = map[string]uint64{}
 	if opt.ReadOnly {
 		if _, err := os.Stat(dir); err != nil {

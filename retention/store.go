@@ -28,8 +28,10 @@ type Options struct {
 	FlushInterval time.Duration
 	// Partition is the span of capture time per partition. Default 1 h.
 	Partition time.Duration
-	// RetentionDays removes partitions whose newest data is older than this
-	// many days before Now. Zero keeps data forever.
+	// RetentionDays removes partitions whose newest data is more than this
+	// many days older than the newest data in the store (capture time, as
+	// Prometheus' TSDB counts it, never the wall clock: a replayed capture of
+	// last March is kept). Zero keeps data forever.
 	RetentionDays int
 	// MaxBytes bounds the store's size on disk; the oldest partitions go first.
 	// Zero means no budget.
@@ -39,10 +41,6 @@ type Options struct {
 	// dropped (and counted) rather than filling the disk. Default 256 MiB;
 	// negative disables the check.
 	MinFreeBytes int64
-	// Now gives the reference time for RetentionDays. By default it is the
-	// newest capture timestamp stored, so replaying old captures is
-	// deterministic; a live daemon passes time.Now.
-	Now func() time.Time
 	// ReadOnly opens for queries only: no lock, no repair, no sealing. Open
 	// write-ahead logs are read as they are.
 	ReadOnly bool
@@ -50,6 +48,9 @@ type Options struct {
 	NoSync bool
 	// Logf receives removals, recoveries and write errors. Default: discard.
 	Logf func(format string, args ...any)
+	// Warnf receives warnings an operator should act on: records older than
+	// the retention window on arrival (once per source file). Default: Logf.
+	Warnf func(format string, args ...any)
 }
 
 // Stats are the store's counters since Open.
@@ -138,6 +139,7 @@ type Store struct {
 
 	circuits map[circuitKey]circuitState
 	gaps     map[uint32]walGaps // logs recovered with damaged records, for renumbering references
+	expired  map[string]bool    // source files already warned about as older than the retention window
 	newest   int64
 	full     bool
 	err      error
@@ -263,6 +265,7 @@ func (s *Store) AddMessage(m *decode.Message, sourceName string) error {
 		s.stats.Dropped++
 		return err
 	}
+	s.warnExpired(m.TS, sourceName)
 	ref := MakeRef(s.curSeq, s.curOrd)
 	var call Ref // zero: the message opens (or is) its own call
 	key := circuitOf(m.Label.OPC, m.Label.DPC, m.ISUP.CIC)
