@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"encoding/json"
 	"os"
 	"syscall"
 	"time"
@@ -55,13 +56,14 @@ func (s *Store) removeOldest(reason string) bool {
 	}
 	// Log first: a crash between the two leaves a logged removal of a partition
 	// still present, which verify reports rather than a silent gap.
-	if err := appendRemoval(s.dir, r); err != nil {
-		s.opt.Logf("retention: cannot log removal of partition %d: %v", p.Seq, err)
-		s.err = err
+	b, _ := json.Marshal(r)
+	if err := s.appendWithReserve(removedFile, append(b, '\n')); err != nil {
+		s.opt.Errorf("retention: cannot log removal of partition %d, so it is kept: %v", p.Seq, err)
 		return false
 	}
 	_ = os.Remove(segPath(s.dir, p.Seq))
 	_ = os.Remove(manifestPath(s.dir, p.Seq))
+	s.segs.forget(p.SHA256)
 	s.parts = s.parts[1:]
 	s.stats.Removed++
 	s.stats.RemovedBytes += p.Bytes

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -30,8 +31,15 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.Warnf == nil {
 		opt.Warnf = opt.Logf
 	}
+	if opt.Errorf == nil {
+		opt.Errorf = opt.Logf
+	}
+	if opt.OpenFile == nil {
+		opt.OpenFile = osOpenFile
+	}
 	s := &Store{dir: dir, opt: opt, circuits: map[circuitKey]circuitState{}, gaps: map[uint32]walGaps{}, expired: map[string]bool{}}
 	s.stats.RemovedByReason = map[string]uint64{}
+	s.stats.DroppedByReason = map[string]uint64{}
 	if opt.ReadOnly {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, err
@@ -126,14 +134,15 @@ func (s *Store) load() error {
 		return nil
 	}
 	// Seal what a crashed or stopped writer left, oldest first, so the chain
-	// stays in sequence order.
-	for _, seq := range wseqs {
-		if err := s.sealSeq(seq, true, nil); err != nil {
-			return fmt.Errorf("retention: recovering partition %d: %w", seq, err)
-		}
-		s.stats.Recovered++
-	}
+	// stays in sequence order. When that fails (a full disk) the store still
+	// opens for queries; new records are refused and the flusher retries
+	// (see retry) once retention or the operator has freed space.
+	s.leftover = wseqs
 	s.enforce()
+	if err := s.sealLeftovers(); err != nil {
+		s.fail(err)
+	}
+	s.keepReserve()
 	return nil
 }
 
@@ -145,10 +154,8 @@ func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.RemovedByReason = make(map[string]uint64, len(s.stats.RemovedByReason))
-	for k, v := range s.stats.RemovedByReason {
-		st.RemovedByReason[k] = v
-	}
+	st.RemovedByReason = maps.Clone(s.stats.RemovedByReason)
+	st.DroppedByReason = maps.Clone(s.stats.DroppedByReason)
 	return st
 }
 
@@ -187,12 +194,14 @@ func (s *Store) flusher() {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			var f *os.File
-			if s.dirty && s.cur && s.writeBuffer(false) == nil {
+			s.enforce()
+			s.retry()
+			var f File
+			if s.stall == nil && s.dirty && s.cur && s.writeBuffer(false) == nil {
 				s.dirty = false
 				f = s.curFile
 			}
-			s.enforce()
+			s.keepReserve()
 			s.mu.Unlock()
 			if f != nil && !s.opt.NoSync {
 				s.syncOutside(f)
@@ -205,16 +214,15 @@ func (s *Store) flusher() {
 // fsync can take tens of milliseconds, and AddMessage must not wait for it.
 // Sealing may close f meanwhile (the sync then finishes on the open
 // descriptor, or reports a closed file, which sealing has made durable).
-func (s *Store) syncOutside(f *os.File) {
+func (s *Store) syncOutside(f File) {
 	err := f.Sync()
 	if err == nil || errors.Is(err, os.ErrClosed) {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.curFile == f && s.err == nil {
-		s.err = fmt.Errorf("retention: syncing log: %w", err)
-		s.opt.Logf("%v", s.err)
+	if s.curFile == f {
+		s.fail(fmt.Errorf("retention: syncing log: %w", err))
 	}
 }
 
@@ -234,14 +242,39 @@ func (s *Store) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var err error
-	if s.cur {
-		err = s.sealCurrent()
+	s.enforce()
+	s.retry() // a last try if writing had failed
+	var errs []error
+	switch {
+	case s.cur && s.stall == nil:
+		if err := s.sealCurrent(); err != nil {
+			errs = append(errs, fmt.Errorf("%w (its log is kept and sealed at the next start)", err))
+		}
+	case s.cur:
+		// The log holds what could be written; the next Open seals it.
+		err := s.writeOut()
+		if err == nil && !s.opt.NoSync {
+			err = s.curFile.Sync()
+		}
+		s.curFile.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%w: %d buffered bytes of partition %d could not be written", err, len(s.buf)-s.flushed, s.curSeq))
+		}
+	}
+	var dropped uint64
+	for _, n := range s.stats.DroppedByReason {
+		dropped += n
+	}
+	if dropped > 0 {
+		errs = append(errs, fmt.Errorf("retention: %d records dropped since start %v; last error: %w", dropped, s.stats.DroppedByReason, s.lastErr))
+	} else if s.stall != nil {
+		errs = append(errs, s.stall)
 	}
 	s.enforce()
 	s.release()
+	s.segs.closeAll()
 	s.spare = nil
 	s.enc.Close()
 	s.dec.Close()
-	return err
+	return errors.Join(errs...)
 }

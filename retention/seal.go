@@ -12,19 +12,25 @@ import (
 )
 
 func (s *Store) sealCurrent() error {
-	if err := s.writeBuffer(false); err != nil {
+	// Logs left by a previous run go first: the chain stays in sequence order.
+	if err := s.sealLeftovers(); err != nil {
+		s.sealPending = true
 		return err
 	}
-	if err := s.curFile.Close(); err != nil {
-		s.err = err
+	if err := s.writeOut(); err != nil {
+		s.sealPending = true
 		return err
 	}
-	s.cur = false
-	s.curFile = nil
 	log := append(s.chunks, s.buf)
-	err := s.sealSeq(s.curSeq, false, log)
+	if err := s.sealSeq(s.curSeq, false, log); err != nil {
+		// The partition stays open, its log whole on disk; retry seals it.
+		s.sealPending = true
+		return err
+	}
+	s.curFile.Close()
+	s.cur, s.curFile, s.sealPending = false, nil, false
 	s.releaseLog()
-	return err
+	return nil
 }
 
 // walCounts sizes a log's contents by walking the frame headers only (the
@@ -156,7 +162,6 @@ func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
 	if log == nil {
 		data, rep, err := readWAL(walPath(s.dir, seq), true)
 		if err != nil {
-			s.err = err
 			return err
 		}
 		if rep.Tail > 0 {
@@ -192,11 +197,19 @@ func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
 	}
 	seg, sum, err := segmentFromWAL(s.enc, seq, log, s.remapRef)
 	if err != nil {
-		s.err = fmt.Errorf("retention: partition %d log: %w", seq, err)
-		return s.err
+		return fmt.Errorf("retention: partition %d log: %w", seq, err)
 	}
+	// Until CHAIN names it, a half-written partition is taken back, so a
+	// retry (or the next Open) starts from the log again.
+	sealed := false
+	defer func() {
+		if !sealed {
+			os.Remove(segPath(s.dir, seq))
+			os.Remove(manifestPath(s.dir, seq))
+		}
+	}()
 	if err := s.writeFile(segPath(s.dir, seq), seg); err != nil {
-		return err
+		return fmt.Errorf("retention: sealing partition %d: %w", seq, err)
 	}
 	m := Manifest{
 		Seq: seq, MinTS: sum.MinTS, MaxTS: sum.MaxTS, Messages: sum.Messages, Calls: sum.Calls, Alerts: sum.Alerts,
@@ -206,17 +219,15 @@ func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
 	mb, _ := json.MarshalIndent(m, "", "  ")
 	mb = append(mb, '\n')
 	if err := s.writeFile(manifestPath(s.dir, seq), mb); err != nil {
-		return err
+		return fmt.Errorf("retention: sealing partition %d: %w", seq, err)
 	}
 	head := chainHead{Seq: seq, Manifest: sha256Hex(mb)}
 	hb, _ := json.Marshal(head)
 	if err := s.writeFile(filepath.Join(s.dir, chainFile), hb); err != nil {
-		return err
+		return fmt.Errorf("retention: sealing partition %d: %w", seq, err)
 	}
-	if err := os.Remove(walPath(s.dir, seq)); err != nil {
-		s.err = err
-		return err
-	}
+	sealed = true
+	os.Remove(walPath(s.dir, seq))
 	if !s.opt.NoSync {
 		_ = syncDir(s.dir)
 	}
@@ -227,18 +238,26 @@ func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
 	return nil
 }
 
+// writeFile writes a file atomically: temporary file, fsync, rename; a
+// failed attempt leaves nothing behind.
 func (s *Store) writeFile(path string, data []byte) error {
-	var err error
-	if s.opt.NoSync {
-		err = os.WriteFile(path+".tmp", data, 0o644)
-		if err == nil {
-			err = os.Rename(path+".tmp", path)
-		}
-	} else {
-		err = writeFileSync(path, data)
+	tmp := path + ".tmp"
+	f, err := s.opt.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && !s.opt.NoSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		s.err = err
+		os.Remove(tmp)
 	}
 	return err
 }

@@ -48,6 +48,12 @@ type Options struct {
 	NoSync bool
 	// Logf receives removals, recoveries and write errors. Default: discard.
 	Logf func(format string, args ...any)
+	// Errorf receives write failures and their end (writing resumed).
+	// Default: Logf.
+	Errorf func(format string, args ...any)
+	// OpenFile opens the store's files for writing; tests inject faults
+	// through it. Default: os.OpenFile.
+	OpenFile OpenFileFunc
 	// Warnf receives warnings an operator should act on: records older than
 	// the retention window on arrival (once per source file). Default: Logf.
 	Warnf func(format string, args ...any)
@@ -55,12 +61,13 @@ type Options struct {
 
 // Stats are the store's counters since Open.
 type Stats struct {
-	Messages, Calls, Alerts uint64 // records accepted
-	Dropped                 uint64 // records refused because the disk is full or a write failed
-	Sealed                  uint64 // partitions sealed
-	Recovered               uint64 // write-ahead logs sealed on open (after a crash or stop)
-	TornBytes               int64  // bytes cut from torn log tails on open
-	SkippedRecords          uint64 // damaged log records skipped on recovery (checksum failed)
+	Messages, Calls, Alerts uint64            // records accepted
+	Dropped                 uint64            // records refused because the disk is full or a write failed
+	DroppedByReason         map[string]uint64 // DropDiskFull, DropWriteError, DropClosed
+	Sealed                  uint64            // partitions sealed
+	Recovered               uint64            // write-ahead logs sealed on open (after a crash or stop)
+	TornBytes               int64             // bytes cut from torn log tails on open
+	SkippedRecords          uint64            // damaged log records skipped on recovery (checksum failed)
 	SkippedBytes            int64
 	Removed                 uint64 // partitions removed by retention
 	RemovedBytes            int64
@@ -114,7 +121,7 @@ type Store struct {
 	curSeq   uint32
 	curSlot  int64 // ts / Partition
 	curOrd   uint32
-	curFile  *os.File
+	curFile  File
 	curBytes int64
 	curSum   segSummary // capture-time range of the open partition, for queries
 	dirty    bool
@@ -142,8 +149,14 @@ type Store struct {
 	expired  map[string]bool    // source files already warned about as older than the retention window
 	newest   int64
 	full     bool
-	err      error
 	closed   bool
+
+	// Write failures: while stall is set new records are refused; the
+	// flusher retries and clears it. lastErr is kept for Close.
+	stall, lastErr error
+	stallDrops     uint64
+	sealPending    bool     // the open partition's seal failed; it stays open until a retry succeeds
+	leftover       []uint32 // logs a previous run left that Open could not seal (disk full)
 
 	enc *zstd.Encoder
 	dec *zstd.Decoder
@@ -176,43 +189,42 @@ func (s *Store) writable(ts int64) error {
 		return ErrReadOnly
 	}
 	if s.closed {
-		return errors.New("retention: store is closed")
+		return s.refuse(errors.New("retention: store is closed"))
 	}
-	if s.err != nil {
-		return s.err
+	if s.stall != nil {
+		return s.refuse(fmt.Errorf("%w (%v)", ErrDiskFull, s.stall))
 	}
 	if s.full {
-		return ErrDiskFull
+		return s.refuse(ErrDiskFull)
 	}
 	if ts != 0 {
 		slot := floorDiv(ts, int64(s.opt.Partition))
 		if s.cur && slot > s.curSlot {
 			if err := s.sealCurrent(); err != nil {
-				return err
+				return s.refuse(s.fail(err))
 			}
 			s.enforce()
 			if s.full {
-				return ErrDiskFull
+				return s.refuse(ErrDiskFull)
 			}
 		}
 		if !s.cur {
 			if err := s.openPartition(slot); err != nil {
-				return err
+				return s.refuse(s.fail(err))
 			}
 		}
 		s.newest = max(s.newest, ts)
 	} else if !s.cur {
 		if err := s.openPartition(floorDiv(s.newest, int64(s.opt.Partition))); err != nil {
-			return err
+			return s.refuse(s.fail(err))
 		}
 	}
 	return nil
 }
 
 func (s *Store) openPartition(slot int64) error {
-	f, err := os.OpenFile(walPath(s.dir, s.next), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := s.opt.OpenFile(walPath(s.dir, s.next), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		s.err = err
 		return err
 	}
 	s.cur, s.curSeq, s.curSlot, s.curOrd, s.curFile, s.curBytes = true, s.next, slot, 0, f, 0
@@ -291,14 +303,17 @@ func (s *Store) AddMessage(m *decode.Message, sourceName string) error {
 	return s.afterAppend()
 }
 
+// A failed write does not refuse the record just appended: it stays in the
+// buffer and is written when a retry succeeds (records after it are refused
+// until then, see fail).
 func (s *Store) afterAppend() error {
 	s.dirty = true
 	if len(s.buf)-s.flushed >= flushAt || len(s.buf) >= arenaChunk {
-		if err := s.writeBuffer(false); err != nil {
-			return err
+		if s.writeBuffer(false) != nil {
+			return nil
 		}
 	}
-	if len(s.buf) >= arenaChunk {
+	if len(s.buf) >= arenaChunk && s.flushed == len(s.buf) {
 		s.chunks = append(s.chunks, s.buf)
 		s.chunkOrd = append(s.chunkOrd, s.bufOrd)
 		s.buf, s.bufOrd, s.flushed = s.newChunk(), s.curOrd, 0
@@ -380,21 +395,12 @@ func (s *Store) writeBuffer(sync bool) error {
 	if !s.cur {
 		return nil
 	}
-	if len(s.buf) > s.flushed {
-		n, err := s.curFile.Write(s.buf[s.flushed:])
-		s.curBytes += int64(n)
-		s.flushed += n
-		if err != nil {
-			s.err = fmt.Errorf("retention: writing log: %w", err)
-			s.opt.Logf("%v", s.err)
-			return s.err
-		}
+	if err := s.writeOut(); err != nil {
+		return s.fail(err)
 	}
 	if sync && s.dirty && !s.opt.NoSync {
 		if err := s.curFile.Sync(); err != nil {
-			s.err = fmt.Errorf("retention: syncing log: %w", err)
-			s.opt.Logf("%v", s.err)
-			return s.err
+			return s.fail(fmt.Errorf("retention: syncing log: %w", err))
 		}
 	}
 	if sync {

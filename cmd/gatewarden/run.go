@@ -306,6 +306,7 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 		MinFreeBytes:  dc.Retention.MinFreeMiB << 20,
 		Logf:          func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...), "component", "retention") },
 		Warnf:         func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...), "component", "retention") },
+		Errorf:        func(format string, a ...any) { log.Error(fmt.Sprintf(format, a...), "component", "retention") },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
