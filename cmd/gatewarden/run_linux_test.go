@@ -81,7 +81,7 @@ func replayOnto(t *testing.T, iface, pcap string) uint64 {
 // replay must reach the store through AF_PACKET.
 func TestDaemonLiveVeth(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	for _, workers := range []int{1, 2} {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { liveVeth(t, workers) })
@@ -105,7 +105,7 @@ func liveVeth(t *testing.T, workers int) {
 	}
 	d, err := startDaemon(cfgPath, gen, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		t.Skipf("live capture on %s: %v", b, err)
+		t.Fatalf("live capture on %s: %v", b, err)
 	}
 	stopped := false
 	defer func() {
