@@ -241,7 +241,7 @@ func TestLiveErrors(t *testing.T) {
 	if _, err := OpenLive(LiveConfig{Interfaces: []string{"no-such-iface0"}}); err == nil {
 		t.Error("unknown interface opened")
 	}
-	if _, err := OpenLive(LiveConfig{Interfaces: []string{"lo"}, Filter: "tcp"}); err == nil {
+	if _, err := OpenLive(LiveConfig{Interfaces: []string{"lo"}, Filter: "tcp port http"}); err == nil {
 		t.Error("unsupported filter accepted")
 	}
 }
