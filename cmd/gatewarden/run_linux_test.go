@@ -10,6 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -89,9 +92,44 @@ func TestDaemonLiveVeth(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
 		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
+	// Reset the peak resident set so it covers this test only (proc(5),
+	// clear_refs "5").
+	runtime.GC()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		t.Fatalf("reset VmHWM: %v", err)
+	}
 	for _, workers := range []int{1, 2} {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { liveVeth(t, workers) })
 	}
+	// SIZING.md's observed resident set: the peak of this test process, in
+	// which the daemon ran (default queues, one interface, its AF_PACKET
+	// rings included).
+	hwm := peakRSS(t)
+	t.Logf("peak RSS of the test process (daemon in-process): %d MB", hwm>>20)
+	const maxRSS = 256 << 20
+	if hwm > maxRSS {
+		t.Errorf("peak RSS %d MB, want at most %d MB", hwm>>20, maxRSS>>20)
+	}
+}
+
+// peakRSS is the process's peak resident set (VmHWM), in bytes.
+func peakRSS(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/self/status")
+	return 0
 }
 
 func liveVeth(t *testing.T, workers int) {
