@@ -22,7 +22,7 @@ func sharedPcapDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared captures not available: %v", err)
+		t.Fatalf("shared captures not available (part of the test contract: lay shared/ beside the repository): %v", err)
 	}
 	return dir
 }
@@ -405,7 +405,7 @@ func BenchmarkDecodeCommand(b *testing.B) {
 	}
 	path := filepath.Join(dir, "isup_load_generator.pcap")
 	if _, err := os.Stat(path); err != nil {
-		b.Skipf("shared captures not available: %v", err)
+		b.Fatalf("shared captures not available (part of the test contract: lay shared/ beside the repository): %v", err)
 	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
