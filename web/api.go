@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/hex"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -178,6 +180,12 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serverError(w http.ResponseWriter, err error) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.log.Warn("web: query stopped", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, apiError{fmt.Sprintf(
+			"query stopped after the %s limit: narrow the time range, or search by number", s.opt.QueryTimeout)})
+		return
+	}
 	s.log.Error("web: query failed", "err", err)
 	writeJSON(w, http.StatusInternalServerError, apiError{"query failed: " + err.Error()})
 }
@@ -296,7 +304,8 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	st.params = p.auditParams()
 	q := s.query(p)
 	q.Limit = p.Limit + 1 // one more tells whether the result was cut
-	calls, err := s.store.QueryCalls(q)
+	q.Newest = true       // the investigator usually wants the latest calls
+	calls, err := s.store.QueryCallsContext(r.Context(), q)
 	if err != nil {
 		s.serverError(w, err)
 		return
