@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatewarden/gatewarden/analysis"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -318,4 +319,42 @@ func TestBasicAuthVerifiedOnce(t *testing.T) {
 	e.srv.SetAccess(users, nil)
 	e.getJSON("/api/me", basic("ivy", investigPass), 401, nil)
 	e.getJSON("/api/me", basic("ivy", "new-password"), 200, nil)
+}
+
+// Hole 7: numbers inside free text (alert details) are masked for viewers
+// by the same rule as number fields, whatever their length.
+func TestViewerFreeTextMasked(t *testing.T) {
+	var newest int64
+	e := newEnv(t, func(o *Options) {
+		o.LiveAlerts = func(int) []analysis.Alert {
+			return []analysis.Alert{{TS: newest, Rule: "test.text", Partner: "ic-telecom", Calling: "8613812345",
+				Detail: "protected number 12345 called from 8613812345 (3 calls in 60 s)"}}
+		}
+	})
+	_, newest, _, _ = e.store.Span()
+	_, body := e.do("GET", "/api/alerts?rule=test.text", bearer(viewerToken), nil)
+	if !bytes.Contains(body, []byte(`protected number *****`)) || bytes.Contains(body, []byte("12345")) {
+		t.Errorf("viewer alert text: %s", body)
+	}
+	if !bytes.Contains(body, []byte("861*****45")) || !bytes.Contains(body, []byte("3 calls in 60 s")) {
+		t.Errorf("viewer alert text, number and counts: %s", body)
+	}
+	_, body = e.do("GET", "/api/alerts?rule=test.text", bearer(testToken), nil)
+	if !bytes.Contains(body, []byte("protected number 12345")) {
+		t.Errorf("investigator alert text: %s", body)
+	}
+}
+
+func TestMaskText(t *testing.T) {
+	for in, want := range map[string]string{
+		"protected number 12345":        "protected number *****",
+		"caller 8613800138000 spoofed":  "caller 861********00 spoofed",
+		"3 calls in 60 s, window 900 s": "3 calls in 60 s, window 900 s",
+		"number 1395000000F (filler)":   "number 139******0F (filler)",
+		"cli.e164 rule":                 "cli.e164 rule",
+	} {
+		if got := maskText(in); got != want {
+			t.Errorf("maskText(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
