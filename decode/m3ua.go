@@ -143,7 +143,7 @@ func (d *Decoder) decodeM3UA(b []byte) {
 	buf = append(buf, pd.user...)
 	d.mtp3Buf = buf
 	m.MTP3 = buf
-	m.Protocol = protocolOfSI(pd.si)
+	m.Protocol = ProtocolOfSI(pd.si)
 	d.deliverISUP(m, pd.user)
 }
 

@@ -51,9 +51,9 @@ func (p Protocol) String() string {
 	return "unknown"
 }
 
-// protocolOfSI is the call-control protocol of an MTP3 service indicator that
+// ProtocolOfSI is the call-control protocol of an MTP3 service indicator that
 // gatewarden decodes (SIISUP or SIBICC).
-func protocolOfSI(si uint8) Protocol {
+func ProtocolOfSI(si uint8) Protocol {
 	if si == SIBICC {
 		return ProtocolBICC
 	}

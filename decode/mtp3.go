@@ -46,6 +46,6 @@ func (d *Decoder) decodeMTP3(m *Message, b []byte) {
 	}
 	m.Label = l
 	m.MTP3 = b
-	m.Protocol = protocolOfSI(si)
+	m.Protocol = ProtocolOfSI(si)
 	d.deliverISUP(m, isup)
 }
