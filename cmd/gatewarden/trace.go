@@ -77,6 +77,7 @@ type traceMessage struct {
 	Source    string         `json:"source"`
 	Frame     uint64         `json:"frame"`
 	Transport string         `json:"transport"`
+	Protocol  string         `json:"protocol"`
 	Src       string         `json:"src,omitempty"`
 	Dst       string         `json:"dst,omitempty"`
 	Stream    uint16         `json:"stream"`
@@ -102,6 +103,7 @@ type traceIngress struct {
 	Local     string  `json:"local,omitempty"`
 	Source    string  `json:"source"` // capture file or interface
 	Transport string  `json:"transport"`
+	Protocol  string  `json:"protocol"`
 	OPC       uint32  `json:"opc"`
 	DPC       uint32  `json:"dpc"`
 	CIC       uint32  `json:"cic"`
@@ -174,7 +176,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 		}
 	}
 	if iam := c.IAM(); iam != nil {
-		in := &traceIngress{Link: retention.LinkName(iam), Source: iam.Source, Transport: iam.Transport.String(),
+		in := &traceIngress{Link: retention.LinkName(iam), Source: iam.Source, Transport: iam.Transport.String(), Protocol: iam.Protocol().String(),
 			OPC: iam.Label.OPC, DPC: iam.Label.DPC, CIC: iam.CIC}
 		if iam.Src.IsValid() {
 			in.Peer, in.Local = iam.Src.String(), iam.Dst.String()
@@ -200,7 +202,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 	for i := range c.Ladder {
 		m := &c.Ladder[i]
 		tm := traceMessage{TS: formatTS(m.TS), Type: decode.MessageTypeName(m.Type), Source: m.Source, Frame: m.Frame,
-			Transport: m.Transport.String(), Stream: m.Stream, OPC: m.Label.OPC, DPC: m.Label.DPC, SLS: m.Label.SLS, CIC: m.CIC,
+			Transport: m.Transport.String(), Protocol: m.Protocol().String(), Stream: m.Stream, OPC: m.Label.OPC, DPC: m.Label.DPC, SLS: m.Label.SLS, CIC: m.CIC,
 			MTP3: hex.EncodeToString(m.MTP3)}
 		if m.Src.IsValid() {
 			tm.Src, tm.Dst = m.Src.String(), m.Dst.String()
@@ -411,8 +413,8 @@ func writeTraceTable(w io.Writer, calls []traceCall) error {
 			if in.RC != nil {
 				rc = strconv.FormatUint(uint64(*in.RC), 10)
 			}
-			fmt.Fprintf(tw, "  %s\tpartner=%s\tlink=%s\tpeer=%s\topc=%d dpc=%d cic=%d rc=%s\tsource=%s\n",
-				c.side(), orDash(in.Partner), in.Link, orDash(in.Peer), in.OPC, in.DPC, in.CIC, rc, in.Source)
+			fmt.Fprintf(tw, "  %s\tpartner=%s\tlink=%s\tpeer=%s\t%s opc=%d dpc=%d cic=%d rc=%s\tsource=%s\n",
+				c.side(), orDash(in.Partner), in.Link, orDash(in.Peer), in.Protocol, in.OPC, in.DPC, in.CIC, rc, in.Source)
 		}
 		for _, a := range c.Alerts {
 			fmt.Fprintf(tw, "  alert\t%s\t%s\t%s\t%s\n", a.TS, a.Rule, a.Severity, a.Detail)
@@ -423,7 +425,7 @@ func writeTraceTable(w io.Writer, calls []traceCall) error {
 			if m.Src != "" {
 				route = m.Src + ">" + m.Dst
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d>%d cic=%d\t%s\t%s\n", m.TS, m.Type, m.OPC, m.DPC, m.CIC, route, m.summary())
+			fmt.Fprintf(tw, "  %s\t%s %s\t%d>%d cic=%d\t%s\t%s\n", m.TS, m.Protocol, m.Type, m.OPC, m.DPC, m.CIC, route, m.summary())
 		}
 	}
 	fmt.Fprintln(tw, plural(len(calls), "call", "calls"))
