@@ -938,6 +938,7 @@ func newAnalysisStage(d *daemon) *analysisStage {
 	st.asm = analysis.NewAssembler(analysis.AssemblerConfig{
 		// Through the stage, not the generation: a reload swaps what these see.
 		Partner: func(addr netip.Addr, pc uint32) string { return st.gen.cfg.PartnerName(addr, pc) },
+		Open:    func(c *analysis.Call) { st.eng.Open(c) },
 		Setup:   func(c *analysis.Call) { st.eng.Setup(c) },
 		Close:   st.onClose,
 	})
