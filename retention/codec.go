@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/decode"
 )
 
 // errCorrupt is returned when stored bytes do not parse. Segments are also
@@ -198,8 +199,9 @@ func appendCall(b []byte, c *analysis.Call) []byte {
 		b = appendParty(b, &c.Generic[i])
 	}
 	b = appendUvarint(b, uint64(c.Messages))
-	// Added after the first release: readers of older records find none of
-	// these and leave the fields empty (decodeCall stops at the end).
+	// Added after the first release, each optional: a record that ends
+	// early is ISUP with no transit link or origin (decodeCall stops at the end).
+	b = append(b, byte(c.Protocol))
 	b = appendString(b, c.TransitOf)
 	b = appendString(b, c.TransitTo)
 	return appendString(b, c.OriginCountry)
@@ -239,6 +241,9 @@ func decodeCall(b []byte) (*analysis.Call, error) {
 		}
 	}
 	c.Messages = int(r.uvarint())
+	if r.err == nil && len(r.b) > 0 {
+		c.Protocol = decode.Protocol(r.byte1())
+	}
 	if r.err == nil && len(r.b) > 0 {
 		c.TransitOf = r.string()
 		c.TransitTo = r.string()

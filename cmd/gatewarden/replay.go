@@ -209,15 +209,14 @@ func (p *replayPipeline) summary() string {
 }
 
 func replayMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("replay", stdout, stderr)
 	configPath := fs.String("config", "", "YAML configuration (partners, numbering plan, thresholds); default: built-in defaults, no partners")
 	alertsPath := fs.String("alerts", "", "write alerts (JSON lines) to FILE instead of stdout")
 	callsPath := fs.String("calls", "", "also write call records (JSON lines) to FILE")
 	dataDir := fs.String("data", "", "also keep every message, call and alert in the store at DIR (for trace, report, serve)")
 	pcBitsFlag := fs.Int("pc-bits", 0, "MTP3 point-code width, 14 or 24 (default: the configuration's point_code_bits)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gatewarden replay [--config FILE] [--data DIR] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: gatewarden replay [--config FILE] [--data DIR] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
 			"Decodes the captures in timestamp order, assembles calls and applies every rule.\n"+
 			"Alerts go to stdout (or --alerts) as JSON lines; a one-line summary goes to stderr.\n\nflags:\n")
 		fs.PrintDefaults()
