@@ -21,7 +21,7 @@ func TestCallRecordProtocol(t *testing.T) {
 	if got.Protocol != decode.ProtocolBICC || got.CIC != 100002 || got.Messages != 5 {
 		t.Errorf("round trip: protocol %v cic %d messages %d", got.Protocol, got.CIC, got.Messages)
 	}
-	old := b[:len(b)-1] // the earlier format: no protocol octet
+	old := b[:len(b)-4] // the earlier format: no protocol octet, nor the three (empty) transit and origin strings after it
 	got, err = decodeCall(old)
 	if err != nil {
 		t.Fatalf("earlier record: %v", err)
