@@ -337,6 +337,9 @@ func (e *Engine) Stats() Stats {
 	return st
 }
 
+// TransitStats returns the transit correlator's counters (cheaper than Stats).
+func (e *Engine) TransitStats() transit.Stats { return e.transit.Stats() }
+
 func (e *Engine) normalise(p *analysis.PartyNumber, out *numplan.Result) bool {
 	*out = numplan.Result{}
 	if p == nil {
