@@ -46,6 +46,8 @@ var structuralKeys = map[string]bool{
 	"id": true, "call": true, "call_id": true,
 	"opc_pc": true, "dpc_pc": true, "points": true, "rc": true,
 	"src": true, "dst": true, "peer": true, "local": true, "link": true, "links": true,
+	"transit_of": true, "transit_to": true, "other_call_id": true, "other": true, "other_link": true,
+	"hour": true,
 }
 
 // minTextDigits is the shortest digit run in free text taken for a number:
