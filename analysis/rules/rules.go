@@ -223,6 +223,7 @@ type Engine struct {
 
 	// scratch, reused per call
 	calling, called, redir, orig numplan.Result
+	tin, tout                    numplan.Result // transit legs' calling numbers, origin
 	alert                        analysis.Alert
 	buf                          []byte
 }

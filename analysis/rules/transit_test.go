@@ -181,3 +181,33 @@ func TestRouteASRFloorAndShortCalls(t *testing.T) {
 		t.Fatalf("alerts %v", got)
 	}
 }
+
+// A transit pair that keeps its caller costs no allocation once the tables
+// are warm: Open, Setup and Close run on every call.
+func TestTransitPairAllocatesNothing(t *testing.T) {
+	e := New(transitSettings(t), func(*analysis.Alert) {})
+	in := leg("in", analysis.DirectionIngress, "intl-hk", 0, num("85291234567", 4))
+	out := leg("out", analysis.DirectionEgress, "ic-cm", 0, num("85291234567", 4))
+	out.Called = num("8613912345678", 4)
+	start := int64(100 * s)
+	run := func() {
+		start += s
+		in.Start, out.Start = start, start+s/10
+		in.TransitTo, out.TransitOf, in.OriginCountry, out.OriginCountry = "", "", "", ""
+		e.Open(in)
+		e.Open(out)
+		e.Setup(out)
+		e.Setup(in)
+		e.Close(out)
+		e.Close(in)
+	}
+	for i := 0; i < 10; i++ {
+		run()
+	}
+	if out.TransitOf != "in" {
+		t.Fatal("not linked")
+	}
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Errorf("%v allocations per transit pair", n)
+	}
+}
