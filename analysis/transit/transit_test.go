@@ -147,7 +147,7 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-// TestPendingMemory backs the RUNBOOK's "about 200 bytes per pending leg".
+// TestPendingMemory backs the RUNBOOK's per-leg figure (about 120 bytes, at most 200).
 func TestPendingMemory(t *testing.T) {
 	const n = 1 << 16
 	tc, _ := newCorrelator(t, transit.Config{MaxPending: n})
