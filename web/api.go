@@ -388,13 +388,7 @@ func (s *Server) callTransit(c *analysis.Call) (*CallTransit, error) {
 		return t, err
 	}
 	t.Other, t.OtherPartner, t.OtherLink = CallID(other.Ref), other.Call.Partner, other.Call.Link
-	in, out := other.Call, c
-	if t.Leg == "ingress" {
-		in, out = c, other.Call
-	}
-	if d := transit.Diff(in, out); d != nil {
-		t.Changes = d
-	}
+	t.Leg, t.Changes = transit.Compare(c, other.Call)
 	return t, nil
 }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/pcaps/gen"
-	"github.com/gatewarden/gatewarden/retention"
-	"github.com/gatewarden/gatewarden/web/internal/fixture"
 )
 
 // newTransitEnv serves a store filled from generated transit calls
@@ -41,26 +38,7 @@ func newTransitEnv(t *testing.T) *env {
 	if err := os.WriteFile(cfg, []byte(gen.ScenarioConfigYAML(partners, 14, block)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, err := retention.Open(filepath.Join(dir, "data"), retention.Options{NoSync: true, MinFreeBytes: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := fixture.Replay(st, pcap, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt := testOptions(t, dir)
-	srv, err := New(st, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-		st.Close()
-	})
-	return &env{t: t, store: st, srv: srv, ts: ts, audit: opt.AuditLog, msgs: n}
+	return newEnvFrom(t, dir, pcap, cfg, nil)
 }
 
 // The call page of a transit leg names the other leg and what changed; the

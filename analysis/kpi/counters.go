@@ -53,27 +53,34 @@ func (c *Counters) Add(call *analysis.Call) {
 		r = new(RouteCounters)
 		c.m[k] = r
 	}
+	r.count(call)
+}
+
+// count adds one closed call: the one definition Table and Counters share.
+// It returns the call's post-dial delay when it alerted.
+func (r *RouteCounters) count(c *analysis.Call) (pdd int64, alerted bool) {
 	r.Seizures++
-	if call.Outcome == analysis.OutcomeAnswered {
+	if c.Outcome == analysis.OutcomeAnswered {
 		r.Answered++
-		r.TalkNanos += call.TalkNanos()
+		r.TalkNanos += c.TalkNanos()
 	}
-	if UserOutcome(call) {
+	if UserOutcome(c) {
 		r.UserOutcome++
 	}
-	if call.Alerting != 0 && call.Alerting >= call.Start {
-		d := call.Alerting - call.Start
+	if c.Alerting != 0 && c.Alerting >= c.Start {
+		pdd, alerted = c.Alerting-c.Start, true
 		i := 0
-		for i < len(PDDBounds) && float64(d) > PDDBounds[i]*float64(time.Second) {
+		for i < len(PDDBounds) && float64(pdd) > PDDBounds[i]*float64(time.Second) {
 			i++
 		}
 		r.PDDBuckets[i]++
 		r.PDDCount++
-		r.PDDSumNanos += d
+		r.PDDSumNanos += pdd
 	}
-	if call.Release != 0 && call.ReleasedBy != analysis.SideReset {
-		r.Causes[call.Cause]++
+	if c.Release != 0 && c.ReleasedBy != analysis.SideReset {
+		r.Causes[c.Cause]++
 	}
+	return pdd, alerted
 }
 
 // Snapshot copies the counters.
