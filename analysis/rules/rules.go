@@ -317,10 +317,11 @@ func (e *Engine) Reconfigure(s Settings) {
 		*w.new = *w.old
 	}
 	n.alerts = e.alerts
-	e.transit.Reconfigure(n.transitConfig())
 	n.transit = e.transit
 	n.routes = e.routes
 	*e = *n
+	// The correlator keeps its pending legs; its callbacks must see e.
+	e.transit.Reconfigure(e.transitConfig())
 }
 
 // Stats returns alert counts and table sizes.

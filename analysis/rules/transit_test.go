@@ -210,3 +210,32 @@ func TestTransitPairAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per transit pair", n)
 	}
 }
+
+// A reload between the two legs keeps the pending ingress leg and judges the
+// pair under the new settings.
+func TestTransitAcrossReconfigure(t *testing.T) {
+	var rec recorder
+	st := transitSettings(t)
+	e := New(st, rec.emit)
+	in := leg("in", analysis.DirectionIngress, "intl-hk", 100*s, num("85291234567", 4))
+	out := leg("out", analysis.DirectionEgress, "ic-cm", 100*s+s/2, num("13800138000", 3))
+	e.Open(in)
+	e.Open(out)
+	st2 := transitSettings(t)
+	for i := range st2.Partners {
+		if st2.Partners[i].Name == "ic-cm" {
+			st2.Partners[i].CLIChangeAllowed = true
+		}
+	}
+	e.Reconfigure(st2)
+	e.Setup(out)
+	if out.TransitOf != "in" || in.TransitTo != "out" {
+		t.Fatalf("not linked across the reload: %q %q", out.TransitOf, in.TransitTo)
+	}
+	if len(rec.alerts) != 0 {
+		t.Fatalf("alerts %+v: ic-cm may change CLIs after the reload", rec.alerts)
+	}
+	if e.Stats().Transit.Linked != 1 {
+		t.Fatalf("stats %+v", e.Stats().Transit)
+	}
+}
