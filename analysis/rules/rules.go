@@ -29,6 +29,14 @@
 //     within ring_max of alerting, at release time). An alert fires when the
 //     count reaches the threshold, then not again for that key until a window
 //     length later. Memory: see window.
+//   - Transit (transit.go): Engine.Open gives ingress calls their origin
+//     country and registers them with the transit correlator
+//     (analysis/transit); when an egress call's setup links it to its
+//     ingress leg, cli.intl_marking_stripped and cli.altered_in_transit judge
+//     the pair and alert on the egress leg.
+//   - Route (route.go), at close, per partner, link and direction:
+//     route.asr_drop (hourly ASR) and route.short_calls (share of short
+//     answered calls).
 package rules
 
 import (
