@@ -373,3 +373,16 @@ func checkOrigins(t *testing.T, fx *transitFixture) {
 		t.Errorf("calls per origin %v, truth %v", got, want)
 	}
 }
+
+func TestReportKPIUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--data", t.TempDir(), "--kpi", "--origin"},
+		{"--data", t.TempDir(), "--hourly"},
+		{"--data", t.TempDir(), "--merge-links", "--origin"},
+	} {
+		var o, e bytes.Buffer
+		if code := reportMain(args, &o, &e); code != exitUsage {
+			t.Errorf("report %v: exit %d, want %d: %s", args, code, exitUsage, e.String())
+		}
+	}
+}
