@@ -12,7 +12,9 @@
 //     alerted), or released by the caller after alerting (ring no answer);
 //     cause 21 (call rejected: terminal rejection). Every other release
 //     (network causes, resets, time-outs, callers giving up before any
-//     alerting) counts against NER.
+//     alerting) counts against NER. The four categories are E.425's; their
+//     mapping to Q.850 cause values is this package's reading of Q.850's
+//     definitions (17, 18/19, 21), not a table quoted from E.425.
 //   - ACD, average call duration: mean talk time (answer to release) of
 //     answered calls.
 //   - PDD, post-dial delay: IAM to the first backward message that alerts
