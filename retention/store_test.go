@@ -361,7 +361,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			os.Rename(f(d, 99), f(d, 3))
 		}
 	})
-	expect("forge a removal", "missing", func(d string) {
+	expect("delete a partition without recording its removal", "missing", func(d string) {
 		os.Remove(segPath(d, 1))
 		os.Remove(manifestPath(d, 1))
 	})

@@ -193,7 +193,7 @@ func waitMetric(t *testing.T, addr, what string, cond func(map[string]float64) b
 
 func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	staging, spool, data := filepath.Join(dir, "staging"), filepath.Join(dir, "spool"), filepath.Join(dir, "data")
@@ -418,7 +418,7 @@ func checkDashboard(t *testing.T, scraped map[string]float64, skip string) {
 // starts it again: the frames are analysed exactly once overall.
 func TestDaemonRestartResumes(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
@@ -573,7 +573,7 @@ func TestLiveEdgeDropsWhenQueueFull(t *testing.T) {
 // per message.
 func BenchmarkDaemonPipeline(b *testing.B) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		b.Skipf("%s: %v", scenarioPcap, err)
+		b.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := b.TempDir()
 	os.MkdirAll(filepath.Join(dir, "spool"), 0o755)
@@ -707,7 +707,7 @@ func TestReloadRebuildsRulesOnlyWhenTheyChange(t *testing.T) {
 // per-rule rate limit, and the held-back ones are counted.
 func TestDaemonAlertOutputs(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,25 +21,36 @@ func runVerify(args []string) int { return verifyMain(args, os.Stdout, os.Stderr
 // checkpoints.log kept off the box; - reads standard input), 2 on bad usage.
 // The last line of the table is the chain head and its newest checkpoint.
 func verifyMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "", "retention directory (required)")
+	fs := newFlagSet("verify", stdout, stderr)
+	fs.synopsis = "--data DIR [--checkpoint FILE|-] [--format table|json]"
+	fs.about = "Checks every sealed partition against its SHA-256 manifest chain; exits 1 if anything was altered, removed or reordered."
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
 	format := fs.String("format", "table", "table or json")
 	cpFile := fs.String("checkpoint", "", "a copy of the store's checkpoints.log kept off the box (- for stdin): fail unless the store still contains and extends every checkpoint in it")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
-	if *data == "" || fs.NArg() > 0 || (*format != "table" && *format != "json") {
-		fmt.Fprintln(stderr, "gatewarden verify: usage: gatewarden verify --data DIR [--checkpoint FILE|-] [--format table|json]")
-		return 2
+	if *data == "" {
+		return fs.usageError("--data is required")
 	}
-	res, err := retention.Verify(*data)
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "table" && *format != "json" {
+		return fs.usageError("--format must be table or json, not %q", *format)
+	}
+	storeDir, err := resolveData(*data)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
+		return 1
+	}
+	res, err := retention.Verify(storeDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
 		return 1
 	}
 	if *cpFile != "" {
-		probs, err := verifyAgainst(*data, *cpFile)
+		probs, err := verifyAgainst(storeDir, *cpFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
 			return 1
@@ -69,8 +79,8 @@ func verifyMain(args []string, stdout, stderr io.Writer) int {
 		if !res.OK() {
 			status = "FAILED"
 		}
-		fmt.Fprintf(stdout, "%s: %d sealed partitions checked, %d removed by retention, %d open logs\n",
-			status, res.Partitions, res.Removed, res.Open)
+		fmt.Fprintf(stdout, "%s: %s checked, %d removed by retention, %s\n",
+			status, plural(res.Partitions, "sealed partition", "sealed partitions"), res.Removed, plural(res.Open, "open log", "open logs"))
 		fmt.Fprintf(stdout, "checkpoint signing key (Ed25519): %s\n", orNone(res.PublicKey))
 		cp := "none"
 		if res.Checkpoint != nil {
