@@ -38,6 +38,11 @@ var (
 
 const goldenDir = "testdata/golden"
 
+// sidecarDir holds side files (NAME.pcap.pc-bits, NAME.pcap.tshark-args)
+// for the public captures, whose directory is read-only: bicc.pcap is a
+// Chinese network's (24-bit point codes).
+const sidecarDir = "testdata/sidecars"
+
 // Capture directories, relative to this package: the shared public captures
 // (outside the repository, required), the project's generated captures,
 // and tsharkref's crafted ones.
@@ -72,7 +77,7 @@ func goldenCaptures(t *testing.T) []tsharkref.Capture {
 	if _, err := os.Stat(sharedPcaps); err != nil {
 		t.Fatalf("%s absent: the public captures are part of the test contract (lay shared/ beside the repository): %v", sharedPcaps, err)
 	}
-	caps, err := tsharkref.FindCaptures(sharedPcaps, projectPcaps, craftedPcaps)
+	caps, err := tsharkref.FindCapturesSidecars(sidecarDir, sharedPcaps, projectPcaps, craftedPcaps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,6 +502,11 @@ func diffMessage(r *tsharkref.Record, m *gwMessage) []string {
 		}
 	}
 	eq("transport", r.Transport, m.Transport.String())
+	proto := r.Protocol
+	if proto == "" {
+		proto = decode.ProtocolISUP.String()
+	}
+	eq("protocol", proto, m.Protocol.String())
 	if r.Src != "" {
 		eq("src", r.Src, m.Src.String())
 		eq("dst", r.Dst, m.Dst.String())

@@ -110,6 +110,9 @@ func (e *env) do(method, path string, a auth, body io.Reader) (*http.Response, [
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json") // as the UI sends it
+	}
 	if a != nil {
 		a(req)
 	}

@@ -238,7 +238,7 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
   pcap_poll: 20ms
   queue: {batches: 4, frames_per_batch: 64}
   data_dir: data
-  retention: {min_free_mib: -1}
+  retention: {min_free_mib: -1, days: 1}
   listen: {metrics: %q}
   alerts:
     file: {path: alerts.jsonl}
@@ -352,7 +352,9 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	}
 
 	// The store was flushed and sealed: every message and every call of the
-	// replay is in it, none lost across the files or the reload.
+	// replay is in it, none lost across the files or the reload, and none
+	// removed by the one-day retention (it counts from the newest data stored,
+	// not the wall clock, so a capture from long ago is kept).
 	st, err := retention.Open(filepath.Join(data, "store"), retention.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
