@@ -281,7 +281,7 @@ func (m *traceMessage) summary() string {
 		add("generic", &m.Generic[i])
 	}
 	if m.Cause != nil {
-		parts = append(parts, fmt.Sprintf("cause=%d", *m.Cause))
+		parts = append(parts, fmt.Sprintf("cause=%d (%s)", *m.Cause, decode.ValueName("cause.value", uint64(*m.Cause))))
 	}
 	return strings.Join(parts, " ")
 }
