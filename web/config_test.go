@@ -23,7 +23,7 @@ daemon:
     tls: {cert: tls/cert.pem, key: /etc/gw/key.pem}
     audit_log: audit.jsonl
     session_ttl: 8h
-    country_code: "86"
+    display_time_zone: Asia/Shanghai
 `
 	c, err := ParseConfig([]byte(good), "/etc/gatewarden")
 	if err != nil {
@@ -32,7 +32,8 @@ daemon:
 	if c.Listen != "127.0.0.1:8443" || len(c.Users) != 2 || c.Users[0].Role != RoleAdmin || c.Users[1].Role != RoleViewer ||
 		len(c.Tokens) != 1 || c.Tokens[0].SHA256 != sum || c.Tokens[0].Role != RoleInvestigator ||
 		c.TLS.Cert != "/etc/gatewarden/tls/cert.pem" || c.TLS.Key != "/etc/gw/key.pem" ||
-		c.AuditLog != "/etc/gatewarden/audit.jsonl" || c.SessionTTL != 8*time.Hour || c.CountryCode != "86" {
+		c.AuditLog != "/etc/gatewarden/audit.jsonl" || c.SessionTTL != 8*time.Hour || c.HomeCountryCode != "86" ||
+		c.DisplayZone != "Asia/Shanghai" {
 		t.Errorf("parsed %+v", c)
 	}
 	bad := map[string]string{
@@ -43,6 +44,8 @@ daemon:
 		"tls":      "daemon: {web: {tls: {cert: a.pem}}}",
 		"misspelt": "daemon: {web: {user: []}}",
 		"ttl":      "daemon: {web: {session_ttl: forever}}",
+		"zone":     "daemon: {web: {display_time_zone: Mars/Olympus}}",
+		"cc":       "daemon: {web: {country_code: \"86\"}}", // one country code: home_country_code
 	}
 	for name, y := range bad {
 		if _, err := ParseConfig([]byte(y), "/"); err == nil || !strings.Contains(err.Error(), "daemon.web") {
@@ -50,7 +53,11 @@ daemon:
 		}
 	}
 	// A file without a web section is valid: it just serves nobody.
-	if c, err := ParseConfig([]byte("home_country_code: \"86\"\n"), "/"); err != nil || len(c.Users) != 0 {
+	if c, err := ParseConfig([]byte("home_country_code: \"44\"\n"), "/"); err != nil || len(c.Users) != 0 || c.HomeCountryCode != "44" || c.DisplayZone != "UTC" {
 		t.Errorf("no web section: %+v %v", c, err)
+	}
+	// Without home_country_code, the configuration's default applies.
+	if c, err := ParseConfig([]byte("daemon: {}\n"), "/"); err != nil || c.HomeCountryCode != "86" {
+		t.Errorf("default country code: %+v %v", c, err)
 	}
 }

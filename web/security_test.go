@@ -358,3 +358,23 @@ func TestMaskText(t *testing.T) {
 		}
 	}
 }
+
+// Hole 9: search finds every form of a number with the configuration as
+// written (home_country_code only; no web-specific country code).
+func TestSearchEveryFormByDefault(t *testing.T) {
+	wc, err := ParseConfig([]byte("home_country_code: \"86\"\ndaemon: {web: {audit_log: a.jsonl}}\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(o *Options) {
+		users, tokens, audit := o.Users, o.Tokens, o.AuditLog
+		o.Config = wc
+		o.Users, o.Tokens, o.AuditLog = users, tokens, audit
+	})
+	for _, n := range []string{"13850000002", "+8613850000002", "008613850000002", "013850000002", "86 138 5000 0002"} {
+		res := search(t, e, bearer(testToken), url.Values{"number": {n}})
+		if res.Count == 0 {
+			t.Errorf("search %q found nothing", n)
+		}
+	}
+}

@@ -59,8 +59,8 @@ func testOptions(t testing.TB, dir string) Options {
 			{Name: "ci", Role: RoleInvestigator, SHA256: sha256.Sum256([]byte(testToken))},
 			{Name: "wall", Role: RoleViewer, SHA256: sha256.Sum256([]byte(viewerToken))},
 		},
-		AuditLog:    filepath.Join(dir, "audit.jsonl"),
-		CountryCode: "86",
+		AuditLog:        filepath.Join(dir, "audit.jsonl"),
+		HomeCountryCode: "86",
 	}}
 }
 

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -291,7 +292,8 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	data := fs.String("data", "", "retention directory (required)")
 	number := fs.String("number", "", "number to trace; commas separate several")
-	cc := fs.String("cc", "86", "country code used to also match the national and international forms of --number (empty: exact digits only)")
+	cc := fs.String("cc", config.DefaultHomeCountryCode, "country code used to also match the national and international forms of --number (empty: exact digits only; default: home_country_code of --config)")
+	cfgPath := fs.String("config", "", "gatewarden config file: its home_country_code is the default of --cc")
 	from := fs.String("from", "", "start of the time range (RFC 3339, YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC)")
 	to := fs.String("to", "", "end of the time range (exclusive; a bare date includes that day)")
 	role := fs.String("role", "any", "role of --number: calling, called, redirecting, original_called, generic, redirection or any")
@@ -325,6 +327,15 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	var err error
 	if q.From, q.To, err = parseRange(*from, *to); err != nil {
 		return fail("%v", err)
+	}
+	ccSet := false
+	fs.Visit(func(f *flag.Flag) { ccSet = ccSet || f.Name == "cc" })
+	if *cfgPath != "" && !ccSet {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return fail("--config: %v", err)
+		}
+		*cc = cfg.HomeCountryCode
 	}
 	if *role != "any" {
 		r, ok := retention.ParseRole(*role)
