@@ -171,7 +171,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := map[string]any{"user": st.p.Name, "role": st.p.Role.String(),
-		"max_range_days": int(s.opt.MaxRange / (24 * time.Hour)), "live_alerts": s.opt.LiveAlerts != nil}
+		"max_range_days": int(s.opt.MaxRange / (24 * time.Hour)), "live_alerts": s.opt.LiveAlerts != nil,
+		"display_zone": s.opt.DisplayZone, "home_country_code": s.opt.HomeCountryCode}
 	if ok {
 		out["oldest"], out["newest"] = fmtTS(oldest), fmtTS(newest)
 	}
