@@ -39,6 +39,10 @@ func TestAlertFeedSeverityAndPaging(t *testing.T) {
 			t.Errorf("severity=warning returned %v", it.Alert)
 		}
 	}
+	e.getJSON("/api/alerts?limit=1000&severity=critical", bearer(testToken), 200, &res)
+	if res.Count != bySev["critical"] || res.Count == 0 || res.Count == all.Count {
+		t.Errorf("severity=critical: %d alerts, want %d of %d", res.Count, bySev["critical"], all.Count)
+	}
 	// Pages of 5 cover the feed exactly, in order.
 	var paged []string
 	for off := 0; ; off += 5 {
