@@ -1,5 +1,7 @@
 package decode
 
+import "strconv"
+
 // ISUP message type codes (Q.763 Table 4).
 const (
 	ISUPIAM  = 0x01
@@ -216,6 +218,49 @@ func MessageTypeName(t uint8) string {
 // 1988 call modification messages).
 func KnownMessageType(t uint8) bool { return messageTypes[t].layout.known }
 
+// causeNames name the cause values of ITU-T Q.850 (05/1998) Table 1.
+var causeNames = map[uint8]string{
+	1: "Unallocated (unassigned) number", 2: "No route to specified transit network", 3: "No route to destination",
+	4: "Send special information tone", 5: "Misdialled trunk prefix", 6: "Channel unacceptable",
+	7: "Call awarded and being delivered in an established channel", 8: "Preemption",
+	9: "Preemption - circuit reserved for reuse", 14: "QoR: ported number", 16: "Normal call clearing",
+	17: "User busy", 18: "No user responding", 19: "No answer from user (user alerted)", 20: "Subscriber absent",
+	21: "Call rejected", 22: "Number changed", 23: "Redirection to new destination",
+	24: "Call rejected due to feature at the destination", 25: "Exchange routing error",
+	26: "Non-selected user clearing", 27: "Destination out of order", 28: "Invalid number format (address incomplete)",
+	29: "Facility rejected", 30: "Response to STATUS ENQUIRY", 31: "Normal, unspecified",
+	34: "No circuit/channel available", 38: "Network out of order", 39: "Permanent frame mode connection out of service",
+	40: "Permanent frame mode connection operational", 41: "Temporary failure", 42: "Switching equipment congestion",
+	43: "Access information discarded", 44: "Requested circuit/channel not available", 46: "Precedence call blocked",
+	47: "Resource unavailable, unspecified", 49: "Quality of service not available", 50: "Requested facility not subscribed",
+	53: "Outgoing calls barred within CUG", 55: "Incoming calls barred within CUG",
+	57: "Bearer capability not authorized", 58: "Bearer capability not presently available",
+	62: "Inconsistency in designated outgoing access information and subscriber class",
+	63: "Service or option not available, unspecified", 65: "Bearer capability not implemented",
+	66: "Channel type not implemented", 69: "Requested facility not implemented",
+	70: "Only restricted digital information bearer capability is available",
+	79: "Service or option not implemented, unspecified", 81: "Invalid call reference value",
+	82: "Identified channel does not exist", 83: "A suspended call exists, but this call identity does not",
+	84: "Call identity in use", 85: "No call suspended", 86: "Call having the requested call identity has been cleared",
+	87: "User not member of CUG", 88: "Incompatible destination", 90: "Non-existent CUG",
+	91: "Invalid transit network selection", 95: "Invalid message, unspecified", 96: "Mandatory information element is missing",
+	97: "Message type non-existent or not implemented",
+	98: "Message not compatible with call state or message type non-existent or not implemented",
+	99: "Information element /parameter non-existent or not implemented", 100: "Invalid information element contents",
+	101: "Message not compatible with call state", 102: "Recovery on timer expiry",
+	103: "Parameter non-existent or not implemented - passed on", 110: "Message with unrecognized parameter discarded",
+	111: "Protocol error, unspecified", 127: "Interworking, unspecified",
+}
+
+// CauseName is the Q.850 name of a cause value ("User busy"), or
+// "Unassigned cause N" for a value Q.850 does not define.
+func CauseName(v uint8) string {
+	if n, ok := causeNames[v]; ok {
+		return n
+	}
+	return "Unassigned cause " + strconv.Itoa(int(v))
+}
+
 // Names of parameter values, as Wireshark shows them beside the code. One
 // home for the web call page and `gatewarden trace`. A value a table does
 // not name is "spare" or "reserved" per the clause; ValueName returns ""
@@ -282,41 +327,6 @@ func init() {
 	}
 }
 
-// CauseNames: Q.850 Table 1 cause values.
-var CauseNames = map[uint8]string{
-	1: "unallocated (unassigned) number", 2: "no route to specified transit network", 3: "no route to destination",
-	4: "send special information tone", 5: "misdialled trunk prefix", 6: "channel unacceptable",
-	7: "call awarded and being delivered in an established channel", 8: "preemption",
-	9: "preemption - circuit reserved for reuse", 14: "QoR: ported number", 16: "normal call clearing",
-	17: "user busy", 18: "no user responding", 19: "no answer from user (user alerted)",
-	20: "subscriber absent", 21: "call rejected", 22: "number changed", 23: "redirection to new destination",
-	24: "call rejected due to feature at the destination", 25: "exchange routing error",
-	26: "non-selected user clearing", 27: "destination out of order",
-	28: "invalid number format (address incomplete)", 29: "facility rejected",
-	30: "response to STATUS ENQUIRY", 31: "normal, unspecified", 34: "no circuit/channel available",
-	38: "network out of order", 39: "permanent frame mode connection out of service",
-	40: "permanent frame mode connection operational", 41: "temporary failure", 42: "switching equipment congestion",
-	43: "access information discarded", 44: "requested circuit/channel not available",
-	46: "precedence call blocked", 47: "resource unavailable, unspecified", 49: "quality of service not available",
-	50: "requested facility not subscribed", 53: "outgoing calls barred within CUG",
-	55: "incoming calls barred within CUG", 57: "bearer capability not authorized",
-	58: "bearer capability not presently available", 62: "inconsistency in designated outgoing access information and subscriber class",
-	63: "service or option not available, unspecified", 65: "bearer capability not implemented",
-	66: "channel type not implemented", 69: "requested facility not implemented",
-	70: "only restricted digital information bearer capability is available",
-	79: "service or option not implemented, unspecified", 81: "invalid call reference value",
-	82: "identified channel does not exist", 83: "a suspended call exists, but this call identity does not",
-	84: "call identity in use", 85: "no call suspended", 86: "call having the requested call identity has been cleared",
-	87: "user not member of CUG", 88: "incompatible destination", 90: "non-existent CUG",
-	91: "invalid transit network selection", 95: "invalid message, unspecified",
-	96: "mandatory information element is missing", 97: "message type non-existent or not implemented",
-	98: "message not compatible with call state or message type non-existent or not implemented",
-	99: "information element/parameter non-existent or not implemented", 100: "invalid information element contents",
-	101: "message not compatible with call state", 102: "recovery on timer expiry",
-	103: "parameter non-existent or not implemented, passed on", 110: "message with unrecognized parameter, discarded",
-	111: "protocol error, unspecified", 127: "interworking, unspecified",
-}
-
 // CauseLocationNames: Q.850 2.2.3 location.
 var CauseLocationNames = map[uint8]string{
 	0: "user", 1: "private network serving the local user", 2: "public network serving the local user",
@@ -357,7 +367,7 @@ var EventNames = map[uint8]string{
 var valueTables = map[string]map[uint8]string{
 	"nai": NatureOfAddressNames, "npi": NumberingPlanNames, "apri": PresentationNames, "si": ScreeningNames,
 	"qualifier": NumberQualifierNames, "category": CallingCategoryNames, "event": EventNames,
-	"cause.value": CauseNames, "cause.location": CauseLocationNames,
+	"cause.location":        CauseLocationNames,
 	"redirection.indicator": RedirectingIndicatorNames, "redirection.original_reason": OriginalRedirectionReasonNames,
 	"redirection.reason": RedirectingReasonNames,
 }
@@ -365,8 +375,15 @@ var valueTables = map[string]map[uint8]string{
 // ValueName names value v of the decoded field at path (JSON keys joined by
 // dots, array indexes as "[i]": "calling.nai", "cause.value",
 // "generic[0].qualifier"): the table's name, "spare" for a value the table
-// does not list, or "" when the field has no table.
+// does not list (for a cause, CauseName's "Unassigned cause N"), or ""
+// when the field has no table.
 func ValueName(path string, v uint64) string {
+	if path == "cause.value" {
+		if v > 0xFF {
+			return "spare"
+		}
+		return CauseName(uint8(v))
+	}
 	key, parent := path, ""
 	if i := lastDot(path); i >= 0 {
 		key, parent = path[i+1:], path[:i]

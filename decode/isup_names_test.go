@@ -25,7 +25,8 @@ func TestValueName(t *testing.T) {
 		{"calling.si", 3, "network provided"},
 		{"calling.npi", 1, "ISDN (telephony) numbering plan (E.164)"},
 		{"category", 10, "ordinary calling subscriber"},
-		{"cause.value", 16, "normal call clearing"},
+		{"cause.value", 16, "Normal call clearing"},
+		{"cause.value", 120, "Unassigned cause 120"},
 		{"cause.location", 4, "public network serving the remote user"},
 		{"location.nai", 3, "national (significant) number"}, // the location number, not the cause location
 		{"redirection.indicator", 3, "call diverted"},
@@ -98,6 +99,17 @@ func TestValueNamesCoverTshark(t *testing.T) {
 	for _, path := range fields {
 		if seen[path] == 0 {
 			t.Errorf("tshark names no value of %s: field renamed?", path)
+		}
+	}
+}
+
+func TestCauseName(t *testing.T) {
+	for v, want := range map[uint8]string{
+		16: "Normal call clearing", 17: "User busy", 19: "No answer from user (user alerted)",
+		34: "No circuit/channel available", 127: "Interworking, unspecified", 0: "Unassigned cause 0", 120: "Unassigned cause 120",
+	} {
+		if got := decode.CauseName(v); got != want {
+			t.Errorf("CauseName(%d) = %q, want %q", v, got, want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gatewarden/gatewarden/analysis"
 )
@@ -520,6 +521,35 @@ func LinkName(m *Message) string {
 		return m.Src.String() + ">" + m.Dst.String()
 	}
 	return fmt.Sprintf("%s/%d", m.Source, m.Link)
+}
+
+// Bounds of a number an investigator may look up.
+const (
+	minLookupDigits = 3
+	maxLookupDigits = 32
+)
+
+// ParseNumber checks a number an investigator typed and returns its digits.
+// The usual human decoration (a leading +, spaces, dashes, dots, brackets) is
+// dropped; anything else, a letter for instance, is an error that says what
+// is wrong, so a typo is never silently looked up as another number. The CLI
+// and the web API share it.
+func ParseNumber(s string) (string, error) {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '(', r == ')':
+		default:
+			return "", fmt.Errorf("number %q: only digits, a leading +, spaces, dashes, dots and brackets are accepted", s)
+		}
+	}
+	d := b.String()
+	if len(d) < minLookupDigits || len(d) > maxLookupDigits {
+		return "", fmt.Errorf("number %q: want %d to %d digits, got %d", s, minLookupDigits, maxLookupDigits, len(d))
+	}
+	return d, nil
 }
 
 // NumberForms returns the ways a number may be signalled, so a lookup finds it

@@ -341,6 +341,7 @@ type LadderMessage struct {
 	SLS       uint8           `json:"sls"`
 	CIC       uint32          `json:"cic"`
 	Transport string          `json:"transport"`
+	Protocol  string          `json:"protocol"`
 	Source    string          `json:"source"`
 	Frame     uint64          `json:"frame"`
 	Src       string          `json:"src,omitempty"`
@@ -393,7 +394,8 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	}
 	if iam := c.IAM(); iam != nil {
 		d.Points = [2]string{decode.FormatPC(iam.Label.OPC, iam.Label.PCBits), decode.FormatPC(iam.Label.DPC, iam.Label.PCBits)}
-		d.Ingress = map[string]string{"source": iam.Source, "transport": iam.Transport.String(), "link": retention.LinkName(iam)}
+		d.Ingress = map[string]string{"source": iam.Source, "transport": iam.Transport.String(), "protocol": iam.Protocol().String(),
+			"link": retention.LinkName(iam)}
 		if iam.Src.IsValid() {
 			d.Ingress["peer"], d.Ingress["local"] = iam.Src.String(), iam.Dst.String()
 		}
@@ -412,7 +414,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		lm := LadderMessage{
 			TS: fmtTS(m.TS), Type: decode.MessageTypeName(m.Type), OPC: m.Label.OPC, DPC: m.Label.DPC,
 			OPCText: decode.FormatPC(m.Label.OPC, m.Label.PCBits), DPCText: decode.FormatPC(m.Label.DPC, m.Label.PCBits),
-			SLS: m.Label.SLS, CIC: m.CIC, Transport: m.Transport.String(), Source: m.Source, Frame: m.Frame,
+			SLS: m.Label.SLS, CIC: m.CIC, Transport: m.Transport.String(), Protocol: m.Protocol().String(), Source: m.Source, Frame: m.Frame,
 			Stream: m.Stream, MTP3: hex.EncodeToString(m.MTP3),
 		}
 		if m.Src.IsValid() {

@@ -69,7 +69,7 @@ func newEnv(t testing.TB, tweak func(*Options)) *env {
 	t.Helper()
 	pcap, cfg := fixture.Scenarios()
 	if !fixture.Exists(pcap) {
-		t.Skip("pcaps/scenarios.pcap is absent")
+		t.Fatal("pcaps/scenarios.pcap is absent")
 	}
 	dir := t.TempDir()
 	st, err := retention.Open(filepath.Join(dir, "data"), retention.Options{NoSync: true, MinFreeBytes: -1})
