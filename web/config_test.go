@@ -3,6 +3,9 @@ package web
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +62,35 @@ daemon:
 	// Without home_country_code, the configuration's default applies.
 	if c, err := ParseConfig([]byte("daemon: {}\n"), "/"); err != nil || c.HomeCountryCode != "86" {
 		t.Errorf("default country code: %+v %v", c, err)
+	}
+}
+
+// The example configuration documents the whole daemon.web section, and
+// it loads.
+func TestExampleConfigDocumentsWeb(t *testing.T) {
+	c, err := LoadConfig("../deploy/gatewarden.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Users) == 0 || len(c.Tokens) == 0 || c.AuditLog == "" || c.HomeCountryCode != "86" || c.DisplayZone == "" {
+		t.Errorf("example config: %+v", c)
+	}
+	data, err := os.ReadFile("../deploy/gatewarden.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"users:", "name:", "role:", "password_bcrypt:", "tokens:", "token_sha256:", "tls:", "cert:", "key:",
+		"audit_log:", "session_ttl:", "display_time_zone:"}
+	rt := reflect.TypeOf(fileWeb{})
+	for i := range rt.NumField() {
+		if tag := strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]; tag != "country_code" && !slices.Contains(keys, tag+":") {
+			t.Errorf("daemon.web key %s is not checked here", tag)
+		}
+	}
+	web := string(data[strings.Index(string(data), "\n  web:"):])
+	for _, k := range keys {
+		if !strings.Contains(web, k) {
+			t.Errorf("example config's daemon.web lacks %s", k)
+		}
 	}
 }
