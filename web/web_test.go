@@ -59,8 +59,8 @@ func testOptions(t testing.TB, dir string) Options {
 			{Name: "ci", Role: RoleInvestigator, SHA256: sha256.Sum256([]byte(testToken))},
 			{Name: "wall", Role: RoleViewer, SHA256: sha256.Sum256([]byte(viewerToken))},
 		},
-		AuditLog:    filepath.Join(dir, "audit.jsonl"),
-		CountryCode: "86",
+		AuditLog:        filepath.Join(dir, "audit.jsonl"),
+		HomeCountryCode: "86",
 	}}
 }
 
@@ -359,7 +359,15 @@ func TestCallDetail(t *testing.T) {
 	if iam["type"] != "IAM" || iam["cic"] == nil || iam["category"] == nil {
 		t.Errorf("decoded IAM lacks type/cic/category: %v", iam)
 	}
+	// Coded values carry their Q.763/Q.850 names (issue 10 of the test).
+	if n := d.Ladder[0].Names; n["calling.nai"] == "" || n["called.nai"] != decode.ValueName("called.nai", uint64(called["nai"].(float64))) ||
+		n["category"] == "" || n["calling.apri"] == "" {
+		t.Errorf("IAM value names %v", n)
+	}
 	for _, m := range d.Ladder {
+		if m.Type == "REL" && (m.Names["cause.value"] == "" || m.Names["cause.location"] == "") {
+			t.Errorf("REL value names %v", m.Names)
+		}
 		if m.Decoded == nil || m.MTP3 == "" {
 			t.Errorf("%s: decoded %s, mtp3 %q, error %q", m.Type, m.Decoded, m.MTP3, m.DecodeErr)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -265,7 +266,7 @@ func (m *traceMessage) summary() string {
 		add("generic", &m.Generic[i])
 	}
 	if m.Cause != nil {
-		parts = append(parts, fmt.Sprintf("cause=%d", *m.Cause))
+		parts = append(parts, fmt.Sprintf("cause=%d (%s)", *m.Cause, decode.ValueName("cause.value", uint64(*m.Cause))))
 	}
 	return strings.Join(parts, " ")
 }
@@ -276,12 +277,12 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	fs.about = "Traces calls back to the partner, link and point code that delivered them, with the full ladder of signalling."
 	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
 	number := fs.String("number", "", "number to trace (digits; +, spaces, dashes, dots, brackets allowed); commas separate several")
-	cc := fs.String("cc", "86", "country code used to also match the national and international forms of --number (empty: exact digits only)")
+	cc := fs.String("cc", config.DefaultHomeCountryCode, "country code used to also match the national and international forms of --number (empty: exact digits only; default: home_country_code of --config)")
 	from := fs.String("from", "", "start of the time range ("+timerange.Forms+")")
 	to := fs.String("to", "", "end of the time range (exclusive; a bare date includes that day)")
 	role := fs.String("role", "any", "role of --number: calling, called, redirecting, original_called, generic, redirection or any")
 	partner := fs.String("partner", "", "partner name (checked against --config's partners, else the store's)")
-	cfgPath := fs.String("config", "", "configuration whose partners --partner is checked against (optional)")
+	cfgPath := fs.String("config", "", "configuration whose partners --partner is checked against, and whose home_country_code is the default of --cc (optional)")
 	link := fs.String("link", "", `link: "src>dst", an address, or a capture source`)
 	var opc, dpc, cic optionalUint
 	fs.Var(&opc, "opc", "originating point code of the IAM")
@@ -311,6 +312,17 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	if q.From, q.To, err = parseRange(*from, *to); err != nil {
 		return fs.usageError("%v", err)
 	}
+	var cfg *config.Config
+	if *cfgPath != "" {
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return fs.usageError("--config: %v", err)
+		}
+		ccSet := false
+		fs.Visit(func(f *flag.Flag) { ccSet = ccSet || f.Name == "cc" })
+		if !ccSet {
+			*cc = cfg.HomeCountryCode // one country code: the configuration's
+		}
+	}
 	if *role != "any" {
 		r, ok := retention.ParseRole(*role)
 		if !ok {
@@ -335,11 +347,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		return fs.usageError("give --number, --rule or a time range (--from/--to): tracing the whole store is not a query")
 	}
 	var known []string // partners --partner may name, when a configuration says
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return fs.usageError("--config: %v", err)
-		}
+	if cfg != nil {
 		for i := range cfg.Partners {
 			known = append(known, cfg.Partners[i].Name)
 		}
