@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"context"
 	"sort"
 )
 
@@ -25,6 +26,12 @@ type ReportRow struct {
 // sorted by partner, link and direction. Alerts are attributed through their call; an alert whose
 // call record is not in range counts under its own partner with an empty link.
 func (s *Store) Report(from, to int64) ([]ReportRow, error) {
+	return s.ReportContext(context.Background(), from, to)
+}
+
+// ReportContext is Report that stops with ctx's error when ctx is done.
+func (s *Store) ReportContext(ctx context.Context, from, to int64) ([]ReportRow, error) {
+	cc := &canceller{ctx: ctx}
 	sn, err := s.snapshot()
 	if err != nil {
 		return nil, err
@@ -51,6 +58,9 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 			return nil, err
 		}
 		err = seg.scan(secCalls, func(_, val []byte) error {
+			if err := cc.check(); err != nil {
+				return err
+			}
 			c, err := decodeCall(val)
 			if err != nil {
 				return err
@@ -76,6 +86,9 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 			return nil, err
 		}
 		err = seg.scan(secAlerts, func(_, val []byte) error {
+			if err := cc.check(); err != nil {
+				return err
+			}
 			a, err := decodeAlert(val)
 			if err != nil {
 				return err

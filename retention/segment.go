@@ -254,7 +254,7 @@ func (b *segBuilder) finish(calls, alerts []kv) ([]byte, segSummary) {
 	for _, s := range []struct {
 		name string
 		kvs  []kv
-	}{{secNumbers, numKV}, {secLadders, ladKV}, {secCalls, calls}, {secAlerts, alerts}} {
+	}{{secNumbers, numKV}, {secLadders, ladKV}, {secCalls, calls}, {secAlerts, alerts}, {secSummary, buildSummary(calls, alerts)}} {
 		sec := section{name: s.name}
 		for i := 0; i < len(s.kvs); {
 			raw = raw[:0]

@@ -24,6 +24,7 @@ func runGen(args []string) int {
 	truth := fs.String("truth", "", "truth file to write (JSON lines; empty: none)")
 	scenario := fs.String("scenario", "", "YAML file of scripted calls to add to the random ones (see pcaps/gen/scenario.go)")
 	labels := fs.String("labels", "", "write one JSON line per labelled scripted call: where its IAM is")
+	bicc := fs.Bool("bicc", false, "BICC (SI 13, 32-bit call instance codes) with a softswitch partner instead of ISUP with the default partners")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
@@ -33,7 +34,7 @@ func runGen(args []string) int {
 	if *pcBits != 14 && *pcBits != 24 {
 		return fs.usageError("--pc-bits must be 14 or 24")
 	}
-	opt := gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), File: *out}
+	opt := gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), BICC: *bicc, File: *out}
 	if *scenario != "" {
 		f, err := os.Open(*scenario)
 		if err != nil {
@@ -46,8 +47,12 @@ func runGen(args []string) int {
 			fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %v\n", *scenario, err)
 			return 2
 		}
+		partners := gen.DefaultPartners(opt.PCBits)
+		if opt.BICC {
+			partners = gen.BICCPartners(opt.PCBits)
+		}
 		opt.Source = gen.Merge(gen.NewSliceSource(scripted),
-			gen.NewRandomSource(opt.Seed, opt.Calls, gen.DefaultPartners(opt.PCBits), gen.DefaultStart.Add(time.Second)))
+			gen.NewRandomSource(opt.Seed, opt.Calls, partners, gen.DefaultStart.Add(time.Second)))
 	}
 	var labelLines []byte
 	if *labels != "" {
@@ -105,5 +110,5 @@ type labelLine struct {
 	Dst     string `json:"dst"`
 	OPC     uint32 `json:"opc"`
 	DPC     uint32 `json:"dpc"`
-	CIC     uint16 `json:"cic"`
+	CIC     uint32 `json:"cic"`
 }

@@ -62,6 +62,7 @@ func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer, store *reten
 	p.eng = rules.New(setup.rules, p.writeAlert)
 	p.asm = analysis.NewAssembler(analysis.AssemblerConfig{
 		Partner: setup.partner,
+		Open:    p.eng.Open,
 		Setup:   p.eng.Setup,
 		Close:   p.closeCall,
 	})
@@ -200,6 +201,9 @@ func (p *replayPipeline) summary() string {
 		if n := rs.WindowOverflow[id]; n > 0 {
 			fmt.Fprintf(&b, " %s_window_overflow=%d", id, n)
 		}
+	}
+	if rs.Transit.Linked > 0 || rs.Transit.Overflow > 0 {
+		fmt.Fprintf(&b, " transit_linked=%d transit_pending_overflow=%d", rs.Transit.Linked, rs.Transit.Overflow)
 	}
 	return b.String()
 }

@@ -295,8 +295,9 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 		RetentionDays: dc.Retention.Days,
 		MaxBytes:      dc.Retention.MaxBytes,
 		MinFreeBytes:  dc.Retention.MinFreeMiB << 20,
-		Now:           time.Now,
 		Logf:          func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...), "component", "retention") },
+		Warnf:         func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...), "component", "retention") },
+		Errorf:        func(format string, a ...any) { log.Error(fmt.Sprintf(format, a...), "component", "retention") },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -937,6 +938,7 @@ func newAnalysisStage(d *daemon) *analysisStage {
 	st.asm = analysis.NewAssembler(analysis.AssemblerConfig{
 		// Through the stage, not the generation: a reload swaps what these see.
 		Partner: func(addr netip.Addr, pc uint32) string { return st.gen.cfg.PartnerName(addr, pc) },
+		Open:    func(c *analysis.Call) { st.eng.Open(c) },
 		Setup:   func(c *analysis.Call) { st.eng.Setup(c) },
 		Close:   st.onClose,
 	})

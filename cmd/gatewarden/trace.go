@@ -15,6 +15,7 @@ import (
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
@@ -77,6 +78,7 @@ type traceMessage struct {
 	Source    string         `json:"source"`
 	Frame     uint64         `json:"frame"`
 	Transport string         `json:"transport"`
+	Protocol  string         `json:"protocol"`
 	Src       string         `json:"src,omitempty"`
 	Dst       string         `json:"dst,omitempty"`
 	Stream    uint16         `json:"stream"`
@@ -102,6 +104,7 @@ type traceIngress struct {
 	Local     string  `json:"local,omitempty"`
 	Source    string  `json:"source"` // capture file or interface
 	Transport string  `json:"transport"`
+	Protocol  string  `json:"protocol"`
 	OPC       uint32  `json:"opc"`
 	DPC       uint32  `json:"dpc"`
 	CIC       uint32  `json:"cic"`
@@ -126,6 +129,19 @@ type traceCall struct {
 	Ingress   *traceIngress  `json:"ingress,omitempty"`
 	Alerts    []traceAlert   `json:"alerts"`
 	Ladder    []traceMessage `json:"ladder"`
+	// OriginCountry of an international call (ISO 3166-1 alpha-2).
+	OriginCountry string `json:"origin_country,omitempty"`
+	// Transit: this call is one leg of a call through the gateway.
+	Transit *traceTransit `json:"transit,omitempty"`
+}
+
+// traceTransit shows the other leg of a transit call and what the gateway
+// changed between the ingress and the egress leg.
+type traceTransit struct {
+	Leg     string           `json:"leg"` // which leg this call is: ingress or egress
+	OtherID string           `json:"other_call_id"`
+	Other   *traceCall       `json:"other_leg,omitempty"` // nil when not retained
+	Changes []transit.Change `json:"changes"`
 }
 
 // redecoder runs the stored MTP3 bytes through the project's decoder, so the
@@ -166,6 +182,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 	tc.CallID = fmt.Sprintf("p%d.%d", c.Ref.Seq(), c.Ref.Ord())
 	if r := c.Call; r != nil {
 		tc.CallID, tc.Outcome, tc.Cause, tc.Direction = r.ID, r.Outcome.String(), r.Cause, r.Direction.String()
+		tc.OriginCountry = r.OriginCountry
 		if r.Calling != nil {
 			tc.Calling = r.Calling.Digits
 		}
@@ -174,7 +191,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 		}
 	}
 	if iam := c.IAM(); iam != nil {
-		in := &traceIngress{Link: retention.LinkName(iam), Source: iam.Source, Transport: iam.Transport.String(),
+		in := &traceIngress{Link: retention.LinkName(iam), Source: iam.Source, Transport: iam.Transport.String(), Protocol: iam.Protocol().String(),
 			OPC: iam.Label.OPC, DPC: iam.Label.DPC, CIC: iam.CIC}
 		if iam.Src.IsValid() {
 			in.Peer, in.Local = iam.Src.String(), iam.Dst.String()
@@ -200,7 +217,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 	for i := range c.Ladder {
 		m := &c.Ladder[i]
 		tm := traceMessage{TS: formatTS(m.TS), Type: decode.MessageTypeName(m.Type), Source: m.Source, Frame: m.Frame,
-			Transport: m.Transport.String(), Stream: m.Stream, OPC: m.Label.OPC, DPC: m.Label.DPC, SLS: m.Label.SLS, CIC: m.CIC,
+			Transport: m.Transport.String(), Protocol: m.Protocol().String(), Stream: m.Stream, OPC: m.Label.OPC, DPC: m.Label.DPC, SLS: m.Label.SLS, CIC: m.CIC,
 			MTP3: hex.EncodeToString(m.MTP3)}
 		if m.Src.IsValid() {
 			tm.Src, tm.Dst = m.Src.String(), m.Dst.String()
@@ -370,7 +387,12 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	var rd redecoder
 	out := make([]traceCall, 0, len(calls))
 	for i := range calls {
-		out = append(out, buildTraceCall(&calls[i], &rd))
+		tc := buildTraceCall(&calls[i], &rd)
+		if tc.Transit, err = traceTransitOf(st, calls[i].Call, *cc, &rd); err != nil {
+			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+			return 1
+		}
+		out = append(out, tc)
 	}
 	switch *format {
 	case "json":
@@ -393,6 +415,31 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// traceTransitOf finds the other leg of a transit call; nil when c is not one.
+func traceTransitOf(st *retention.Store, c *analysis.Call, cc string, rd *redecoder) (*traceTransit, error) {
+	if c == nil || c.TransitOf == "" && c.TransitTo == "" {
+		return nil, nil
+	}
+	tt := &traceTransit{Leg: "egress", OtherID: c.TransitOf, Changes: []transit.Change{}}
+	if c.TransitOf == "" {
+		tt.Leg, tt.OtherID = "ingress", c.TransitTo
+	}
+	other, ok, err := st.OtherLeg(c, cc)
+	if err != nil || !ok {
+		return tt, err
+	}
+	oc := buildTraceCall(&other, rd)
+	tt.Other = &oc
+	in, out := other.Call, c
+	if tt.Leg == "ingress" {
+		in, out = c, other.Call
+	}
+	if d := transit.Diff(in, out); d != nil {
+		tt.Changes = d
+	}
+	return tt, nil
+}
+
 func rulesOf(c *traceCall) string {
 	var r []string
 	for _, a := range c.Alerts {
@@ -411,19 +458,35 @@ func writeTraceTable(w io.Writer, calls []traceCall) error {
 			if in.RC != nil {
 				rc = strconv.FormatUint(uint64(*in.RC), 10)
 			}
-			fmt.Fprintf(tw, "  %s\tpartner=%s\tlink=%s\tpeer=%s\topc=%d dpc=%d cic=%d rc=%s\tsource=%s\n",
-				c.side(), orDash(in.Partner), in.Link, orDash(in.Peer), in.OPC, in.DPC, in.CIC, rc, in.Source)
+			fmt.Fprintf(tw, "  %s\tpartner=%s\tlink=%s\tpeer=%s\t%s opc=%d dpc=%d cic=%d rc=%s\tsource=%s\n",
+				c.side(), orDash(in.Partner), in.Link, orDash(in.Peer), in.Protocol, in.OPC, in.DPC, in.CIC, rc, in.Source)
+		}
+		if c.OriginCountry != "" {
+			fmt.Fprintf(tw, "  origin\t%s\n", c.OriginCountry)
 		}
 		for _, a := range c.Alerts {
 			fmt.Fprintf(tw, "  alert\t%s\t%s\t%s\t%s\n", a.TS, a.Rule, a.Severity, a.Detail)
 		}
-		for j := range c.Ladder {
-			m := &c.Ladder[j]
-			route := "-"
-			if m.Src != "" {
-				route = m.Src + ">" + m.Dst
+		writeTraceLadder(tw, "", c.Ladder)
+		if t := c.Transit; t != nil {
+			other := "ingress"
+			if t.Leg == "ingress" {
+				other = "egress"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d>%d cic=%d\t%s\t%s\n", m.TS, m.Type, m.OPC, m.DPC, m.CIC, route, m.summary())
+			fmt.Fprintf(tw, "  transit\t%s leg; %s leg is call %s\n", t.Leg, other, t.OtherID)
+			if o := t.Other; o != nil {
+				partner, link := "-", "-"
+				if o.Ingress != nil {
+					partner, link = orDash(o.Ingress.Partner), o.Ingress.Link
+				}
+				fmt.Fprintf(tw, "  %s leg\t%s\tpartner=%s\tlink=%s\tcalling=%s\tcalled=%s\n", other, o.Start, partner, link, orDash(o.Calling), orDash(o.Called))
+				writeTraceLadder(tw, other+" ", o.Ladder)
+			} else {
+				fmt.Fprintf(tw, "  %s leg\tnot retained\n", other)
+			}
+			for _, ch := range t.Changes {
+				fmt.Fprintf(tw, "  changed\t%s\t%s -> %s\n", ch.Field, orDash(ch.Ingress), orDash(ch.Egress))
+			}
 		}
 	}
 	fmt.Fprintln(tw, plural(len(calls), "call", "calls"))
@@ -466,6 +529,17 @@ func rangeText(from, to string) string {
 		return ""
 	}
 	return fmt.Sprintf(" between %s and %s", orDash(from), orDash(to))
+}
+
+func writeTraceLadder(tw io.Writer, prefix string, ladder []traceMessage) {
+	for j := range ladder {
+		m := &ladder[j]
+		route := "-"
+		if m.Src != "" {
+			route = m.Src + ">" + m.Dst
+		}
+		fmt.Fprintf(tw, "  %s%s\t%s %s\t%d>%d cic=%d\t%s\t%s\n", prefix, m.TS, m.Protocol, m.Type, m.OPC, m.DPC, m.CIC, route, m.summary())
+	}
 }
 
 func orDash(s string) string {
