@@ -75,14 +75,15 @@ func (s *Store) ExportPcap(w io.Writer, q Query) (int, error) {
 //
 // Each message is framed as it was captured, rebuilt from what the store
 // keeps: SIGTRAN messages as Ethernet/IPv4 or IPv6/SCTP (ports, verification
-// tag, TSN, stream, PPID) carrying M3UA DATA (network appearance, routing
-// context, protocol data), M2PA user data or M2UA DATA (interface
-// identifier); E1 messages as MTP2 signal units; raw MTP3 as MTP3. Wireshark
-// dissects the ISUP exactly as in the original. What the store does not keep
-// is filled with neutral values and every packet's comment says so, beside
-// the source file and frame it came from: Ethernet addresses (zero), IP TTL
-// and identification, the SCTP stream sequence number, M2PA and MTP2
-// sequence numbers (zero), and the SCTP checksum (computed).
+// tag, TSN, stream, stream sequence number, PPID as sent) carrying M3UA DATA
+// (network appearance, routing context, protocol data), M2PA user data or
+// M2UA DATA (interface identifier); E1 messages as MTP2 signal units; raw
+// MTP3 as MTP3. Wireshark dissects the ISUP exactly as in the original. What
+// the store does not keep is filled with neutral values and every packet's
+// comment says so, beside the source file and frame it came from: Ethernet
+// addresses (zero), IP TTL and identification, M2PA and MTP2 sequence
+// numbers (zero), and the SCTP checksum (computed). Messages stored before
+// the SSN and PPID were kept get SSN 0 and the transport's standard PPID.
 //
 // For 24-bit (China/ANSI) point codes set Wireshark's MTP3 standard to match
 // (tshark -o mtp3.standard:"Chinese ITU").
@@ -128,8 +129,11 @@ func appendFrame(b []byte, m *Message) ([]byte, uint16, string) {
 	switch m.Transport {
 	case decode.TransportM3UA, decode.TransportM2PA, decode.TransportM2UA:
 		if m.Src.IsValid() && m.Dst.IsValid() && m.Src.Addr().Is4() == m.Dst.Addr().Is4() {
-			return appendSCTPFrame(b, m), linkTypeEthernet,
-				"rebuilt: Ethernet addresses, IP TTL/identification, SCTP SSN" + seqNote(m) + " not kept; SCTP checksum computed"
+			note := "rebuilt: Ethernet addresses, IP TTL/identification" + seqNote(m) + " not kept; SCTP checksum computed"
+			if m.PPID == 0 && m.SSN == 0 {
+				note += "; SCTP SSN and PPID not kept by this store version (PPID: the transport's standard one)"
+			}
+			return appendSCTPFrame(b, m), linkTypeEthernet, note
 		}
 	case decode.TransportMTP2:
 		// Sequence numbers are not kept; LI is what MTP2 would say.
@@ -161,7 +165,7 @@ func labelLen(pcBits uint8) int {
 // appendSCTPFrame builds Ethernet, IP, SCTP and the SIGTRAN message.
 func appendSCTPFrame(b []byte, m *Message) []byte {
 	var user []byte // the SIGTRAN message
-	var ppid uint32
+	var ppid uint32 // the standard one, unless the store kept what was sent
 	switch m.Transport {
 	case decode.TransportM3UA:
 		ppid = ppidM3UA
@@ -179,6 +183,9 @@ func appendSCTPFrame(b []byte, m *Message) []byte {
 		user = appendParam(user, m2uaTagIfaceID, binary.BigEndian.AppendUint32(nil, uint32(m.Link)))
 		user = appendParam(user, m2uaTagProtoData1, m.MTP3)
 		binary.BigEndian.PutUint32(user[4:], uint32(len(user)))
+	}
+	if m.PPID != 0 {
+		ppid = m.PPID
 	}
 	pad := (4 - len(user)%4) % 4
 	sctpLen := sctpCommonLen + sctpDataHdrLen + len(user) + pad
@@ -212,7 +219,7 @@ func appendSCTPFrame(b []byte, m *Message) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(sctpDataHdrLen+len(user)))
 	b = binary.BigEndian.AppendUint32(b, m.TSN)
 	b = binary.BigEndian.AppendUint16(b, m.Stream)
-	b = binary.BigEndian.AppendUint16(b, 0) // SSN: not kept
+	b = binary.BigEndian.AppendUint16(b, m.SSN)
 	b = binary.BigEndian.AppendUint32(b, ppid)
 	b = append(b, user...)
 	b = append(b, make([]byte, pad)...)
