@@ -182,6 +182,7 @@ func TestTraceValidation(t *testing.T) {
 		{[]string{"--partner", "nosuch", "--from", "2000-01-01"}, []string{"nosuch", "partners there: load-generator"}},
 		{[]string{"--partner", "nosuch", "--from", "2000-01-01", "--config", cfg}, []string{"nosuch", "alpha, beta"}},
 		{[]string{"--from", "yesterday"}, []string{"--from", "RFC 3339"}},
+		{[]string{"--number", "13850000002", "--cc", "+86"}, []string{"--cc", "1 to 3 digits"}},
 		{[]string{"--from", "2026-03-03", "--to", "2026-03-02"}, []string{"--to must be after from"}},
 	} {
 		code, out, stderr := run(t, traceRun, append([]string{"--data", store}, c.args...)...)
@@ -347,5 +348,26 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 	p.done()
 	if b.String() != "\r\033[Kgatewarden decode: 10 frames\r\033[K" {
 		t.Errorf("progress output %q", b.String())
+	}
+}
+
+// "-" reads the capture from standard input for replay too.
+func TestReplayStdin(t *testing.T) {
+	fx := writeScenarioFixture(t, 14)
+	want, _, code := runReplayArgs(t, "--config", fx.config, fx.pcap)
+	if code != 0 {
+		t.Fatalf("replay: exit %d", code)
+	}
+	f, err := os.Open(fx.pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin
+	os.Stdin = f
+	got, stderr, code := runReplayArgs(t, "-", "--config", fx.config)
+	os.Stdin = saved
+	if code != 0 || got != want || want == "" {
+		t.Errorf("replay - : exit %d, %d bytes of alerts, want %d\n%s", code, len(got), len(want), stderr)
 	}
 }
