@@ -342,8 +342,8 @@ func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.results = len(calls)
-	name := fmt.Sprintf("gatewarden-%s.pcap", time.Unix(0, p.From).UTC().Format("20060102T150405"))
-	w.Header().Set("Content-Type", "application/vnd.tcpdump.pcap")
+	name := fmt.Sprintf("gatewarden-%s.pcapng", time.Unix(0, p.From).UTC().Format("20060102T150405"))
+	w.Header().Set("Content-Type", "application/x-pcapng")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Header().Set("X-Gatewarden-Calls", strconv.Itoa(len(calls)))

@@ -562,8 +562,8 @@ func TestPcapDownloadRedecodes(t *testing.T) {
 	e.getJSON("/api/calls/"+res.Calls[0].ID, bearer(testToken), 200, &d)
 
 	resp, body := e.do("GET", "/api/pcap?"+q.Encode(), bearer(testToken), nil)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.tcpdump.pcap" ||
-		!strings.Contains(resp.Header.Get("Content-Disposition"), ".pcap") {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-pcapng" ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), ".pcapng") {
 		t.Fatalf("pcap: %d %v", resp.StatusCode, resp.Header)
 	}
 	path := filepath.Join(t.TempDir(), "out.pcap")

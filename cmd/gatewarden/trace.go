@@ -330,6 +330,9 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		}
 		q.Roles = 1 << r
 	}
+	if !validCountryCode(*cc) {
+		return fs.usageError("--cc %q is not a country code: 1 to 3 digits, or empty for exact digits only", *cc)
+	}
 	if q.Rule != "" && !slices.Contains(rules.IDs, q.Rule) {
 		return fs.usageError("--rule %q is not a rule; rule IDs: %s", q.Rule, strings.Join(rules.IDs, ", "))
 	}
@@ -511,6 +514,19 @@ func (c *traceCall) side() string {
 		return "egress"
 	}
 	return "iam_link"
+}
+
+// validCountryCode accepts "" (exact digits only) or 1 to 3 digits.
+func validCountryCode(cc string) bool {
+	if len(cc) > 3 {
+		return false
+	}
+	for _, c := range cc {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // storedPartners are the partner names the report rows name.

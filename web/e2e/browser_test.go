@@ -397,13 +397,13 @@ func waitDownload(t *testing.T, dir string, timeout time.Duration) string {
 	for time.Now().Before(deadline) {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), ".pcap") {
+			if strings.HasSuffix(e.Name(), ".pcapng") {
 				return filepath.Join(dir, e.Name())
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no .pcap downloaded into %s", dir)
+	t.Fatalf("no .pcapng downloaded into %s", dir)
 	return ""
 }
 
