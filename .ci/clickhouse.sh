@@ -136,7 +136,6 @@ XML
   echo "export GATEWARDEN_CLICKHOUSE_DIR=$dir"
   echo "export GATEWARDEN_CLICKHOUSE=clickhouse://127.0.0.1:$t1/gatewarden"
   echo "export GATEWARDEN_CLICKHOUSE_CLUSTER=clickhouse://127.0.0.1:$t1/gatewarden?cluster=$cluster"
-  echo "export GATEWARDEN_CLICKHOUSE_BIN='$bin'"
 }
 
 stop() {
@@ -159,8 +158,42 @@ stop() {
   echo "clickhouse.sh: stopped and removed $dir"
 }
 
+# kill N: SIGKILL node N (fault tests); revive N: start it again on the same
+# ports and data directory and wait until it answers.
+node_dir() {
+  dir=${GATEWARDEN_CLICKHOUSE_DIR:-}
+  case "$1" in 1|2) ;; *) echo "clickhouse.sh: node is 1 or 2" >&2; exit 2;; esac
+  [ -n "$dir" ] && [ -f "$dir/node$1/config.xml" ] || { echo "clickhouse.sh: no node $1 (GATEWARDEN_CLICKHOUSE_DIR)" >&2; exit 1; }
+}
+
+kill_node() {
+  node_dir "$1"
+  local pid
+  pid=$(cat "$dir/node$1/pid")
+  kill -9 "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+}
+
+revive_node() {
+  node_dir "$1"
+  local bin port
+  bin=$(server_bin)
+  port=$(sed -n 's:.*<tcp_port>\([0-9]*\)</tcp_port>.*:\1:p' "$dir/node$1/config.xml")
+  # shellcheck disable=SC2086
+  nohup $bin --config-file="$dir/node$1/config.xml" >>"$dir/node$1/log/stdout.log" 2>&1 </dev/null &
+  echo $! >"$dir/node$1/pid"
+  for _ in $(seq 1 120); do
+    if clickhouse-client --host 127.0.0.1 --port "$port" --query 'SELECT 1' >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  echo "clickhouse.sh: node $1 did not come back on 127.0.0.1:$port" >&2
+  exit 1
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  kill) kill_node "${2:-}" ;;
+  revive) revive_node "${2:-}" ;;
+  *) echo "usage: $0 start|stop|kill N|revive N" >&2; exit 2 ;;
 esac
