@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -478,4 +477,3 @@ func (s *Shipper) shipAlerts(ctx context.Context, batch int) (int, error) {
 	s.alerts.Add(uint64(n))
 	return n, nil
 }
-

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -149,6 +150,7 @@ type traceAlert struct {
 }
 
 type traceCall struct {
+	Box       string         `json:"box,omitempty"` // central store: the box that saw it
 	CallID    string         `json:"call_id"`
 	Start     string         `json:"start"`
 	Outcome   string         `json:"outcome,omitempty"`
@@ -159,6 +161,8 @@ type traceCall struct {
 	Ingress   *traceIngress  `json:"ingress,omitempty"`
 	Alerts    []traceAlert   `json:"alerts"`
 	Ladder    []traceMessage `json:"ladder"`
+	// Path: central store only, the call's legs across boxes (central.Path).
+	Path []central.Hop `json:"path,omitempty"`
 }
 
 // redecoder runs the stored MTP3 bytes through the project's decoder, so the
@@ -289,7 +293,9 @@ func (m *traceMessage) summary() string {
 func traceMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "", "retention directory (required)")
+	data := fs.String("data", "", "retention directory (this or --clickhouse)")
+	dsn := fs.String("clickhouse", "", "query the central store instead: clickhouse://host:port/database")
+	box := fs.String("box", "", "with --clickhouse: only calls seen by this box")
 	number := fs.String("number", "", "number to trace; commas separate several")
 	cc := fs.String("cc", "86", "country code used to also match the national and international forms of --number (empty: exact digits only)")
 	from := fs.String("from", "", "start of the time range (RFC 3339, YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC)")
@@ -312,8 +318,11 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatewarden trace: "+format+"\n", a...)
 		return 2
 	}
-	if *data == "" {
-		return fail("--data is required")
+	if (*data == "") == (*dsn == "") {
+		return fail("give --data DIR or --clickhouse DSN")
+	}
+	if *box != "" && *dsn == "" {
+		return fail("--box needs --clickhouse")
 	}
 	if fs.NArg() > 0 {
 		return fail("unexpected argument %q", fs.Arg(0))
@@ -346,12 +355,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	if len(q.Numbers) == 0 && q.Rule == "" && q.From == 0 && q.To == 0 {
 		return fail("give --number, --rule or a time range (--from/--to): tracing the whole store is not a query")
 	}
-	st, err := retention.Open(*data, retention.Options{ReadOnly: true})
-	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
-		return 1
-	}
-	calls, err := st.QueryCalls(q)
+	calls, cc2, err := traceQuery(*data, *dsn, *box, q)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
 		return 1
@@ -377,6 +381,12 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	out := make([]traceCall, 0, len(calls))
 	for i := range calls {
 		out = append(out, buildTraceCall(&calls[i], &rd))
+	}
+	if cc2 != nil {
+		if err := centralDetails(cc2, out); err != nil {
+			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+			return 1
+		}
 	}
 	switch *format {
 	case "json":
@@ -411,7 +421,19 @@ func writeTraceTable(w io.Writer, calls []traceCall) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i := range calls {
 		c := &calls[i]
-		fmt.Fprintf(tw, "call %s\t%s\toutcome=%s\tcalling=%s\tcalled=%s\n", c.CallID, c.Start, orDash(c.Outcome), orDash(c.Calling), orDash(c.Called))
+		box := ""
+		if c.Box != "" {
+			box = "box=" + c.Box + " "
+		}
+		fmt.Fprintf(tw, "call %s%s\t%s\toutcome=%s\tcalling=%s\tcalled=%s\n", box, c.CallID, c.Start, orDash(c.Outcome), orDash(c.Calling), orDash(c.Called))
+		for _, h := range c.Path {
+			mark := ""
+			if h.CallerIDChanged {
+				mark = "\tCALLER ID CHANGED"
+			}
+			fmt.Fprintf(tw, "  hop\t%s\tbox=%s\t%s\tpartner=%s\tlink=%s\topc=%d dpc=%d cic=%d\tcalling=%s%s\n",
+				h.TS, h.Box, h.Direction, orDash(h.Partner), orDash(h.Link), h.OPC, h.DPC, h.CIC, orDash(h.Calling), mark)
+		}
 		if in := c.Ingress; in != nil {
 			rc := "-"
 			if in.RC != nil {
