@@ -8,7 +8,9 @@
 # one temporary directory. Node 1 alone is a single-node server
 # (GATEWARDEN_CLICKHOUSE); both together form the two-shard cluster
 # "gatewarden_two_shards" declared in both configs (remote_servers), used by
-# the cluster tests (GATEWARDEN_CLICKHOUSE_CLUSTER). No ZooKeeper: schema
+# the cluster tests (GATEWARDEN_CLICKHOUSE_CLUSTER); GATEWARDEN_CLICKHOUSE_NODE2
+# is node 2 alone, for tests that kill and revive a server (kill 2, revive 2)
+# without disturbing tests on node 1. No ZooKeeper: schema
 # changes are run on each shard by the client, not with ON CLUSTER.
 set -euo pipefail
 
@@ -135,7 +137,8 @@ XML
   done
   echo "export GATEWARDEN_CLICKHOUSE_DIR=$dir"
   echo "export GATEWARDEN_CLICKHOUSE=clickhouse://127.0.0.1:$t1/gatewarden"
-  echo "export GATEWARDEN_CLICKHOUSE_CLUSTER=clickhouse://127.0.0.1:$t1/gatewarden?cluster=$cluster"
+  echo "export GATEWARDEN_CLICKHOUSE_CLUSTER=clickhouse://127.0.0.1:$t1/gatewarden_cluster?cluster=$cluster"
+  echo "export GATEWARDEN_CLICKHOUSE_NODE2=clickhouse://127.0.0.1:$t2/gatewarden"
 }
 
 stop() {

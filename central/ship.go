@@ -23,8 +23,9 @@ import (
 // crash between the insert and the cursor write sends that batch again,
 // which the replacing keys collapse (schema.go).
 
-// CursorFile is the name of the shipping cursor in a store's directory.
-const CursorFile = "central.cursor"
+// CursorFile is the name of the shipping cursor in a store's directory for
+// a central database: one per database, so a store may ship to two.
+func CursorFile(database string) string { return "central-" + database + ".cursor" }
 
 // DefaultBatch is the most rows of one table in one insert (ClickHouse
 // advises 10 k–100 k rows, about one insert a second).
@@ -38,10 +39,11 @@ type Cursor struct {
 	Alerts   retention.RecordPos `json:"alerts"`
 }
 
-// LoadCursor reads a store's cursor; a missing file is the zero cursor.
-func LoadCursor(dir string) (Cursor, error) {
+// LoadCursor reads a store's cursor for a central database; a missing file
+// is the zero cursor.
+func LoadCursor(dir, database string) (Cursor, error) {
 	var c Cursor
-	b, err := os.ReadFile(filepath.Join(dir, CursorFile))
+	b, err := os.ReadFile(filepath.Join(dir, CursorFile(database)))
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}
@@ -49,14 +51,15 @@ func LoadCursor(dir string) (Cursor, error) {
 		return c, err
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("central: %s: %w", filepath.Join(dir, CursorFile), err)
+		return c, fmt.Errorf("central: %s: %w", filepath.Join(dir, CursorFile(database)), err)
 	}
 	return c, nil
 }
 
-func saveCursor(dir string, c Cursor) error {
+func saveCursor(dir, database string, c Cursor) error {
 	b, _ := json.Marshal(c)
-	tmp := filepath.Join(dir, CursorFile+".tmp")
+	name := filepath.Join(dir, CursorFile(database))
+	tmp := name + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
@@ -72,7 +75,7 @@ func saveCursor(dir string, c Cursor) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, CursorFile)); err != nil {
+	if err := os.Rename(tmp, name); err != nil {
 		return err
 	}
 	d, err := os.Open(dir)
@@ -113,11 +116,11 @@ func (s *Shipper) Stats() ShipStats {
 		LagSeconds: float64(s.lagNanos.Load()) / 1e9}
 }
 
-// shardFor picks the shard that keeps a box's rows: all of a box's rows on
+// ShardFor picks the shard that keeps a box's rows: all of a box's rows on
 // one shard, boxes spread by a hash of their name. Rows are inserted into
 // that shard's local tables directly (no Distributed insert, whose
 // asynchronous forwarding would break "saved cursor = stored rows").
-func shardFor(box string, n int) int {
+func ShardFor(box string, n int) int {
 	h := fnv.New32a()
 	h.Write([]byte(box))
 	return int(h.Sum32() % uint32(n))
@@ -130,7 +133,7 @@ func (s *Shipper) prepare(ctx context.Context) error {
 	if s.Box == "" {
 		return errors.New("central: shipping needs a box name")
 	}
-	cur, err := LoadCursor(s.Store.Dir())
+	cur, err := LoadCursor(s.Store.Dir(), s.Client.opt.Database)
 	if err != nil {
 		return err
 	}
@@ -151,7 +154,7 @@ func (s *Shipper) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ins, err := s.Client.onShard(ctx, shards[shardFor(s.Box, len(shards))])
+	ins, err := s.Client.onShard(ctx, shards[ShardFor(s.Box, len(shards))])
 	if err != nil {
 		return err
 	}
@@ -241,7 +244,7 @@ func (s *Shipper) Run(ctx context.Context, interval time.Duration, logf func(str
 }
 
 func (s *Shipper) commit(c Cursor) error {
-	if err := saveCursor(s.Store.Dir(), c); err != nil {
+	if err := saveCursor(s.Store.Dir(), s.Client.opt.Database, c); err != nil {
 		return fmt.Errorf("central: saving cursor: %w", err)
 	}
 	s.cur = c
