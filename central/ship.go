@@ -97,13 +97,18 @@ type ShipStats struct {
 
 // Shipper ships one store to the central store.
 type Shipper struct {
-	Store  *retention.Store
-	Client *Client
-	Box    string
-	Batch  int // rows per insert (default DefaultBatch)
+	Store *retention.Store
+	// Client is the central store; when nil, the shipper opens one with
+	// Options on its first round (and again after a failure), so a daemon
+	// starts while the central store is down.
+	Client  *Client
+	Options Options
+	Box     string
+	Batch   int // rows per insert (default DefaultBatch)
 
-	ins *Client // the shard this box's rows go to
-	cur Cursor
+	ins   *Client // the shard this box's rows go to
+	owned bool    // Client was opened from Options
+	cur   Cursor
 
 	messages, calls, alerts, errs, skipped atomic.Uint64
 	lagRows, lagNanos                      atomic.Int64
@@ -133,7 +138,11 @@ func (s *Shipper) prepare(ctx context.Context) error {
 	if s.Box == "" {
 		return errors.New("central: shipping needs a box name")
 	}
-	cur, err := LoadCursor(s.Store.Dir(), s.Client.opt.Database)
+	db := s.Options.Database
+	if s.Client != nil {
+		db = s.Client.opt.Database
+	}
+	cur, err := LoadCursor(s.Store.Dir(), db)
 	if err != nil {
 		return err
 	}
@@ -141,6 +150,14 @@ func (s *Shipper) prepare(ctx context.Context) error {
 		return fmt.Errorf("central: %s was shipped as box %q, configured box is %q", s.Store.Dir(), cur.Box, s.Box)
 	}
 	cur.Box = s.Box
+	s.cur = cur
+	if s.Client == nil {
+		c, err := Open(ctx, s.Options)
+		if err != nil {
+			return err
+		}
+		s.Client, s.owned = c, true
+	}
 	ok, err := s.Client.Ready(ctx)
 	if err != nil {
 		return err
@@ -158,16 +175,25 @@ func (s *Shipper) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.ins, s.cur = ins, cur
+	s.ins = ins
 	return nil
 }
 
-// Close releases the shard connection.
+// Close releases the connections the shipper opened.
 func (s *Shipper) Close() error {
-	if s.ins != nil && s.ins != s.Client {
-		return s.ins.Close()
-	}
+	s.release()
 	return nil
+}
+
+func (s *Shipper) release() {
+	if s.ins != nil && s.ins != s.Client {
+		s.ins.Close()
+	}
+	s.ins = nil
+	if s.owned && s.Client != nil {
+		s.Client.Close()
+		s.Client, s.owned = nil, false
+	}
 }
 
 // ShipOnce ships at most one batch of each table. caughtUp is true when
@@ -177,6 +203,7 @@ func (s *Shipper) ShipOnce(ctx context.Context) (caughtUp bool, err error) {
 		if err != nil {
 			s.errs.Add(1)
 		}
+		s.measureLag() // also while the central store is down
 	}()
 	if err := s.prepare(ctx); err != nil {
 		return false, err
@@ -197,7 +224,6 @@ func (s *Shipper) ShipOnce(ctx context.Context) (caughtUp bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	s.measureLag()
 	return nm == 0 && nc == 0 && na == 0, nil
 }
 
@@ -224,10 +250,7 @@ func (s *Shipper) Run(ctx context.Context, interval time.Duration, logf func(str
 			logf("central: shipping: %v (retry in %s)", err, backoff)
 			wait = backoff
 			backoff = min(2*backoff, time.Minute)
-			if s.ins != nil && s.ins != s.Client {
-				s.ins.Close()
-			}
-			s.ins = nil // reconnect, re-read the cursor and the shards
+			s.release() // reconnect, re-read the cursor and the shards
 		case done:
 			wait, backoff = interval, interval
 		}
@@ -251,34 +274,19 @@ func (s *Shipper) commit(c Cursor) error {
 	return nil
 }
 
+// Cursor returns what has been shipped as of the last round.
+func (s *Shipper) Cursor() Cursor { return s.cur }
+
 func (s *Shipper) measureLag() {
-	var rows int64
-	var first int64
-	_, _, _, err := s.Store.ScanMessages(s.cur.Messages, 1, func(m *retention.Message) error {
-		first = m.TS
-		return nil
-	})
+	n, first, newest, err := s.Store.Backlog(s.cur.Messages)
 	if err != nil {
 		return
 	}
-	if first == 0 {
-		s.lagRows.Store(0)
+	s.lagRows.Store(int64(n))
+	if n == 0 {
 		s.lagNanos.Store(0)
 		return
 	}
-	_, newest, ok, err := s.Store.Span()
-	if err != nil || !ok {
-		return
-	}
-	for _, p := range s.Store.Partitions() {
-		if p.Seq >= s.cur.Messages.Seq() {
-			rows += int64(p.Messages)
-		}
-	}
-	if rows >= int64(s.cur.Messages.Ord()) {
-		rows -= int64(s.cur.Messages.Ord())
-	}
-	s.lagRows.Store(rows)
 	s.lagNanos.Store(max(newest-first, 0))
 }
 

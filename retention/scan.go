@@ -246,3 +246,41 @@ func DecodeCallRecord(raw []byte) (*analysis.Call, error) { return decodeCall(ra
 
 // DecodeAlertRecord decodes an alert as ScanAlertRecords hands it out.
 func DecodeAlertRecord(raw []byte) (*analysis.Alert, error) { return decodeAlert(raw) }
+
+// Backlog tells how much is retained at or after cursor from: the number of
+// messages, and the capture times of the first of them and of the newest
+// message held (zero when none). It reads tables of contents, not messages.
+func (s *Store) Backlog(from Ref) (messages int, firstTS, newestTS int64, err error) {
+	sn, err := s.snapshot()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer sn.close()
+	for _, v := range sn.views {
+		if v.seq < from.Seq() {
+			continue
+		}
+		pd, err := v.open(s, &sn.scratch)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		count := partMessages(pd)
+		start := uint32(0)
+		if v.seq == from.Seq() {
+			start = from.Ord()
+		}
+		if start >= count {
+			continue
+		}
+		if messages == 0 {
+			m, err := pd.message(start)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			firstTS = m.TS
+		}
+		messages += int(count - start)
+		newestTS = max(newestTS, v.maxTS)
+	}
+	return messages, firstTS, newestTS, nil
+}

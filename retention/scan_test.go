@@ -60,6 +60,9 @@ func TestScanAfterCursor(t *testing.T) {
 				t.Fatal(err)
 			}
 			if n == 0 && nc == 0 && na == 0 {
+				if b, _, _, err := s.Backlog(cur); err != nil || b != 0 {
+					t.Fatalf("caught up, backlog %d %v", b, err)
+				}
 				return
 			}
 		}
@@ -67,6 +70,9 @@ func TestScanAfterCursor(t *testing.T) {
 	var gen []*genCall
 	for round := 0; round < 6; round++ {
 		gen = append(gen, fill(t, s, g, 300)...)
+		if b, first, newest, err := s.Backlog(cur); err != nil || b != 300*5 || first >= newest {
+			t.Fatalf("backlog %d messages (%d..%d), want %d: %v", b, first, newest, 300*5, err)
+		}
 		drain()
 	}
 	if err := s.Close(); err != nil {

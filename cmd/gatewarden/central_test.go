@@ -11,6 +11,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -446,4 +448,88 @@ func TestCentralShipSurvivesShardKillCluster(t *testing.T) {
 	ref := centralDB(t, "GATEWARDEN_CLICKHOUSE")
 	dir := t.TempDir()
 	shipThroughKill(t, dsn, ref, []*boxFixture{makeBox(t, dir, "gw-a", 31, 1200, ""), makeBox(t, dir, "gw-b", 32, 1200, "")})
+}
+
+// TestDaemonShipsWhileCentralDown: the daemon starts with the central store
+// down, captures the whole input into its own store regardless (errors
+// counted, nothing shipped, lag reported), and once the server is back it
+// catches up to exactly what the box stored.
+func TestDaemonShipsWhileCentralDown(t *testing.T) {
+	dsn := centralDB(t, "GATEWARDEN_CLICKHOUSE_NODE2")
+	if os.Getenv("GATEWARDEN_CLICKHOUSE_DIR") == "" {
+		t.Skip("GATEWARDEN_CLICKHOUSE_DIR not set: cannot kill the server (.ci/clickhouse.sh start)")
+	}
+	if _, err := os.Stat(scenarioPcap); err != nil {
+		t.Skipf("%s: %v", scenarioPcap, err)
+	}
+	o, err := central.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	os.MkdirAll(spool, 0o755)
+	metricsAddr := freePort(t)
+	cfgPath := scenarioConfig(t, dir, fmt.Sprintf(`box: gw-daemon
+central:
+  clickhouse: {addr: [%q], database: %s}
+daemon:
+  pcap_dir: spool
+  pcap_settle: 10ms
+  pcap_poll: 10ms
+  data_dir: data
+  retention: {min_free_mib: -1}
+  listen: {metrics: %q}
+`, o.Addr[0], o.Database, metricsAddr))
+	clickhouseScript(t, "kill", "2")
+	revived := false
+	defer func() {
+		if !revived {
+			clickhouseScript(t, "revive", "2")
+		}
+	}()
+	copyFile(t, scenarioPcap, filepath.Join(spool, "scenarios.pcap"))
+	d := mustStart(t, cfgPath, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.stop(context.Background())
+		}
+	}()
+	m := waitMetric(t, metricsAddr, "the capture analysed and a shipping error", func(m map[string]float64) bool {
+		return m[`gatewarden_pcap_files_total{result="done"}`] == 1 && m["gatewarden_central_errors_total"] > 0 &&
+			m["gatewarden_central_lag_rows"] > 0 && m["gatewarden_central_lag_seconds"] > 0
+	})
+	if n := sumMetric(m, "gatewarden_central_rows_shipped_total"); n != 0 {
+		t.Fatalf("shipped %v rows to a stopped server", n)
+	}
+	clickhouseScript(t, "revive", "2")
+	revived = true
+	deadline := time.Now().Add(90 * time.Second)
+	var stored int
+	for {
+		_, n, _, err := d.store.ScanMessages(0, 1<<30, func(*retention.Message) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = n
+		m, err := scrape(metricsAddr)
+		if err == nil && n > 0 && m[`gatewarden_central_rows_shipped_total{table="messages"}`] >= float64(n) &&
+			m["gatewarden_central_lag_rows"] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not caught up 90 s after the server came back: %v", m)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := d.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	c := openCentral(t, dsn)
+	got := centralCounts(t, c, "gw-daemon")
+	if got["messages"] != uint64(stored) || got["calls"] == 0 {
+		t.Errorf("central holds %v; the box stored %d messages", got, stored)
+	}
 }
