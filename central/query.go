@@ -84,9 +84,9 @@ type callRow struct {
 	rec  string
 }
 
-// QueryCalls returns the matching calls, oldest first, with their ladders
+// Calls returns the matching calls, oldest first, with their ladders
 // and alerts. Rows shipped twice are returned once.
-func (c *Client) QueryCalls(ctx context.Context, q Query) ([]CallResult, error) {
+func (c *Client) Calls(ctx context.Context, q Query) ([]CallResult, error) {
 	if q.Rule != "" || q.Link != "" {
 		return nil, fmt.Errorf("central: queries by rule or link are not supported on the central store yet")
 	}

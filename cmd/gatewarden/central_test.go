@@ -176,6 +176,7 @@ func makeBox(t *testing.T, dir, name string, seed int64, calls int, scenario str
 	fmt.Sscan(m[1], &b.messages)
 	fmt.Sscan(m[2], &b.calls)
 	fmt.Sscan(m[3], &b.alerts)
+	t.Logf("box %s: %d messages, %d calls, %d alerts", name, b.messages, b.calls, b.alerts)
 	return b
 }
 
@@ -276,6 +277,34 @@ func twoBoxes(t *testing.T, dsn string) {
 						got[i].Box, got[i].CallID, len(got[i].Ladder), len(got[i].Alerts), want[i].CallID, len(want[i].Ladder), len(want[i].Alerts))
 				}
 			}
+		}
+	}
+
+	// The report: per box, the same rows as the box's own report.
+	for _, bx := range []*boxFixture{a, b} {
+		var lo, le, co, ce bytes.Buffer
+		if code := reportMain([]string{"--data", bx.data, "--format", "json"}, &lo, &le); code != 0 {
+			t.Fatalf("local report: %s", le.String())
+		}
+		if code := reportMain([]string{"--clickhouse", dsn, "--box", bx.name, "--format", "json"}, &co, &ce); code != 0 {
+			t.Fatalf("central report: %s", ce.String())
+		}
+		var local, cent struct{ Rows []map[string]any }
+		json.Unmarshal(lo.Bytes(), &local)
+		json.Unmarshal(co.Bytes(), &cent)
+		alerts := 0.0
+		for _, r := range cent.Rows {
+			if r["box"] != bx.name {
+				t.Errorf("central report row without box %s: %v", bx.name, r)
+			}
+			delete(r, "box")
+			alerts += r["alerts"].(float64)
+		}
+		if len(local.Rows) == 0 || fmt.Sprint(local.Rows) != fmt.Sprint(cent.Rows) {
+			t.Errorf("box %s report:\ncentral %v\nlocal   %v", bx.name, cent.Rows, local.Rows)
+		}
+		if int(alerts) != bx.alerts {
+			t.Errorf("box %s: report counts %v alerts, the box stored %d", bx.name, alerts, bx.alerts)
 		}
 	}
 

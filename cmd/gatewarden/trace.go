@@ -355,7 +355,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	if len(q.Numbers) == 0 && q.Rule == "" && q.From == 0 && q.To == 0 {
 		return fail("give --number, --rule or a time range (--from/--to): tracing the whole store is not a query")
 	}
-	calls, cc2, err := traceQuery(*data, *dsn, *box, q)
+	calls, tr, err := traceQuery(*data, *dsn, *box, q)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
 		return 1
@@ -382,11 +382,9 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	for i := range calls {
 		out = append(out, buildTraceCall(&calls[i], &rd))
 	}
-	if cc2 != nil {
-		if err := centralDetails(cc2, out); err != nil {
-			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
-			return 1
-		}
+	if err := tr.details(out); err != nil {
+		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+		return 1
 	}
 	switch *format {
 	case "json":

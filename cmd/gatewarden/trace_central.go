@@ -7,50 +7,38 @@ import (
 	"github.com/gatewarden/gatewarden/retention"
 )
 
-// centralTrace carries what trace needs from the central store after the
-// query: each call's box and the calls themselves for their paths.
-type centralTrace struct {
-	client *central.Client
-	calls  []central.CallResult
+// traced is what trace found in an archive (the box's store or the central
+// one): the calls, and the archive for their paths.
+type traced struct {
+	archive central.Archive
+	calls   []central.CallResult
 }
 
-// traceQuery runs q on the local store (data) or the central one (dsn).
-// Both answer with retention.CallResults, so trace renders them the same.
-func traceQuery(data, dsn, box string, q retention.Query) ([]retention.CallResult, *centralTrace, error) {
-	if dsn == "" {
-		st, err := retention.Open(data, retention.Options{ReadOnly: true})
-		if err != nil {
-			return nil, nil, err
-		}
-		calls, err := st.QueryCalls(q)
-		return calls, nil, err
-	}
-	o, err := central.ParseDSN(dsn)
+// traceQuery runs q on the store at data, or on the central store at dsn.
+func traceQuery(data, dsn, box string, q retention.Query) ([]retention.CallResult, *traced, error) {
+	ctx := context.Background()
+	a, err := central.OpenArchive(ctx, data, dsn, "")
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := central.Open(context.Background(), o)
+	found, err := a.Calls(ctx, central.Query{Query: q, Box: box})
 	if err != nil {
-		return nil, nil, err
-	}
-	found, err := c.QueryCalls(context.Background(), central.Query{Query: q, Box: box})
-	if err != nil {
-		c.Close()
+		a.Close()
 		return nil, nil, err
 	}
 	calls := make([]retention.CallResult, len(found))
 	for i := range found {
 		calls[i] = found[i].CallResult
 	}
-	return calls, &centralTrace{client: c, calls: found}, nil
+	return calls, &traced{archive: a, calls: found}, nil
 }
 
-// centralDetails adds the box and the path across boxes to each call.
-func centralDetails(ct *centralTrace, out []traceCall) error {
-	defer ct.client.Close()
+// details adds each call's box and its path across boxes, and closes the archive.
+func (tr *traced) details(out []traceCall) error {
+	defer tr.archive.Close()
 	for i := range out {
-		out[i].Box = ct.calls[i].Box
-		hops, err := ct.client.Path(context.Background(), ct.calls[i].Call, central.DefaultPathWindow)
+		out[i].Box = tr.calls[i].Box
+		hops, err := tr.archive.Path(context.Background(), tr.calls[i].Call, central.DefaultPathWindow)
 		if err != nil {
 			return err
 		}
