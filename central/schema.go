@@ -53,7 +53,13 @@ var (
 		{"box", "S"}, {"day", "Date"}, {"ts", "Int64"}, {"uid", "UInt64"}, {"call", "UInt64"}, {"call_id", "String"},
 		{"rule", "S"}, {"severity", "UInt8"}, {"partner", "S"}, {"calling", "String"}, {"called", "String"}, {"rec", "String"},
 	}}
-	tables = []table{messagesTable, callsTable, callsByCalledTable, alertsTable}
+	// manifestsTable: every sealed partition a box shipped, with the hash
+	// its chain links on, so the central store witnesses each box's chain.
+	manifestsTable = table{name: "manifests", order: "box, seq, manifest", columns: [][2]string{
+		{"box", "S"}, {"day", "Date"}, {"seq", "UInt32"}, {"manifest", "String"}, {"segment", "String"}, {"prev", "String"},
+		{"min_ts", "Int64"}, {"max_ts", "Int64"}, {"messages", "UInt64"}, {"bytes", "Int64"}, {"sealed", "String"},
+	}}
+	tables = []table{messagesTable, callsTable, callsByCalledTable, alertsTable, manifestsTable}
 )
 
 func (t *table) columnList() string {
@@ -200,7 +206,7 @@ func firstWords(q string) string {
 // Ready reports whether the schema exists (every table is there).
 func (c *Client) Ready(ctx context.Context) (bool, error) {
 	var n uint64
-	err := c.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM system.tables WHERE database = '%s' AND name IN ('messages', 'calls', 'calls_by_called', 'alerts')", c.opt.Database)).Scan(&n)
+	err := c.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM system.tables WHERE database = '%s' AND name IN ('messages', 'calls', 'calls_by_called', 'alerts', 'manifests')", c.opt.Database)).Scan(&n)
 	return n == uint64(len(tables)), err
 }
 

@@ -37,6 +37,8 @@ type Cursor struct {
 	Messages retention.Ref       `json:"messages"` // next message to ship
 	Calls    retention.RecordPos `json:"calls"`
 	Alerts   retention.RecordPos `json:"alerts"`
+	// Manifests is the newest sealed partition whose manifest was shipped.
+	Manifests uint32 `json:"manifests"`
 }
 
 // LoadCursor reads a store's cursor for a central database; a missing file
@@ -222,6 +224,9 @@ func (s *Shipper) ShipOnce(ctx context.Context) (caughtUp bool, err error) {
 	}
 	na, err := s.shipAlerts(ctx, batch)
 	if err != nil {
+		return false, err
+	}
+	if err := s.shipManifests(ctx); err != nil {
 		return false, err
 	}
 	return nm == 0 && nc == 0 && na == 0, nil
@@ -487,4 +492,39 @@ func (s *Shipper) shipAlerts(ctx context.Context, batch int) (int, error) {
 	}
 	s.alerts.Add(uint64(n))
 	return n, nil
+}
+
+// shipManifests ships the manifests of partitions sealed since the last
+// round: the central store's copy of the box's chain (verify --clickhouse).
+func (s *Shipper) shipManifests(ctx context.Context) error {
+	var (
+		box, manifest, segment, prev, sealed []string
+		day                                  []time.Time
+		seq                                  []uint32
+		minTS, maxTS, bytes                  []int64
+		messages                             []uint64
+	)
+	newest := s.cur.Manifests
+	for _, p := range s.Store.Partitions() {
+		if p.Seq <= s.cur.Manifests {
+			continue
+		}
+		h, err := retention.ManifestHash(s.Store.Dir(), p.Seq)
+		if err != nil {
+			return err
+		}
+		box, manifest, segment, prev, sealed = append(box, s.Box), append(manifest, h), append(segment, p.SHA256), append(prev, p.Prev), append(sealed, p.Sealed)
+		day, seq, minTS, maxTS = append(day, dayOf(p.MaxTS)), append(seq, p.Seq), append(minTS, p.MinTS), append(maxTS, p.MaxTS)
+		bytes, messages = append(bytes, p.Bytes), append(messages, uint64(p.Messages))
+		newest = max(newest, p.Seq)
+	}
+	if len(seq) == 0 {
+		return nil
+	}
+	if err := s.insert(ctx, &manifestsTable, []any{box, day, seq, manifest, segment, prev, minTS, maxTS, messages, bytes, sealed}); err != nil {
+		return err
+	}
+	c := s.cur
+	c.Manifests = newest
+	return s.commit(c)
 }

@@ -3,6 +3,7 @@ package retention
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/gatewarden/gatewarden/analysis"
 )
@@ -284,3 +285,16 @@ func (s *Store) Backlog(from Ref) (messages int, firstTS, newestTS int64, err er
 	}
 	return messages, firstTS, newestTS, nil
 }
+
+// ManifestHash is the SHA-256 of partition seq's manifest file in dir: the
+// link the chain (and an external witness) holds for it.
+func ManifestHash(dir string, seq uint32) (string, error) {
+	b, err := os.ReadFile(manifestPath(dir, seq))
+	if err != nil {
+		return "", err
+	}
+	return sha256Hex(b), nil
+}
+
+// Removals lists the partitions retention removed from dir (removed.log).
+func Removals(dir string) ([]Removal, error) { return readRemovals(dir) }

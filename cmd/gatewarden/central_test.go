@@ -562,3 +562,40 @@ daemon:
 		t.Errorf("central holds %v; the box stored %d messages", got, stored)
 	}
 }
+
+// TestCentralVerifyWitness: verify --clickhouse passes for a box whose store
+// still holds what it shipped, and fails for a store rewritten consistently
+// (its own chain verifies) but no longer holding the shipped partitions.
+func TestCentralVerifyWitness(t *testing.T) {
+	dsn := centralDB(t, "GATEWARDEN_CLICKHOUSE")
+	dir := t.TempDir()
+	b := makeBox(t, dir, "gw-v", 41, 300, "")
+	shipBox(t, b, dsn)
+	verify := func(data string, args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		code := verifyMain(append([]string{"--data", data}, args...), &out, &errb)
+		return out.String() + errb.String(), code
+	}
+	if out, code := verify(b.data, "--clickhouse", dsn); code != 0 || !strings.Contains(out, "central: box gw-v shipped 1 partitions: 1 held") {
+		t.Fatalf("intact store: exit %d\n%s", code, out)
+	}
+
+	// The same box's store rebuilt from another capture: locally consistent.
+	other := makeBox(t, dir, "gw-v2", 42, 300, "")
+	o, _ := central.ParseDSN(dsn)
+	cur, err := os.ReadFile(filepath.Join(b.data, central.CursorFile(o.Database)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(other.data, central.CursorFile(o.Database)), cur, 0o644)
+	if out, code := verify(other.data); code != 0 {
+		t.Fatalf("the rewritten store must verify on its own: exit %d\n%s", code, out)
+	}
+	out, code := verify(other.data, "--clickhouse", dsn, "--format", "json")
+	if code != 1 || !strings.Contains(out, `"kind": "diverged"`) || !strings.Contains(out, `"ok": false`) {
+		t.Fatalf("rewritten store against the central witness: exit %d\n%s", code, out)
+	}
+	if out, code := verify(other.data, "--clickhouse", dsn, "--box", "nobody"); code != 1 || !strings.Contains(out, "no manifest of box nobody") {
+		t.Errorf("unknown box: exit %d\n%s", code, out)
+	}
+}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -23,11 +25,13 @@ func verifyMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	data := fs.String("data", "", "retention directory (required)")
 	format := fs.String("format", "table", "table or json")
+	dsn := fs.String("clickhouse", "", "also check the store against what it shipped to this central store (clickhouse://host:port/database)")
+	box := fs.String("box", "", "with --clickhouse: the box the store shipped as (default: from its shipping cursor)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *data == "" || fs.NArg() > 0 || (*format != "table" && *format != "json") {
-		fmt.Fprintln(stderr, "gatewarden verify: usage: gatewarden verify --data DIR [--format table|json]")
+		fmt.Fprintln(stderr, "gatewarden verify: usage: gatewarden verify --data DIR [--clickhouse DSN [--box NAME]] [--format table|json]")
 		return 2
 	}
 	res, err := retention.Verify(*data)
@@ -35,13 +39,21 @@ func verifyMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
 		return 1
 	}
+	var witness *central.WitnessResult
+	if *dsn != "" {
+		if witness, err = verifyCentral(*data, *dsn, *box); err != nil {
+			fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
+			return 1
+		}
+	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		out := struct {
 			OK bool `json:"ok"`
 			*retention.VerifyResult
-		}{res.OK(), res}
+			Central *central.WitnessResult `json:"central,omitempty"`
+		}{res.OK() && (witness == nil || witness.OK()), res, witness}
 		if out.Problems == nil {
 			out.Problems = []retention.Problem{}
 		}
@@ -53,15 +65,52 @@ func verifyMain(args []string, stdout, stderr io.Writer) int {
 		for _, p := range res.Problems {
 			fmt.Fprintln(stdout, p.String())
 		}
+		if witness != nil {
+			for _, p := range witness.Problems {
+				fmt.Fprintln(stdout, p.String())
+			}
+		}
 		status := "OK"
-		if !res.OK() {
+		if !res.OK() || witness != nil && !witness.OK() {
 			status = "FAILED"
 		}
 		fmt.Fprintf(stdout, "%s: %d sealed partitions checked, %d removed by retention, %d open logs\n",
 			status, res.Partitions, res.Removed, res.Open)
+		if witness != nil {
+			fmt.Fprintf(stdout, "central: box %s shipped %d partitions: %d held with the shipped manifest, %d removed by retention (logged), %d diverged\n",
+				witness.Box, witness.Shipped, witness.Matched, witness.Removed, len(witness.Problems))
+		}
 	}
-	if !res.OK() {
+	if !res.OK() || witness != nil && !witness.OK() {
 		return 1
 	}
 	return 0
+}
+
+// verifyCentral checks the store at data against the manifests it shipped.
+func verifyCentral(data, dsn, box string) (*central.WitnessResult, error) {
+	o, err := central.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if box == "" {
+		cur, err := central.LoadCursor(data, o.Database)
+		if err != nil {
+			return nil, err
+		}
+		if box = cur.Box; box == "" {
+			return nil, fmt.Errorf("%s has no shipping cursor for database %s: give --box", data, o.Database)
+		}
+	}
+	ctx := context.Background()
+	c, err := central.Open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	w, err := c.VerifyAgainst(ctx, data, box)
+	if err == nil && w.Shipped == 0 {
+		err = fmt.Errorf("the central store holds no manifest of box %s: nothing to verify against", box)
+	}
+	return w, err
 }
