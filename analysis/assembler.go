@@ -46,6 +46,9 @@ type AssemblerConfig struct {
 	// Partner names the partner owning an address or point code, "" if none.
 	// Either argument may be zero/invalid. Nil means no partners.
 	Partner func(addr netip.Addr, pc uint32) string
+	// Open is called when an IAM has opened a call and filled its record
+	// (the called number may still grow by SAMs). The call is open.
+	Open func(*Call)
 	// Setup is called once per call when its setup is complete: at the first
 	// message after IAM/SAM, or at close if none came. The call is open.
 	Setup func(*Call)
@@ -78,6 +81,9 @@ type circuitKey struct {
 	addrLo, addrHi netip.Addr
 	link           uint16
 	ni             uint8
+	// proto keeps an ISUP CIC and a BICC call instance code with the same
+	// value between the same points apart.
+	proto decode.Protocol
 }
 
 // openCall is an assembler slot: the call record, storage for its numbers and
@@ -143,7 +149,7 @@ func (a *Assembler) Stats() AssemblerStats { return a.stats }
 func (a *Assembler) OpenCalls() int { return len(a.open) }
 
 func keyOf(m *decode.Message, cic uint32) circuitKey {
-	k := circuitKey{cic: cic, ni: m.Label.NI, pcLo: m.Label.OPC, pcHi: m.Label.DPC}
+	k := circuitKey{cic: cic, ni: m.Label.NI, pcLo: m.Label.OPC, pcHi: m.Label.DPC, proto: m.Protocol}
 	if k.pcLo > k.pcHi {
 		k.pcLo, k.pcHi = k.pcHi, k.pcLo
 	}
@@ -289,6 +295,9 @@ func (a *Assembler) iam(m *decode.Message) {
 	a.open[key] = oc
 	a.stats.Calls++
 	a.touch(oc, m.TS)
+	if a.cfg.Open != nil {
+		a.cfg.Open(&oc.call)
+	}
 }
 
 func (a *Assembler) alloc() *openCall {
@@ -307,6 +316,7 @@ func (a *Assembler) fill(oc *openCall, m *decode.Message) {
 	c := &oc.call
 	c.Start = m.TS
 	c.OPC, c.DPC, c.CIC = m.Label.OPC, m.Label.DPC, isup.CIC
+	c.Protocol = m.Protocol
 	if m.HasRC {
 		c.RC = m.RoutingContext
 	}

@@ -98,39 +98,43 @@ func (c *Client) Report(ctx context.Context, from, to int64, box string) ([]Repo
 	if box != "" {
 		bw = " AND box = " + sqlString(box)
 	}
-	type rowKey struct{ box, partner, link string }
+	type rowKey struct{ box, partner, link, dir string }
 	rows := map[rowKey]*ReportRow{}
 	row := func(k rowKey) *ReportRow {
 		r := rows[k]
 		if r == nil {
-			r = &ReportRow{Box: k.box, ReportRow: retention.ReportRow{Partner: k.partner, Link: k.link, ByRule: map[string]int{}}}
+			r = &ReportRow{Box: k.box, ReportRow: retention.ReportRow{Partner: k.partner, Link: k.link, Direction: k.dir, ByRule: map[string]int{}}}
 			rows[k] = r
 		}
 		return r
 	}
-	q, err := c.conn.Query(ctx, fmt.Sprintf("SELECT box, partner, link, uniqExact(uid) FROM %s.calls WHERE %s%s GROUP BY box, partner, link",
+	q, err := c.conn.Query(ctx, fmt.Sprintf("SELECT box, partner, link, direction, uniqExact(uid) FROM %s.calls WHERE %s%s GROUP BY box, partner, link, direction",
 		db, timeWhere("start", from, to), bw))
 	if err != nil {
 		return nil, fmt.Errorf("central: report: %w", err)
 	}
 	for q.Next() {
 		var k rowKey
+		var dir uint8
 		var n uint64
-		if err := q.Scan(&k.box, &k.partner, &k.link, &n); err != nil {
+		if err := q.Scan(&k.box, &k.partner, &k.link, &dir, &n); err != nil {
 			q.Close()
 			return nil, err
 		}
+		k.dir = analysis.Direction(dir).String()
 		row(k).Calls += int(n)
 	}
 	q.Close()
 	if err := q.Err(); err != nil {
 		return nil, err
 	}
-	// Alerts with the partner and link of their call, when it started in range.
-	q, err = c.conn.Query(ctx, fmt.Sprintf(`SELECT box, call_id, partner, rule, cpartner, clink, found FROM
-		(SELECT DISTINCT box, uid, call_id, partner, rule FROM %[1]s.alerts WHERE %[2]s%[4]s)
+	// Alerts with the partner, link and direction of their call, when it
+	// started in range (a call ID names one call within a box).
+	q, err = c.conn.Query(ctx, fmt.Sprintf(`SELECT box, call_id, partner, direction, rule, cpartner, clink, cdirection, found FROM
+		(SELECT DISTINCT box, uid, call_id, partner, direction, rule FROM %[1]s.alerts WHERE %[2]s%[4]s)
 		ANY LEFT JOIN
-		(SELECT DISTINCT box, id AS call_id, partner AS cpartner, link AS clink, toUInt8(1) AS found FROM %[1]s.calls WHERE %[3]s%[4]s)
+		(SELECT DISTINCT box, id AS call_id, partner AS cpartner, link AS clink, direction AS cdirection, toUInt8(1) AS found
+		 FROM %[1]s.calls WHERE %[3]s%[4]s)
 		USING (box, call_id)`, db, timeWhere("ts", from, to), timeWhere("start", from, to), bw))
 	if err != nil {
 		return nil, fmt.Errorf("central: report alerts: %w", err)
@@ -138,15 +142,15 @@ func (c *Client) Report(ctx context.Context, from, to int64, box string) ([]Repo
 	flagged := map[[2]string]map[string]bool{}
 	for q.Next() {
 		var box, callID, partner, rule, cpartner, clink string
-		var found uint8
-		if err := q.Scan(&box, &callID, &partner, &rule, &cpartner, &clink, &found); err != nil {
+		var dir, cdir, found uint8
+		if err := q.Scan(&box, &callID, &partner, &dir, &rule, &cpartner, &clink, &cdir, &found); err != nil {
 			q.Close()
 			return nil, err
 		}
-		k := rowKey{box, cpartner, clink}
+		k := rowKey{box, cpartner, clink, analysis.Direction(cdir).String()}
 		ok := found == 1 && callID != ""
 		if !ok {
-			k = rowKey{box, partner, ""}
+			k = rowKey{box, partner, "", analysis.Direction(dir).String()}
 		}
 		r := row(k)
 		r.Alerts++
@@ -182,7 +186,10 @@ func (c *Client) Report(ctx context.Context, from, to int64, box string) ([]Repo
 		if a.Partner != b.Partner {
 			return a.Partner < b.Partner
 		}
-		return a.Link < b.Link
+		if a.Link != b.Link {
+			return a.Link < b.Link
+		}
+		return a.Direction < b.Direction
 	})
 	return out, nil
 }

@@ -51,7 +51,7 @@ var (
 	callsByCalledTable = table{name: "calls_by_called", order: "called, start, box, uid", columns: callColumns}
 	alertsTable        = table{name: "alerts", order: "box, call, ts, uid", columns: [][2]string{
 		{"box", "S"}, {"day", "Date"}, {"ts", "Int64"}, {"uid", "UInt64"}, {"call", "UInt64"}, {"call_id", "String"},
-		{"rule", "S"}, {"severity", "UInt8"}, {"partner", "S"}, {"calling", "String"}, {"called", "String"}, {"rec", "String"},
+		{"rule", "S"}, {"severity", "UInt8"}, {"partner", "S"}, {"direction", "UInt8"}, {"calling", "String"}, {"called", "String"}, {"rec", "String"},
 	}}
 	// manifestsTable: every sealed partition a box shipped, with the hash
 	// its chain links on, so the central store witnesses each box's chain.

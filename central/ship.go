@@ -464,12 +464,12 @@ func (s *Shipper) shipAlerts(ctx context.Context, batch int) (int, error) {
 		day                                              []time.Time
 		ts                                               []int64
 		uid, call                                        []uint64
-		severity                                         []uint8
+		severity, direction                              []uint8
 	)
 	pos, n, err := s.Store.ScanAlertRecords(s.cur.Alerts, batch, func(ref retention.Ref, raw []byte, a *analysis.Alert) error {
 		box, day, ts, uid = append(box, s.Box), append(day, dayOf(a.TS)), append(ts, a.TS), append(uid, recordUID(raw))
 		call, callID, rule = append(call, uint64(ref)), append(callID, a.CallID), append(rule, a.Rule)
-		severity, partner = append(severity, uint8(a.Severity)), append(partner, a.Partner)
+		severity, partner, direction = append(severity, uint8(a.Severity)), append(partner, a.Partner), append(direction, uint8(a.Direction))
 		calling, called, rec = append(calling, a.Calling), append(called, a.Called), append(rec, string(raw))
 		return nil
 	})
@@ -477,7 +477,7 @@ func (s *Shipper) shipAlerts(ctx context.Context, batch int) (int, error) {
 		return 0, err
 	}
 	if n > 0 {
-		err = s.insert(ctx, &alertsTable, []any{box, day, ts, uid, call, callID, rule, severity, partner, calling, called, rec})
+		err = s.insert(ctx, &alertsTable, []any{box, day, ts, uid, call, callID, rule, severity, partner, direction, calling, called, rec})
 		if err != nil {
 			return 0, err
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -48,26 +47,23 @@ func centralOptions(dsn, cluster string, cfg *config.Config) (central.Options, e
 }
 
 func centralMain(args []string, stdout, stderr io.Writer) int {
-	const use = "gatewarden central init --clickhouse DSN [--cluster NAME]   (DSN: clickhouse://[user[:pass]@]host:port/database)"
-	if len(args) == 0 || args[0] != "init" {
-		fmt.Fprintln(stderr, "gatewarden central: usage:", use)
-		return exitUsage
-	}
-	fs := flag.NewFlagSet("central init", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dsn := fs.String("clickhouse", "", "central store: clickhouse://[user[:pass]@]host:port[,host:port]/database[?cluster=NAME&secure=true]")
+	fs := newFlagSet("central", stdout, stderr)
+	fs.synopsis = "init --clickhouse DSN [--cluster NAME]"
+	fs.about = "Creates the central (province) store's database and tables where missing: on one server, or on every shard of a remote_servers cluster (local tables plus Distributed ones; no ZooKeeper needed). DSN: clickhouse://[user[:pass]@]host:port[,host:port]/database[?cluster=NAME&secure=true]."
+	dsn := fs.String("clickhouse", "", "central store DSN (required)")
 	cluster := fs.String("cluster", "", "remote_servers cluster: local tables on every shard plus Distributed tables")
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitUsage
+	if err := fs.Parse(args); err != nil {
+		return parseExit(err)
 	}
-	if *dsn == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "gatewarden central: usage:", use)
-		return exitUsage
+	if fs.NArg() != 1 || fs.Arg(0) != "init" {
+		return fs.usageError("the one subcommand is init")
+	}
+	if *dsn == "" {
+		return fs.usageError("--clickhouse is required")
 	}
 	o, err := centralOptions(*dsn, *cluster, nil)
 	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden central: %v\n", err)
-		return exitUsage
+		return fs.usageError("%v", err)
 	}
 	ctx := context.Background()
 	c, err := central.Open(ctx, o)
@@ -89,41 +85,49 @@ func centralMain(args []string, stdout, stderr io.Writer) int {
 }
 
 func shipMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ship", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("ship", stdout, stderr)
+	fs.synopsis = "--config F --data DIR [--clickhouse DSN] [--box NAME]"
+	fs.about = "Ships a store's backlog (every message, call record, alert and sealed manifest not shipped yet) to the central ClickHouse store and exits when caught up. What was shipped is kept in a cursor file in the store, so it resumes where it stopped."
 	cfgPath := fs.String("config", "", "configuration with box: and central: (central may be replaced by --clickhouse)")
-	data := fs.String("data", "", "retention directory to ship (required)")
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
 	dsn := fs.String("clickhouse", "", "central store DSN (default: the configuration's central section)")
 	box := fs.String("box", "", "box name (default: the configuration's box, else the host name)")
 	batch := fs.Int("batch", central.DefaultBatch, "rows per insert")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
-	if *data == "" || fs.NArg() > 0 || *batch <= 0 {
-		fmt.Fprintln(stderr, "gatewarden ship: usage: gatewarden ship --config F --data DIR [--clickhouse DSN] [--box NAME]")
-		return exitUsage
+	if *data == "" {
+		return fs.usageError("--data is required")
+	}
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if *batch <= 0 {
+		return fs.usageError("--batch must be positive")
 	}
 	cfg := config.Default()
 	if *cfgPath != "" {
 		var err error
 		if cfg, err = config.Load(*cfgPath); err != nil {
-			fmt.Fprintf(stderr, "gatewarden ship: %v\n", err)
-			return exitUsage
+			return fs.usageError("--config: %v", err)
 		}
 	}
 	if *box != "" {
 		if !config.ValidBox(*box) {
-			fmt.Fprintf(stderr, "gatewarden ship: --box %q is not a box name\n", *box)
-			return exitUsage
+			return fs.usageError("--box %q is not a box name", *box)
 		}
 		cfg.Box = *box
 	}
 	o, err := centralOptions(*dsn, "", cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden ship: %v\n", err)
-		return exitUsage
+		return fs.usageError("%v", err)
 	}
-	st, err := retention.Open(*data, retention.Options{ReadOnly: true})
+	storeDir, err := resolveData(*data)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewarden ship: %v\n", err)
+		return exitFailed
+	}
+	st, err := retention.Open(storeDir, retention.Options{ReadOnly: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden ship: %v\n", err)
 		return exitFailed

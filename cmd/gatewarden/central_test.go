@@ -212,7 +212,7 @@ type tracedCall struct {
 	Ingress map[string]any `json:"ingress"`
 }
 
-func traceCentral(t *testing.T, dsn string, args ...string) []tracedCall {
+func runTraceCentral(t *testing.T, dsn string, args ...string) []tracedCall {
 	t.Helper()
 	var out, errb bytes.Buffer
 	if code := traceMain(append([]string{"--clickhouse", dsn, "--format", "json"}, args...), &out, &errb); code != 0 {
@@ -262,7 +262,7 @@ func twoBoxes(t *testing.T, dsn string) {
 			}
 			var want []tracedCall
 			json.Unmarshal(lo.Bytes(), &want)
-			got := traceCentral(t, dsn, "--number", num, "--role", "calling", "--cc", "", "--box", bx.name)
+			got := runTraceCentral(t, dsn, "--number", num, "--role", "calling", "--cc", "", "--box", bx.name)
 			if len(got) != len(want) || len(got) == 0 {
 				t.Fatalf("box %s number %s: central %d calls, local %d", bx.name, num, len(got), len(want))
 			}
@@ -310,7 +310,7 @@ func twoBoxes(t *testing.T, dsn string) {
 
 	// The path: the called number at both boxes, hops in time order, the
 	// caller ID as signalled at each hop and the change marked.
-	calls := traceCentral(t, dsn, "--number", "13812345678", "--role", "called")
+	calls := runTraceCentral(t, dsn, "--number", "13812345678", "--role", "called")
 	if len(calls) != 2 || calls[0].Box != "gw-a" || calls[1].Box != "gw-b" {
 		t.Fatalf("called 13812345678: %+v", calls)
 	}
@@ -576,7 +576,7 @@ func TestCentralVerifyWitness(t *testing.T) {
 		code := verifyMain(append([]string{"--data", data}, args...), &out, &errb)
 		return out.String() + errb.String(), code
 	}
-	if out, code := verify(b.data, "--clickhouse", dsn); code != 0 || !strings.Contains(out, "central: box gw-v shipped 1 partitions: 1 held") {
+	if out, code := verify(b.data, "--clickhouse", dsn); code != 0 || !strings.Contains(out, "central: box gw-v shipped 1 partition: 1 held") {
 		t.Fatalf("intact store: exit %d\n%s", code, out)
 	}
 

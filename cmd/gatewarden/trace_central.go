@@ -14,10 +14,10 @@ type traced struct {
 	calls   []central.CallResult
 }
 
-// traceQuery runs q on the store at data, or on the central store at dsn.
-func traceQuery(data, dsn, box string, q retention.Query) ([]retention.CallResult, *traced, error) {
+// traceCentral runs q on the central store at dsn.
+func traceCentral(dsn, box string, q retention.Query) ([]retention.CallResult, *traced, error) {
 	ctx := context.Background()
-	a, err := central.OpenArchive(ctx, data, dsn, "")
+	a, err := central.OpenArchive(ctx, "", dsn, "")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -33,9 +33,8 @@ func traceQuery(data, dsn, box string, q retention.Query) ([]retention.CallResul
 	return calls, &traced{archive: a, calls: found}, nil
 }
 
-// details adds each call's box and its path across boxes, and closes the archive.
+// details adds each call's box and its path across boxes.
 func (tr *traced) details(out []traceCall) error {
-	defer tr.archive.Close()
 	for i := range out {
 		out[i].Box = tr.calls[i].Box
 		hops, err := tr.archive.Path(context.Background(), tr.calls[i].Call, central.DefaultPathWindow)

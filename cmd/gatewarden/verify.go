@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,27 +20,38 @@ func runVerify(args []string) int { return verifyMain(args, os.Stdout, os.Stderr
 // verifyMain exits 0 when the store is intact, 1 when data was altered,
 // removed or reordered (or cannot be read), 2 on bad usage.
 func verifyMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "", "retention directory (required)")
+	fs := newFlagSet("verify", stdout, stderr)
+	fs.synopsis = "--data DIR [--clickhouse DSN [--box NAME]] [--format table|json]"
+	fs.about = "Checks every sealed partition against its SHA-256 manifest chain; exits 1 if anything was altered, removed or reordered."
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
 	format := fs.String("format", "table", "table or json")
 	dsn := fs.String("clickhouse", "", "also check the store against what it shipped to this central store (clickhouse://host:port/database)")
 	box := fs.String("box", "", "with --clickhouse: the box the store shipped as (default: from its shipping cursor)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
-	if *data == "" || fs.NArg() > 0 || (*format != "table" && *format != "json") {
-		fmt.Fprintln(stderr, "gatewarden verify: usage: gatewarden verify --data DIR [--clickhouse DSN [--box NAME]] [--format table|json]")
-		return 2
+	if *data == "" {
+		return fs.usageError("--data is required")
 	}
-	res, err := retention.Verify(*data)
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "table" && *format != "json" {
+		return fs.usageError("--format must be table or json, not %q", *format)
+	}
+	storeDir, err := resolveData(*data)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
+		return 1
+	}
+	res, err := retention.Verify(storeDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
 		return 1
 	}
 	var witness *central.WitnessResult
 	if *dsn != "" {
-		if witness, err = verifyCentral(*data, *dsn, *box); err != nil {
+		if witness, err = verifyCentral(storeDir, *dsn, *box); err != nil {
 			fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
 			return 1
 		}
@@ -74,11 +84,11 @@ func verifyMain(args []string, stdout, stderr io.Writer) int {
 		if !res.OK() || witness != nil && !witness.OK() {
 			status = "FAILED"
 		}
-		fmt.Fprintf(stdout, "%s: %d sealed partitions checked, %d removed by retention, %d open logs\n",
-			status, res.Partitions, res.Removed, res.Open)
+		fmt.Fprintf(stdout, "%s: %s checked, %d removed by retention, %s\n",
+			status, plural(res.Partitions, "sealed partition", "sealed partitions"), res.Removed, plural(res.Open, "open log", "open logs"))
 		if witness != nil {
-			fmt.Fprintf(stdout, "central: box %s shipped %d partitions: %d held with the shipped manifest, %d removed by retention (logged), %d diverged\n",
-				witness.Box, witness.Shipped, witness.Matched, witness.Removed, len(witness.Problems))
+			fmt.Fprintf(stdout, "central: box %s shipped %s: %d held with the shipped manifest, %d removed by retention (logged), %d diverged\n",
+				witness.Box, plural(witness.Shipped, "partition", "partitions"), witness.Matched, witness.Removed, len(witness.Problems))
 		}
 	}
 	if !res.OK() || witness != nil && !witness.OK() {

@@ -79,6 +79,7 @@ const (
 	CauseNormal         = 16
 	CauseBusy           = 17
 	CauseNoAnswer       = 19
+	CauseRejected       = 21
 	CauseRedirected     = 23
 	CauseInvalidFormat  = 28
 	CauseNormalUnspec   = 31
@@ -225,6 +226,14 @@ type IAM struct {
 	Location              *Number
 	Generic               []Number
 	HopCounter            uint8 // 0: absent
+}
+
+// AppendBICC appends the BICC message (Q.1902.4) with the type and
+// parameters of the ISUP message isup: its 2-octet CIC replaced by a 4-octet
+// call instance code, least significant octet first.
+func AppendBICC(b []byte, cic uint32, isup []byte) []byte {
+	b = binary.LittleEndian.AppendUint32(b, cic)
+	return append(b, isup[2:]...)
 }
 
 func appendHeader(b []byte, cic uint16, typ uint8) []byte {

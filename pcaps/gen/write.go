@@ -29,8 +29,10 @@ type Options struct {
 	Start  time.Time
 	// File is the capture's name as the decoder will report it ("file").
 	File string
-	// Partners default to DefaultPartners(PCBits).
+	// Partners default to DefaultPartners(PCBits), or BICCPartners(PCBits)
+	// when BICC is set.
 	Partners []Partner
+	BICC     bool
 	// Source scripts the calls; nil plays NewRandomSource(Seed, Calls, …).
 	Source CallSource
 	// Per-packet probabilities in percent; negative disables, zero is the default.
@@ -42,12 +44,28 @@ type Options struct {
 	// OnCall, when set, is told about each call once its IAM is written:
 	// how a scenario test finds its labelled calls in the decoder's output.
 	OnCall func(CallRecord)
+	// OnCallEnd, when set, is told about each call once its RLC is written,
+	// with the capture times of its messages: the truth route figures
+	// (ASR, ACD, PDD) are computed from.
+	OnCallEnd func(CallTruth)
+}
+
+// CallTruth is a finished call as written: capture times (Unix ns, zero when
+// the message was not sent) of its IAM, of the message that alerted (ACM
+// with "subscriber free" or CPG alerting), of ANM, and of REL.
+type CallTruth struct {
+	Call                           Call
+	CIC                            uint16
+	Src, Dst                       string // ip:port of the IAM
+	IAM, Alerting, Answer, Release int64
+	ReleaseCause                   uint8
+	ReleasedByCaller               bool
 }
 
 // CallRecord says where a call's IAM went.
 type CallRecord struct {
 	Call     Call
-	CIC      uint16
+	CIC      uint32 // as on the wire (the call instance code for BICC)
 	OPC, DPC uint32
 	Src, Dst string // ip:port of the IAM
 	Frame    uint64 // frame completing the IAM
@@ -139,6 +157,16 @@ type callState struct {
 	sls   uint8
 	steps []step
 	next  int
+	truth CallTruth // filled as the messages go out (OnCallEnd)
+}
+
+// wireCIC is the circuit identification code the messages of the call carry:
+// the CIC, or for BICC the call instance code.
+func (cs *callState) wireCIC() uint32 {
+	if l := cs.a.link; l.BICC {
+		return l.CICBase + uint32(cs.cic)
+	}
+	return uint32(cs.cic)
 }
 
 type generator struct {
@@ -158,11 +186,37 @@ type generator struct {
 	msg     []byte
 	line    []byte // truth line scratch
 	isup    []byte // ISUP message scratch
+	bicc    []byte // BICC message scratch
 	deferq  []event
 	sum     Summary
 	err     error // first write error
 	// messages completed by the packet being built, written to truth after it
 	done []doneMsg
+}
+
+// noteTruth records when a call's message went out, and reports the call
+// once its RLC has.
+func (g *generator) noteTruth(d doneMsg, t int64) {
+	cs, tr := d.cs, &d.cs.truth
+	switch d.st.typ {
+	case TypeIAM:
+		a := cs.a
+		*tr = CallTruth{Call: cs.c, CIC: cs.cic, Src: a.ep[d.from].addrPort, Dst: a.ep[1-d.from].addrPort, IAM: t}
+	case TypeACM:
+		if cs.c.Alerting == cs.c.ACM && tr.Alerting == 0 {
+			tr.Alerting = t
+		}
+	case TypeCPG:
+		if tr.Alerting == 0 {
+			tr.Alerting = t
+		}
+	case TypeANM:
+		tr.Answer = t
+	case TypeREL:
+		tr.Release, tr.ReleaseCause, tr.ReleasedByCaller = t, cs.c.Cause.Value, d.st.fromCaller
+	case TypeRLC:
+		g.opt.OnCallEnd(*tr)
+	}
 }
 
 type doneMsg struct {
@@ -185,6 +239,9 @@ func Write(pcap io.Writer, truth io.Writer, opt Options) (Summary, error) {
 	}
 	if opt.Partners == nil {
 		opt.Partners = DefaultPartners(opt.PCBits)
+		if opt.BICC {
+			opt.Partners = BICCPartners(opt.PCBits)
+		}
 	}
 	if opt.FragmentPercent == 0 {
 		opt.FragmentPercent = 4
@@ -432,10 +489,13 @@ func (g *generator) finish(t int64) int64 {
 	g.sum.Last = ci.Timestamp
 	for _, d := range g.done {
 		g.writeTruth(d, t)
+		if g.opt.OnCallEnd != nil {
+			g.noteTruth(d, t)
+		}
 		if d.st.typ == TypeIAM && g.opt.OnCall != nil {
 			lab := g.label(d.cs, d.from)
 			a := d.cs.a
-			g.opt.OnCall(CallRecord{Call: d.cs.c, CIC: d.cs.cic, OPC: lab.OPC, DPC: lab.DPC,
+			g.opt.OnCall(CallRecord{Call: d.cs.c, CIC: d.cs.wireCIC(), OPC: lab.OPC, DPC: lab.DPC,
 				Src: a.ep[d.from].addrPort, Dst: a.ep[1-d.from].addrPort, Frame: g.frame, TS: time.Unix(0, t).UTC()})
 		}
 	}
