@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -43,12 +44,24 @@ func FromConfig(c config.Central) Options {
 
 // ParseDSN reads clickhouse://[user[:password]@]host:port[,host:port…]/database[?cluster=NAME&secure=true].
 func ParseDSN(dsn string) (Options, error) {
-	u, err := url.Parse(dsn)
+	rest, ok := strings.CutPrefix(dsn, "clickhouse://")
+	if !ok {
+		return Options{}, fmt.Errorf("central: DSN %q: scheme must be clickhouse://", dsn)
+	}
+	// The host list may hold commas, which net/url does not take in a port:
+	// it is parsed here and a placeholder host given to url.Parse.
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority := rest[:end]
+	userinfo, hosts := "", authority
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		userinfo, hosts = authority[:at+1], authority[at+1:]
+	}
+	u, err := url.Parse("clickhouse://" + userinfo + "placeholder" + rest[end:])
 	if err != nil {
 		return Options{}, fmt.Errorf("central: DSN: %w", err)
-	}
-	if u.Scheme != "clickhouse" {
-		return Options{}, fmt.Errorf("central: DSN %q: scheme must be clickhouse://", dsn)
 	}
 	o := Options{Database: strings.Trim(u.Path, "/"), Username: "default"}
 	if o.Database == "" {
@@ -58,16 +71,24 @@ func ParseDSN(dsn string) (Options, error) {
 		o.Username = u.User.Username()
 		o.Password, _ = u.User.Password()
 	}
-	for _, a := range strings.Split(u.Host, ",") {
+	for _, a := range strings.Split(hosts, ",") {
 		if a == "" {
 			continue
 		}
-		if !strings.Contains(a, ":") {
-			a += ":9000"
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			a = net.JoinHostPort(a, "9000")
 		}
 		o.Addr = append(o.Addr, a)
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Options{}, fmt.Errorf("central: DSN query: %w", err)
+	}
+	for k := range q {
+		if k != "cluster" && k != "secure" {
+			return Options{}, fmt.Errorf("central: DSN: unknown parameter %q (cluster, secure)", k)
+		}
+	}
 	o.Cluster = q.Get("cluster")
 	if s := q.Get("secure"); s != "" {
 		o.TLS, err = strconv.ParseBool(s)

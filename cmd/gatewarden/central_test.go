@@ -368,6 +368,9 @@ func clickhouseScript(t *testing.T, args ...string) {
 // shipThroughKill ships the boxes to dsn with small batches while node 2 is
 // killed and revived, then compares with an uninterrupted run to ref.
 func shipThroughKill(t *testing.T, dsn, ref string, boxes []*boxFixture) {
+	if testing.Short() {
+		t.Skip("short mode: the server-kill tests run in the full suite")
+	}
 	if os.Getenv("GATEWARDEN_CLICKHOUSE_DIR") == "" {
 		t.Skip("GATEWARDEN_CLICKHOUSE_DIR not set: cannot kill the server (.ci/clickhouse.sh start)")
 	}
@@ -484,6 +487,9 @@ func TestCentralShipSurvivesShardKillCluster(t *testing.T) {
 // counted, nothing shipped, lag reported), and once the server is back it
 // catches up to exactly what the box stored.
 func TestDaemonShipsWhileCentralDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode: the server-kill tests run in the full suite")
+	}
 	dsn := centralDB(t, "GATEWARDEN_CLICKHOUSE_NODE2")
 	if os.Getenv("GATEWARDEN_CLICKHOUSE_DIR") == "" {
 		t.Skip("GATEWARDEN_CLICKHOUSE_DIR not set: cannot kill the server (.ci/clickhouse.sh start)")
