@@ -167,6 +167,11 @@ type Config struct {
 	Severity map[string]string
 	// Daemon is the `daemon:` section (gatewarden run); see daemon.go.
 	Daemon Daemon
+	// Box names this gatewarden box in the province (default: host name);
+	// every row shipped to the central store carries it (central.go).
+	Box string
+	// Central is the `central:` section (central.go).
+	Central Central
 
 	byAddr map[netip.Addr]*Partner
 	byPC   map[uint32]*Partner
@@ -220,6 +225,8 @@ func Default() *Config {
 		Thresholds:       DefaultThresholds(),
 		Severity:         map[string]string{},
 		Daemon:           defaultDaemon(),
+		Box:              defaultBox(),
+		Central:          buildCentral(nil, nil),
 		byAddr:           map[netip.Addr]*Partner{},
 		byPC:             map[uint32]*Partner{},
 	}
@@ -245,6 +252,8 @@ type fileConfig struct {
 	Thresholds       fileThresholds    `yaml:"thresholds"`
 	Severity         map[string]string `yaml:"severity"`
 	Daemon           *fileDaemon       `yaml:"daemon"`
+	Box              *string           `yaml:"box"`
+	Central          *fileCentral      `yaml:"central"`
 }
 
 type filePartner struct {
@@ -402,6 +411,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	if f.Daemon != nil {
 		c.Daemon = buildDaemon(f.Daemon, dir, probs)
 	}
+	c.Box, c.Central = buildBox(f.Box, probs), buildCentral(f.Central, probs)
 
 	if err := probs.err(); err != nil {
 		return nil, err

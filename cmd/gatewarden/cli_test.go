@@ -56,6 +56,10 @@ func TestHelpGoesToStdoutAndExitsZero(t *testing.T) {
 				code = decodeMain([]string{h}, io.Discard, &stderr)
 			case "gen":
 				code = runGen([]string{h})
+			case "central":
+				code = centralMain([]string{h}, &stdout, &stderr)
+			case "ship":
+				code = shipMain([]string{h}, &stdout, &stderr)
 			default:
 				t.Errorf("%s: not covered by this test: add it", name)
 				continue

@@ -174,6 +174,7 @@ type daemon struct {
 	store  *retention.Store
 	alerts *deliver.Dispatcher
 	hep    *deliver.HEPMirror // nil: off
+	ship   *daemonShipping    // nil: no central store (run_central.go)
 
 	live        *capture.Live
 	liveWorkers []liveWorker
@@ -309,6 +310,7 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	d.ship = startShipping(gen.cfg, d.store, log)
 	if d.alerts, err = openAlertOutputs(&dc, log); err != nil {
 		return nil, err
 	}
@@ -668,6 +670,7 @@ func (d *daemon) totalDrops() uint64 {
 }
 
 func (d *daemon) closeOutputs(ctx context.Context) error {
+	d.ship.stop()
 	var errs []error
 	if d.store != nil { // first: its last checkpoint goes to the alert sinks
 		errs = append(errs, d.store.Close())
