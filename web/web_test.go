@@ -71,7 +71,13 @@ func newEnv(t testing.TB, tweak func(*Options)) *env {
 	if !fixture.Exists(pcap) {
 		t.Fatal("pcaps/scenarios.pcap is absent")
 	}
-	dir := t.TempDir()
+	return newEnvFrom(t, t.TempDir(), pcap, cfg, tweak)
+}
+
+// newEnvFrom replays a capture with its configuration into a fresh store
+// under dir and serves it.
+func newEnvFrom(t testing.TB, dir, pcap, cfg string, tweak func(*Options)) *env {
+	t.Helper()
 	st, err := retention.Open(filepath.Join(dir, "data"), retention.Options{NoSync: true, MinFreeBytes: -1})
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,10 @@ func TestExampleLoads(t *testing.T) {
 		t.Errorf("PartnerName(invalid, 133633) = %q", got)
 	}
 	bank := c.PartnerByName("bank-leased-line")
-	if bank == nil || bank.Forwarding || len(bank.AllowedCLI) != 2 || bank.ProtectedAllowed[0] != "95588" {
+	if hk.Country != "HK" {
+		t.Errorf("intl-hk country %q", hk.Country)
+	}
+	if bank == nil || bank.Forwarding || bank.CLIChangeAllowed || len(bank.AllowedCLI) != 2 || bank.ProtectedAllowed[0] != "95588" {
 		t.Errorf("bank: %+v", bank)
 	}
 	if c.Severity["cli.restricted"] != "info" {

@@ -316,6 +316,19 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 			t.Errorf("%s is zero", name)
 		}
 	}
+	// Route KPIs count every call of a known partner once.
+	var partnerCalls float64
+	for k, v := range m {
+		if strings.HasPrefix(k, "gatewarden_calls_total{") && !strings.Contains(k, `partner=""`) {
+			partnerCalls += v
+		}
+	}
+	if got := sumMetric(m, "gatewarden_route_seizures_total"); got == 0 || got != partnerCalls {
+		t.Errorf("route seizures %v, calls of partners %v", got, partnerCalls)
+	}
+	if sumMetric(m, "gatewarden_route_answered_total") == 0 || sumMetric(m, "gatewarden_route_pdd_seconds_count") == 0 {
+		t.Errorf("route KPI counters missing")
+	}
 	if _, ok := m[`gatewarden_decode_errors_total{layer="sctp",reason="sctp_truncated"}`]; !ok {
 		t.Errorf("decode errors by layer and reason missing")
 	}

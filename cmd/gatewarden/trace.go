@@ -467,12 +467,8 @@ func traceTransitOf(st *retention.Store, c *analysis.Call, cc string, rd *redeco
 	}
 	oc := buildTraceCall(&other, rd)
 	tt.Other = &oc
-	in, out := other.Call, c
-	if tt.Leg == "ingress" {
-		in, out = c, other.Call
-	}
-	if d := transit.Diff(in, out); d != nil {
-		tt.Changes = d
+	if other.Call != nil {
+		tt.Leg, tt.Changes = transit.Compare(c, other.Call)
 	}
 	return tt, nil
 }

@@ -345,6 +345,8 @@ func TestBrowser(t *testing.T) {
 	must(pc.waitFor(`document.querySelector("#alerts table tbody tr")`, 15*time.Second))
 	navigate(base + "/#/partner/ic-telecom")
 	must(pc.waitFor(`document.querySelector("#scorecard") && document.querySelector(".chart svg rect.bar")`, 15*time.Second))
+	// Route quality: a row per link and direction, and the hourly ASR/NER chart.
+	must(pc.waitFor(`document.querySelector("#route-kpi table tbody tr") && document.querySelector("#route-kpi svg polyline.kpi.asr")`, 15*time.Second))
 	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
 		screenshot("scorecard.png")
 	}
