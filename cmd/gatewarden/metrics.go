@@ -82,6 +82,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 		metrics.WriteGaugeUint64(w, metricName(name, labels...), v)
 	}
 
+	d.ship.writeMetrics(w)
+
 	// Capture.
 	for i, name := range d.ifaceNames {
 		c(d.ifaces[i].packets.Load(), "gatewarden_capture_packets_total", label("interface", name))
