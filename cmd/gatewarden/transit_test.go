@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -334,6 +336,21 @@ func checkKPIs(t *testing.T, fx *transitFixture) {
 		}
 		if n := strings.Count(o.String(), "\n"); n != len(truth)+1 {
 			t.Errorf("report --kpi --format %s: %d lines, want %d:\n%s", format, n, len(truth)+1, o.String())
+		}
+		if format != "csv" {
+			continue
+		}
+		recs, err := csv.NewReader(strings.NewReader(o.String())).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, rec := range recs[1:] {
+			k := rec[0] + "|" + rec[1] + "|" + rec[2]
+			w := truth[k]
+			if rec[4] != strconv.Itoa(w.Seizures) || rec[7] != strconv.FormatFloat(float64(w.ASR), 'f', -1, 64) ||
+				rec[8] != strconv.FormatFloat(float64(w.NER), 'f', -1, 64) {
+				t.Errorf("CSV row %d %v, truth %+v", i+1, rec, w)
+			}
 		}
 	}
 }
