@@ -265,6 +265,11 @@ func TestBrowser(t *testing.T) {
 	if names["calling.apri"] != "presentation restricted" { // the restricted-CLI call
 		t.Errorf("calling.apri named %q, want presentation restricted", names["calling.apri"])
 	}
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		must(pc.evaluate(`document.querySelector('#params tr[data-param="calling.nai"]').scrollIntoView(); true`, nil))
+		screenshot("params.png")
+		must(pc.evaluate(`window.scrollTo(0, 0); true`, nil))
+	}
 	// Times are in the display zone (Asia/Shanghai), UTC one click away.
 	var startLabel string
 	must(pc.evaluate(`document.getElementById("call-summary").textContent`, &startLabel))
@@ -317,6 +322,9 @@ func TestBrowser(t *testing.T) {
 	must(pc.evaluate(`decodeURIComponent(location.hash)`, &frag))
 	if !strings.Contains(frag, "from=2026-03-02T00:00:00Z") || !strings.Contains(frag, "to=2026-03-03T00:00:00Z") || !strings.Contains(frag, "severity=critical") {
 		t.Errorf("filtering again lost the range: %s", frag)
+	}
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		screenshot("alerts.png")
 	}
 	// Paging: pages of 8 walk back through the feed and forward again.
 	navigate(base + "/#/alerts?limit=8")
