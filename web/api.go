@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -364,6 +365,39 @@ type CallDetail struct {
 	Points  [2]string         `json:"points"` // the two signalling points of the ladder: IAM sender, receiver
 	Ladder  []LadderMessage   `json:"ladder"`
 	Ingress map[string]string `json:"ingress,omitempty"`
+	// OriginCountry of an international call (ISO 3166-1 alpha-2).
+	OriginCountry string `json:"origin_country,omitempty"`
+	// Transit: this call is one leg of a call through the gateway.
+	Transit *CallTransit `json:"transit,omitempty"`
+}
+
+// CallTransit names the other leg of a transit call and what the gateway
+// changed between the ingress and the egress leg (as trace shows it).
+type CallTransit struct {
+	Leg          string           `json:"leg"`             // which leg this call is: ingress or egress
+	OtherCallID  string           `json:"other_call_id"`   // analysis call id
+	Other        string           `json:"other,omitempty"` // its /api/calls/{id}, when retained
+	OtherPartner string           `json:"other_partner,omitempty"`
+	OtherLink    string           `json:"other_link,omitempty"`
+	Changes      []transit.Change `json:"changes"`
+}
+
+// callTransit finds the other leg of a transit call; nil when c is not one.
+func (s *Server) callTransit(c *analysis.Call) (*CallTransit, error) {
+	if c == nil || c.TransitOf == "" && c.TransitTo == "" {
+		return nil, nil
+	}
+	t := &CallTransit{Leg: "egress", OtherCallID: c.TransitOf, Changes: []transit.Change{}}
+	if c.TransitOf == "" {
+		t.Leg, t.OtherCallID = "ingress", c.TransitTo
+	}
+	other, ok, err := s.store.OtherLeg(c, s.opt.HomeCountryCode)
+	if err != nil || !ok || other.Call == nil {
+		return t, err
+	}
+	t.Other, t.OtherPartner, t.OtherLink = CallID(other.Ref), other.Call.Partner, other.Call.Link
+	t.Leg, t.Changes = transit.Compare(c, other.Call)
+	return t, nil
 }
 
 func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
@@ -388,6 +422,11 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	d := CallDetail{CallSummary: summarise(&c, &rd), Alerts: []json.RawMessage{}, Ladder: []LadderMessage{}}
 	if c.Call != nil {
 		d.Record = analysis.AppendCallJSON(nil, c.Call)
+		d.OriginCountry = c.Call.OriginCountry
+		if d.Transit, err = s.callTransit(c.Call); err != nil {
+			s.serverError(w, err)
+			return
+		}
 	}
 	for i := range c.Alerts {
 		d.Alerts = append(d.Alerts, analysis.AppendAlertJSON(nil, &c.Alerts[i]))

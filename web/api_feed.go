@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/kpi"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -295,11 +296,16 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+	// Route quality: per link and direction for the range, and per hour
+	// (links merged) for the charts; the definitions of `report --kpi`.
+	routes, hourly := kpi.New(kpi.Options{}), kpi.New(kpi.Options{Hourly: true, MergeLinks: true})
 	if err == nil {
 		err = s.store.ScanCallsContext(r.Context(), from, to, func(_ retention.Ref, c *analysis.Call) error {
 			if c.Partner != partner {
 				return nil
 			}
+			routes.Add(c)
+			hourly.Add(c)
 			if b := bucket(c.Start); b != nil {
 				b.Calls++
 				if flaggedCalls[c.ID] {
@@ -314,7 +320,8 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.results = total.Calls
-	respond(w, r, map[string]any{"from": fmtTS(from), "to": fmtTS(to), "partner": total, "links": links, "series": series})
+	respond(w, r, map[string]any{"from": fmtTS(from), "to": fmtTS(to), "partner": total, "links": links, "series": series,
+		"kpi": routes.Rows(), "kpi_hourly": hourly.Rows()})
 }
 
 func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
@@ -342,8 +349,8 @@ func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.results = len(calls)
-	name := fmt.Sprintf("gatewarden-%s.pcap", time.Unix(0, p.From).UTC().Format("20060102T150405"))
-	w.Header().Set("Content-Type", "application/vnd.tcpdump.pcap")
+	name := fmt.Sprintf("gatewarden-%s.pcapng", time.Unix(0, p.From).UTC().Format("20060102T150405"))
+	w.Header().Set("Content-Type", "application/x-pcapng")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Header().Set("X-Gatewarden-Calls", strconv.Itoa(len(calls)))

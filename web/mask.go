@@ -50,6 +50,8 @@ var structuralKeys = map[string]bool{
 	// names from the configuration and the capture, not from subscribers
 	"partner": true, "rule": true, "source": true, "transport": true, "protocol": true,
 	"limit": true, "offset": true, // echoed query parameters
+	"transit_of": true, "transit_to": true, "other_call_id": true, "other": true, "other_link": true,
+	"hour": true,
 }
 
 // minTextDigits is the shortest digit run in free text taken for a number:

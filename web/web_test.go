@@ -71,7 +71,13 @@ func newEnv(t testing.TB, tweak func(*Options)) *env {
 	if !fixture.Exists(pcap) {
 		t.Fatal("pcaps/scenarios.pcap is absent")
 	}
-	dir := t.TempDir()
+	return newEnvFrom(t, t.TempDir(), pcap, cfg, tweak)
+}
+
+// newEnvFrom replays a capture with its configuration into a fresh store
+// under dir and serves it.
+func newEnvFrom(t testing.TB, dir, pcap, cfg string, tweak func(*Options)) *env {
+	t.Helper()
 	st, err := retention.Open(filepath.Join(dir, "data"), retention.Options{NoSync: true, MinFreeBytes: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -562,8 +568,8 @@ func TestPcapDownloadRedecodes(t *testing.T) {
 	e.getJSON("/api/calls/"+res.Calls[0].ID, bearer(testToken), 200, &d)
 
 	resp, body := e.do("GET", "/api/pcap?"+q.Encode(), bearer(testToken), nil)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.tcpdump.pcap" ||
-		!strings.Contains(resp.Header.Get("Content-Disposition"), ".pcap") {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-pcapng" ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), ".pcapng") {
 		t.Fatalf("pcap: %d %v", resp.StatusCode, resp.Header)
 	}
 	path := filepath.Join(t.TempDir(), "out.pcap")

@@ -327,6 +327,10 @@ func TestBrowser(t *testing.T) {
 		screenshot("alerts.png")
 	}
 	// Paging: pages of 8 walk back through the feed and forward again.
+	// The pager appears when a page has loaded: the old one is removed
+	// before each move, so a wait never reads the previous page.
+	dropPager := `(document.getElementById("alerts-pager") || document.createElement("i")).remove(); true`
+	must(pc.evaluate(dropPager, nil))
 	navigate(base + "/#/alerts?limit=8")
 	must(pc.waitFor(`location.hash.endsWith("limit=8") && document.getElementById("alerts-pager")`, 15*time.Second))
 	var firstPage []string
@@ -341,7 +345,7 @@ func TestBrowser(t *testing.T) {
 		if !older {
 			break
 		}
-		must(pc.evaluate(`document.getElementById("alerts-older").click(); true`, nil))
+		must(pc.evaluate(`document.getElementById("alerts-older").click(); `+dropPager, nil))
 		must(pc.waitFor(fmt.Sprintf(`location.hash.includes("offset=%d") && document.getElementById("alerts-pager")`, page*8), 15*time.Second))
 		var rowsNow []string
 		must(pc.evaluate(`[...document.querySelectorAll("#alerts table tbody tr")].map(r => r.textContent)`, &rowsNow))
@@ -355,7 +359,7 @@ func TestBrowser(t *testing.T) {
 	if len(seenRows) != allAlerts || len(firstPage) != 8 {
 		t.Errorf("paging by 8 showed %d alerts (first page %d), the feed has %d", len(seenRows), len(firstPage), allAlerts)
 	}
-	must(pc.evaluate(`document.getElementById("alerts-newer").click(); true`, nil))
+	must(pc.evaluate(`document.getElementById("alerts-newer").click(); `+dropPager, nil))
 	must(pc.waitFor(`document.getElementById("alerts-older") && document.getElementById("alerts-pager")`, 15*time.Second))
 
 	// RFC 3339 with an offset and a time without one (UTC) fill the search form too.
@@ -364,6 +368,7 @@ func TestBrowser(t *testing.T) {
 		{"2026-03-02T01:00", "2026-03-02T09:00"},
 		{"2026-03-02T01:00:00Z", "2026-03-02T09:00"},
 	} {
+		must(pc.evaluate(`(document.getElementById("search-form") || document.createElement("i")).remove(); true`, nil))
 		navigate(base + "/#/search?number=" + number + "&from=" + c.param)
 		must(pc.waitFor(`document.getElementById("search-form") && document.readyState === "complete"`, 15*time.Second))
 		var got string
@@ -385,6 +390,8 @@ func TestBrowser(t *testing.T) {
 	must(pc.waitFor(`document.querySelector("#alerts table tbody tr")`, 15*time.Second))
 	navigate(base + "/#/partner/ic-telecom")
 	must(pc.waitFor(`document.querySelector("#scorecard") && document.querySelector(".chart svg rect.bar")`, 15*time.Second))
+	// Route quality: a row per link and direction, and the hourly ASR/NER chart.
+	must(pc.waitFor(`document.querySelector("#route-kpi table tbody tr") && document.querySelector("#route-kpi svg polyline.kpi.asr")`, 15*time.Second))
 	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
 		screenshot("scorecard.png")
 	}
@@ -437,13 +444,13 @@ func waitDownload(t *testing.T, dir string, timeout time.Duration) string {
 	for time.Now().Before(deadline) {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), ".pcap") {
+			if strings.HasSuffix(e.Name(), ".pcapng") {
 				return filepath.Join(dir, e.Name())
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no .pcap downloaded into %s", dir)
+	t.Fatalf("no .pcapng downloaded into %s", dir)
 	return ""
 }
 

@@ -302,12 +302,29 @@ async function callPage(id) {
       me && me.role !== "viewer" ? h("a", {id: "call-pcap", href: "/api/pcap?" + query({number: c.calling || c.called, from: c.start, to: c.ladder.length ? new Date(Date.parse(c.ladder[c.ladder.length - 1].ts) + 1000).toISOString() : ""}), download: ""}, h("button", {type: "button", class: "secondary"}, "⤓ pcap")) : ""),
     kv([[`Start (${zoneLabel()})`, shortTS(c.start)], ["Partner", c.partner || "—"], ["Direction", c.direction], ["Ingress link", ing.link || c.link], ["Protocol", (ing.protocol || "").toUpperCase()],
       ["Peer → local", ing.peer ? `${ing.peer} → ${ing.local}` : ""], ["Routing context", ing.rc], ["Capture source", ing.source],
-      ["OPC → DPC", `${c.opc_pc || c.opc} → ${c.dpc_pc || c.dpc}`], ["CIC", c.cic], ["Cause", c.cause ? `${c.cause} (${c.cause_name || "?"})` : ""], ["Analysis call id", c.call_id]]));
+      ["OPC → DPC", `${c.opc_pc || c.opc} → ${c.dpc_pc || c.dpc}`], ["CIC", c.cic], ["Cause", c.cause ? `${c.cause} (${c.cause_name || "?"})` : ""], ["Analysis call id", c.call_id],
+      ["Origin country", c.origin_country]]));
   const alerts = c.alerts.length ? h("div", {class: "panel", id: "call-alerts"}, h("h3", {}, "Alerts"),
     h("table", {}, h("tbody", {}, c.alerts.map((a) => h("tr", {}, h("td", {}, h("span", {class: "tag " + (a.severity === "critical" ? "critical" : "rule")}, a.rule)),
       h("td", {class: "mono small"}, shortTS(a.ts)), h("td", {}, a.detail || "")))))) : "";
-  $view.replaceChildren(summary, alerts, h("div", {class: "cols"}, ladderBox, h("div", {class: "panel"}, side)));
+  $view.replaceChildren(summary, alerts, transitPanel(c), h("div", {class: "cols"}, ladderBox, h("div", {class: "panel"}, side)));
   if (c.ladder.length) select(sel);
+}
+
+// transitPanel shows the other leg of a call through the gateway and what
+// changed between the ingress and the egress leg.
+function transitPanel(c) {
+  const t = c.transit;
+  if (!t) return "";
+  const other = t.leg === "ingress" ? "egress" : "ingress";
+  return h("div", {class: "panel", id: "call-transit"},
+    h("h3", {}, `Transit: this is the ${t.leg} leg`),
+    h("p", {}, `The ${other} leg: `, t.other ? h("a", {href: "#/call/" + t.other}, `${t.other_partner || "—"} on ${t.other_link || "—"}`) : `call ${t.other_call_id} (not retained)`),
+    t.changes.length ? h("table", {},
+      h("thead", {}, h("tr", {}, ["Changed", "Ingress leg", "Egress leg"].map((x) => h("th", {}, x)))),
+      h("tbody", {}, t.changes.map((ch) => h("tr", {class: "changed"}, h("td", {}, ch.field.replace("_", " ")),
+        h("td", {class: "mono"}, ch.ingress || "—"), h("td", {class: "mono"}, ch.egress || "—")))))
+      : h("p", {class: "muted small"}, "Calling number, presentation, generic numbers and redirection unchanged."));
 }
 
 // ---------- alerts ----------
@@ -354,7 +371,8 @@ async function alertsPage() {
         h("td", {class: "mono small"}, shortTS(a.ts), it.live ? h("span", {class: "tag info"}, "live") : ""),
         h("td", {}, h("a", {href: "#/alerts?" + query({rule: a.rule})}, h("span", {class: "tag " + (a.severity === "critical" ? "critical" : "rule")}, a.rule))),
         h("td", {}, a.severity),
-        h("td", {}, a.partner ? h("a", {href: "#/partner/" + encodeURIComponent(a.partner)}, a.partner) : "—"),
+        h("td", {}, a.partner ? h("a", {href: "#/partner/" + encodeURIComponent(a.partner)}, a.partner) : "—",
+          a.origin_country ? h("span", {class: "tag info", title: "origin country"}, a.origin_country) : ""),
         h("td", {class: "mono"}, a.calling || ""), h("td", {class: "mono"}, a.called || ""),
         h("td", {class: "mono small"}, `${a.opc}→${a.dpc} / ${a.cic}`),
         h("td", {class: "small"}, a.detail || ""),
@@ -404,6 +422,49 @@ function chartSVG(series) {
   return svg;
 }
 
+function pct(v) { return v === null || v === undefined ? "—" : (100 * v).toFixed(1); }
+function secs(v) { return v === null || v === undefined ? "—" : v.toFixed(1); }
+
+// kpiChartSVG draws hourly ASR and NER (0–100 %) per direction.
+function kpiChartSVG(rows) {
+  const W = 980, H = 220, L = 46, R = 12, T = 12, B = 34;
+  const hours = [...new Set(rows.map((r) => r.hour))].sort();
+  const n = Math.max(1, hours.length);
+  const x = (i) => L + (W - L - R) * (n === 1 ? 0.5 : i / (n - 1));
+  const y = (v) => T + (H - T - B) * (1 - v);
+  const svg = s("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "hourly ASR and NER"});
+  for (let k = 0; k <= 4; k++) svg.append(s("line", {class: "axis", x1: L, x2: W - R, y1: y(k / 4), y2: y(k / 4)}), s("text", {x: L - 6, y: y(k / 4) + 4, "text-anchor": "end"}, `${k * 25}%`));
+  for (const dir of ["ingress", "egress"]) {
+    for (const [key, cls] of [["asr", "asr"], ["ner", "ner"]]) {
+      const pts = rows.filter((r) => r.direction === dir && r[key] !== null).map((r) => `${x(hours.indexOf(r.hour))},${y(r[key])}`);
+      if (pts.length) svg.append(s("polyline", {class: `kpi ${cls} ${dir}`, points: pts.join(" ")}, s("title", {}, `${key.toUpperCase()} ${dir}`)));
+    }
+  }
+  const step = Math.max(1, Math.ceil(n / 8));
+  for (let i = 0; i < hours.length; i += step) svg.append(s("text", {x: x(i), y: H - 12, "text-anchor": n === 1 ? "middle" : i === 0 ? "start" : "middle"}, shortTS(hours[i]).slice(5, 13) + "h"));
+  return svg;
+}
+
+// kpiPanel: route quality per link and direction (report --kpi), and the hourly chart.
+function kpiPanel(res) {
+  const rows = res.kpi || [];
+  if (!rows.length) return "";
+  return h("div", {class: "panel", id: "route-kpi"},
+    h("h3", {}, "Route quality"),
+    h("p", {class: "muted small"}, "ASR (E.411) answered / seizures; NER (E.425) answered, busy, ring no answer or rejected / seizures; ACD mean talk time; PDD IAM to alerting."),
+    h("table", {},
+      h("thead", {}, h("tr", {}, ["Link", "Direction", "Seizures", "Answered", "ASR %", "NER %", "ACD s", "PDD p50 s", "PDD p95 s", "Release causes"].map((t, i) => h("th", {class: i > 1 && i < 9 ? "num" : ""}, t)))),
+      h("tbody", {}, rows.map((r) => h("tr", {},
+        h("td", {class: "mono small"}, r.link || "—"), h("td", {}, r.direction),
+        h("td", {class: "num"}, r.seizures), h("td", {class: "num"}, r.answered),
+        h("td", {class: "num"}, pct(r.asr)), h("td", {class: "num"}, pct(r.ner)), h("td", {class: "num"}, secs(r.acd_s)),
+        h("td", {class: "num"}, secs(r.pdd_median_s)), h("td", {class: "num"}, secs(r.pdd_p95_s)),
+        h("td", {class: "small"}, (r.causes || []).slice(0, 4).map((c) => `${c.cause} ${c.name}: ${c.calls}`).join("; ")))))),
+    h("div", {class: "chart"}, h("h3", {}, "ASR and NER per hour"),
+      h("div", {class: "legend small muted"}, h("span", {}, h("i", {class: "lg-asr"}), "ASR"), h("span", {}, h("i", {class: "lg-ner"}), "NER"), h("span", {}, "solid ingress, dashed egress")),
+      kpiChartSVG(res.kpi_hourly || [])));
+}
+
 async function partnerPage(name) {
   setNav("partners");
   $view.replaceChildren(h("div", {class: "empty"}, "Loading…"));
@@ -431,7 +492,8 @@ async function partnerPage(name) {
       h("div", {class: "panel"}, h("h3", {}, "Flagged by rule"),
         rules.length ? h("table", {}, h("tbody", {}, rules.map(([r, n]) => h("tr", {},
           h("td", {}, h("a", {href: "#/search?" + query({rule: r, partner: p.partner})}, h("span", {class: "tag rule"}, r))),
-          h("td", {class: "num"}, n))))) : h("div", {class: "empty"}, "No alerts."))));
+          h("td", {class: "num"}, n))))) : h("div", {class: "empty"}, "No alerts."))),
+    kpiPanel(res));
 }
 
 // ---------- audit ----------
