@@ -74,7 +74,7 @@ func (s *Store) refuse(err error) error {
 // buffered tail. When all of that succeeds, new records are accepted again.
 // Called with mu held.
 func (s *Store) retry() {
-	if s.stall == nil {
+	if s.stall == nil || s.sealing != nil {
 		return
 	}
 	if err := s.sealLeftovers(); err != nil {
@@ -121,6 +121,12 @@ func (s *Store) sealLeftovers() error {
 		}
 		s.stats.Recovered++
 		s.leftover = s.leftover[1:]
+		for i, l := range s.unsealed {
+			if l.seq == seq {
+				s.unsealed = append(s.unsealed[:i], s.unsealed[i+1:]...)
+				break
+			}
+		}
 		s.checkpoint("seal", seq)
 	}
 	return nil

@@ -176,13 +176,15 @@ func (s *Store) Partitions() []Manifest {
 	return out
 }
 
-// Flush writes and syncs everything added so far.
+// Flush writes and syncs everything added so far, and waits for a
+// background seal to finish.
 func (s *Store) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.opt.ReadOnly {
 		return nil
 	}
+	s.waitSeal()
 	if err := s.writeBuffer(true); err != nil {
 		return err
 	}
@@ -251,6 +253,7 @@ func (s *Store) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.waitSeal()
 	s.enforce()
 	s.retry() // a last try if writing had failed
 	var errs []error

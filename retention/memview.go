@@ -371,15 +371,23 @@ type memCache struct {
 	roLogs map[uint32]*roLog
 }
 
+// prune drops the cached indexes of logs no longer open (sealed meanwhile).
+func (c *memCache) prune(logs []openLog) {
+	for k := range c.idx {
+		keep := false
+		for _, l := range logs {
+			keep = keep || l.seq == k.seq
+		}
+		if !keep {
+			delete(c.idx, k)
+		}
+	}
+}
+
 // part indexes log (reusing the cached index of every chunk that has not grown).
 func (c *memCache) part(log openLog) (*memPart, error) {
 	if c.idx == nil {
 		c.idx = map[chunkKey]*chunkIndex{}
-	}
-	for k := range c.idx {
-		if k.seq != log.seq {
-			delete(c.idx, k)
-		}
 	}
 	p := &memPart{seq: log.seq, data: log.chunks, idx: make([]*chunkIndex, len(log.chunks))}
 	for i, d := range log.chunks {
