@@ -34,6 +34,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.Errorf == nil {
 		opt.Errorf = opt.Logf
 	}
+	if opt.MaxOpenBytes == 0 {
+		opt.MaxOpenBytes = 1 << 30
+	}
 	if opt.CheckpointInterval <= 0 {
 		opt.CheckpointInterval = time.Minute
 	}
@@ -158,10 +161,18 @@ func (s *Store) Dir() string { return s.dir }
 // Stats returns a copy of the counters.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := s.stats
 	st.RemovedByReason = maps.Clone(s.stats.RemovedByReason)
 	st.DroppedByReason = maps.Clone(s.stats.DroppedByReason)
+	for _, l := range s.openLogsNoMark() {
+		for _, c := range l.chunks {
+			st.OpenLogBytes += int64(len(c))
+		}
+	}
+	s.mu.Unlock()
+	s.mem.Lock()
+	st.OpenIndexBytes, st.OpenIndexEvictions = s.memc.bytes, s.memc.evicted
+	s.mem.Unlock()
 	return st
 }
 

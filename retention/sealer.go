@@ -105,3 +105,17 @@ func (s *Store) openLogs() []openLog {
 	}
 	return logs
 }
+
+// openLogsNoMark lists the logs held in memory without marking them as seen
+// by a query (for counting). Called with mu held.
+func (s *Store) openLogsNoMark() []openLog {
+	logs := append([]openLog(nil), s.unsealed...)
+	if s.sealing != nil {
+		logs = append(logs, s.sealing.log)
+	}
+	if s.cur {
+		n := len(s.chunks)
+		logs = append(logs, openLog{seq: s.curSeq, chunks: append(s.chunks[:n:n], s.buf)})
+	}
+	return logs
+}

@@ -50,3 +50,40 @@ func TestSealDoesNotBlockIngest(t *testing.T) {
 	checkAll(t, s, first[:50])
 	t.Logf("slowest AddMessage across the hour boundary: %v; the seal took %v", worst, time.Duration(s.Stats().SealNanos))
 }
+
+// The open partition's memory is bounded: past MaxOpenBytes it is sealed
+// early and the rest of the hour goes to a new partition; queries find
+// calls on both sides. The query indexes of open logs are bounded too.
+func TestOpenLogBounded(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, Options{MaxOpenBytes: 2 << 20})
+	calls := fill(t, s, newGenerator(63, t0+int64(30*time.Minute), int64(time.Hour)/40000), 20000) // ~13 MB in one hour
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.EarlySeals < 4 || st.Sealed < 4 || st.OpenLogBytes > 2<<20+arenaChunkCap {
+		t.Fatalf("stats: %+v", st)
+	}
+	checkAll(t, s, calls[:20])
+	checkAll(t, s, calls[len(calls)-20:])
+	if st := s.Stats(); st.OpenIndexBytes <= 0 || st.OpenIndexBytes > openIndexBudget {
+		t.Fatalf("open index bytes %d", st.OpenIndexBytes)
+	}
+	// A budget below one log's indexes: least recently used chunks go, and
+	// are rebuilt when a query needs them again.
+	s.mem.Lock()
+	s.memc.budget = 64 << 10
+	s.mem.Unlock()
+	fill(t, s, newGenerator(64, t0+int64(50*time.Minute), int64(time.Hour)/400000), 3000)
+	checkAll(t, s, calls[len(calls)-20:])
+	if st := s.Stats(); st.OpenIndexEvictions == 0 || st.OpenIndexBytes > 64<<10+int64(arenaChunkCap) {
+		t.Fatalf("index bytes %d, evictions %d", st.OpenIndexBytes, st.OpenIndexEvictions)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := Verify(dir); err != nil || !v.OK() {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+}

@@ -56,6 +56,12 @@ type Options struct {
 	// OpenFile opens the store's files for writing; tests inject faults
 	// through it. Default: os.OpenFile.
 	OpenFile OpenFileFunc
+	// MaxOpenBytes bounds the open partition's log, which is kept in memory
+	// for queries and sealing: beyond it the partition is sealed early (in
+	// the background) and the rest of its hour goes to a new one. Default
+	// 1 GiB; negative: no bound. Memory: up to twice this (the open log and
+	// the one being sealed), plus the query indexes (openIndexBudget).
+	MaxOpenBytes int64
 	// OnCheckpoint receives every signed checkpoint (see checkpoint.go), to
 	// be sent off the box. It is called with the store's lock held and must
 	// not block.
@@ -76,6 +82,10 @@ type Stats struct {
 	Sealed                  uint64            // partitions sealed
 	SealNanos               int64             // wall time spent sealing in the background
 	SealWaitNanos           int64             // time the writer (or Flush, Close) waited for a background seal
+	EarlySeals              uint64            // partitions sealed before their hour ended (MaxOpenBytes)
+	OpenLogBytes            int64             // in memory: the open log and the one being sealed
+	OpenIndexBytes          int64             // in memory: query indexes of open logs (bounded)
+	OpenIndexEvictions      int64             // of those, evicted for the bound
 	Recovered               uint64            // write-ahead logs sealed on open (after a crash or stop)
 	TornBytes               int64             // bytes cut from torn log tails on open
 	SkippedRecords          uint64            // damaged log records skipped on recovery (checksum failed)
@@ -343,6 +353,12 @@ func (s *Store) afterAppend() error {
 		s.chunks = append(s.chunks, s.buf)
 		s.chunkOrd = append(s.chunkOrd, s.bufOrd)
 		s.buf, s.bufOrd, s.flushed = s.newChunk(), s.curOrd, 0
+		if s.opt.MaxOpenBytes > 0 && s.curBytes >= s.opt.MaxOpenBytes {
+			s.stats.EarlySeals++
+			if err := s.sealInBackground(); err != nil {
+				s.fail(err)
+			}
+		}
 	}
 	return nil
 }
