@@ -43,7 +43,9 @@ import (
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/config"
+	"github.com/gatewarden/gatewarden/analysis/kpi"
 	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/deliver"
@@ -174,6 +176,7 @@ type daemon struct {
 	store  *retention.Store
 	alerts *deliver.Dispatcher
 	hep    *deliver.HEPMirror // nil: off
+	ship   *daemonShipping    // nil: no central store (run_central.go)
 
 	live        *capture.Live
 	liveWorkers []liveWorker
@@ -309,6 +312,7 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	d.ship = startShipping(gen.cfg, d.store, log)
 	if d.alerts, err = openAlertOutputs(&dc, log); err != nil {
 		return nil, err
 	}
@@ -668,6 +672,7 @@ func (d *daemon) totalDrops() uint64 {
 }
 
 func (d *daemon) closeOutputs(ctx context.Context) error {
+	d.ship.stop()
 	var errs []error
 	if d.store != nil { // first: its last checkpoint goes to the alert sinks
 		errs = append(errs, d.store.Close())
@@ -912,6 +917,7 @@ type analysisStage struct {
 	lastCounts  *[256]uint64
 	calls       map[string]*[6]uint64 // by partner, outcome
 	alerts      map[[2]string]uint64  // by rule, partner
+	routes      kpi.Counters          // route KPIs by partner, link, direction
 
 	mu        sync.Mutex
 	published published
@@ -935,6 +941,8 @@ type published struct {
 	msgs     map[string][256]uint64
 	calls    map[string][6]uint64
 	alerts   map[[2]string]uint64
+	routes   map[kpi.Key]kpi.RouteCounters
+	transit  transit.Stats
 	reloaded int
 }
 
@@ -1131,6 +1139,7 @@ func (st *analysisStage) publish() {
 	for k, v := range st.alerts {
 		p.alerts[k] = v
 	}
+	p.routes, p.transit = st.routes.Snapshot(), st.eng.TransitStats()
 	st.mu.Lock()
 	st.published = p
 	st.mu.Unlock()
@@ -1170,6 +1179,7 @@ func (st *analysisStage) onMessage(m *decode.Message) {
 
 func (st *analysisStage) onClose(c *analysis.Call) {
 	st.eng.Close(c)
+	st.routes.Add(c)
 	counts := st.calls[c.Partner]
 	if counts == nil {
 		counts = new([6]uint64)

@@ -213,7 +213,14 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 		n := 0
 		buf := make([]byte, 65536)
 		for {
-			homer.SetReadDeadline(time.Now().Add(time.Second))
+			// Idle for a second after the first packet means the daemon is
+			// done; before it, wait for the reference replay and the daemon's
+			// start, which take far longer under -race.
+			idle := time.Second
+			if n == 0 {
+				idle = time.Minute
+			}
+			homer.SetReadDeadline(time.Now().Add(idle))
 			k, _, err := homer.ReadFrom(buf)
 			if err != nil {
 				hepPackets <- n
@@ -308,6 +315,19 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 		if sumMetric(m, name) == 0 {
 			t.Errorf("%s is zero", name)
 		}
+	}
+	// Route KPIs count every call of a known partner once.
+	var partnerCalls float64
+	for k, v := range m {
+		if strings.HasPrefix(k, "gatewarden_calls_total{") && !strings.Contains(k, `partner=""`) {
+			partnerCalls += v
+		}
+	}
+	if got := sumMetric(m, "gatewarden_route_seizures_total"); got == 0 || got != partnerCalls {
+		t.Errorf("route seizures %v, calls of partners %v", got, partnerCalls)
+	}
+	if sumMetric(m, "gatewarden_route_answered_total") == 0 || sumMetric(m, "gatewarden_route_pdd_seconds_count") == 0 {
+		t.Errorf("route KPI counters missing")
 	}
 	if _, ok := m[`gatewarden_decode_errors_total{layer="sctp",reason="sctp_truncated"}`]; !ok {
 		t.Errorf("decode errors by layer and reason missing")
