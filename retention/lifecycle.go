@@ -100,6 +100,11 @@ func (s *Store) load() error {
 		return err
 	}
 	s.head = head
+	if !s.opt.ReadOnly {
+		if err := s.finishInterruptedSeals(); err != nil {
+			return err
+		}
+	}
 	mseqs, err := listSeqs(s.dir, ".manifest")
 	if err != nil {
 		return err
@@ -266,6 +271,7 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.waitSeal()
 	s.enforce()
+	s.retryAt = time.Time{}
 	s.retry() // a last try if writing had failed
 	var errs []error
 	switch {
@@ -300,4 +306,31 @@ func (s *Store) Close() error {
 	s.enc.Close()
 	s.dec.Close()
 	return errors.Join(errs...)
+}
+
+// finishInterruptedSeals completes seals a crash interrupted: a log whose
+// partition CHAIN already names (sealed, the log not yet removed) is removed;
+// a segment or manifest newer than CHAIN beside its log (the seal had not
+// committed) is removed, so the log is sealed again.
+func (s *Store) finishInterruptedSeals() error {
+	wseqs, err := listSeqs(s.dir, ".wal")
+	if err != nil {
+		return err
+	}
+	for _, seq := range wseqs {
+		switch {
+		case seq <= s.head.Seq && fileExists(manifestPath(s.dir, seq)):
+			s.opt.Logf("retention: partition %d was sealed before a crash; removing its log", seq)
+			os.Remove(walPath(s.dir, seq))
+		case seq > s.head.Seq:
+			os.Remove(segPath(s.dir, seq))
+			os.Remove(manifestPath(s.dir, seq))
+		}
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -176,6 +176,8 @@ type Store struct {
 	// flusher retries and clears it. lastErr is kept for Close.
 	stall, lastErr error
 	stallDrops     uint64
+	retryAt        time.Time // next retry (back-off)
+	retryWait      time.Duration
 	sealPending    bool      // the open partition's seal failed; it stays open until a retry succeeds
 	leftover       []uint32  // logs a previous run left that Open could not seal (disk full)
 	sealing        *sealJob  // the partition being sealed in the background
