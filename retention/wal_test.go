@@ -214,7 +214,7 @@ func TestInterruptedSealCompleted(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.WriteFile(walPath(dir, 1), wal, 0o644) // the log was not removed yet
-		if !committed { // CHAIN (the first) and the seal's checkpoint were not written yet
+		if !committed {                           // CHAIN (the first) and the seal's checkpoint were not written yet
 			os.Remove(dir + "/" + chainFile)
 			os.WriteFile(dir+"/"+checkpointFile, cps, 0o644)
 		}
