@@ -141,7 +141,7 @@ var pathScenario = [2]string{`calls:
     cause: 16
 `}
 
-func makeBox(t *testing.T, dir, name string, seed int64, calls int, scenario string) *boxFixture {
+func makeBox(t testing.TB, dir, name string, seed int64, calls int, scenario string) *boxFixture {
 	t.Helper()
 	b := &boxFixture{name: name, data: filepath.Join(dir, name, "store"), config: filepath.Join(dir, name, "gatewarden.yaml")}
 	os.MkdirAll(filepath.Join(dir, name), 0o755)
@@ -165,7 +165,9 @@ func makeBox(t *testing.T, dir, name string, seed int64, calls int, scenario str
 	if err := os.WriteFile(b.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := runReplayArgs(t, "--config", b.config, "--data", b.data, pcap)
+	var rout, rerr bytes.Buffer
+	code := replayMain([]string{"--config", b.config, "--data", b.data, pcap}, &rout, &rerr)
+	stderr := rerr.String()
 	if code != 0 {
 		t.Fatalf("replay %s: exit %d: %s", name, code, stderr)
 	}
