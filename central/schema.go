@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The schema. Every table is partitioned by day (retention drops whole
@@ -214,6 +215,9 @@ func (c *Client) Ready(ctx context.Context) (bool, error) {
 // every shard: retention by dropping partitions, which 18.16 can do (it has
 // no TTL).
 func (c *Client) DropBefore(ctx context.Context, day string) (int, error) {
+	if _, err := time.Parse("2006-01-02", day); err != nil {
+		return 0, fmt.Errorf("central: %q is not a day (YYYY-MM-DD)", day)
+	}
 	shards, err := c.Shards(ctx)
 	if err != nil {
 		return 0, err

@@ -95,7 +95,7 @@ func centralCounts(t *testing.T, c *central.Client, box string) map[string]uint6
 		where = "box = '" + box + "'"
 	}
 	out := map[string]uint64{}
-	for table, id := range map[string]string{"messages": "box, ref", "calls": "box, uid", "calls_by_called": "box, uid", "alerts": "box, uid"} {
+	for table, id := range map[string]string{"messages": "box, ref", "calls": "box, uid", "calls_by_called": "box, uid", "alerts": "box, uid", "manifests": "box, seq"} {
 		var n, final uint64
 		if err := c.Conn().QueryRow(context.Background(), fmt.Sprintf("SELECT uniqExact(%s) FROM %s.%s WHERE %s", id, db, table, where)).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -332,6 +332,23 @@ func twoBoxes(t *testing.T, dsn string) {
 	if code := traceMain([]string{"--clickhouse", dsn, "--number", "13812345678", "--role", "called"}, &out, &errb); code != 0 ||
 		!strings.Contains(out.String(), "box=gw-a") || !strings.Contains(out.String(), "CALLER ID CHANGED") {
 		t.Errorf("table output:\n%s%s", out.String(), errb.String())
+	}
+
+	// Retention: the captures are of 2026-03-02; dropping before that day
+	// keeps everything, dropping before the next removes it all.
+	for _, tc := range []struct {
+		before string
+		left   bool
+	}{{"2026-03-02", true}, {"2026-03-03", false}} {
+		out.Reset()
+		errb.Reset()
+		if code := centralMain([]string{"drop", "--clickhouse", dsn, "--before", tc.before}, &out, &errb); code != 0 {
+			t.Fatalf("central drop: %s", errb.String())
+		}
+		n := centralCounts(t, c, "")
+		if (n["messages"] > 0) != tc.left || (n["calls"] > 0) != tc.left || (n["manifests"] > 0) != tc.left {
+			t.Errorf("drop --before %s: %v (%s)", tc.before, n, out.String())
+		}
 	}
 }
 
