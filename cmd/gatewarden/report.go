@@ -56,6 +56,12 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	if *format != "table" && *format != "json" && *format != "csv" {
 		return fs.usageError("--format must be table, json or csv, not %q", *format)
 	}
+	switch {
+	case *kpiFlag && *origin:
+		return fs.usageError("--kpi and --origin are separate reports")
+	case (*hourly || *mergeLinks) && !*kpiFlag:
+		return fs.usageError("--hourly and --merge-links go with --kpi")
+	}
 	f, t, err := parseRange(*from, *to)
 	if err != nil {
 		return fs.usageError("%v", err)
@@ -81,15 +87,13 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	}
 	defer st.Close()
 	switch {
-	case *kpiFlag && *origin:
-		return fs.usageError("--kpi and --origin are separate reports")
 	case *kpiFlag:
 		rows, err := kpiRows(st, f, t, kpi.Options{Hourly: *hourly, MergeLinks: *mergeLinks})
 		if err == nil {
 			err = writeKPI(stdout, *format, f, t, *hourly, rows)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", storeError(storeDir, err))
 			return exitFailed
 		}
 		return exitOK
@@ -99,7 +103,7 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 			err = writeOrigin(stdout, *format, f, t, rows)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", storeError(storeDir, err))
 			return exitFailed
 		}
 		return exitOK

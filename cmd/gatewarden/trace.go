@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -269,7 +270,7 @@ func (m *traceMessage) summary() string {
 		add("generic", &m.Generic[i])
 	}
 	if m.Cause != nil {
-		parts = append(parts, fmt.Sprintf("cause=%d", *m.Cause))
+		parts = append(parts, fmt.Sprintf("cause=%d (%s)", *m.Cause, decode.ValueName("cause.value", uint64(*m.Cause))))
 	}
 	return strings.Join(parts, " ")
 }
@@ -282,12 +283,12 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	dsn := fs.String("clickhouse", "", "query the central store instead: clickhouse://host:port/database (every box; calls carry their box and path)")
 	box := fs.String("box", "", "with --clickhouse: only calls seen by this box")
 	number := fs.String("number", "", "number to trace (digits; +, spaces, dashes, dots, brackets allowed); commas separate several")
-	cc := fs.String("cc", "86", "country code used to also match the national and international forms of --number (empty: exact digits only)")
+	cc := fs.String("cc", config.DefaultHomeCountryCode, "country code used to also match the national and international forms of --number (empty: exact digits only; default: home_country_code of --config)")
 	from := fs.String("from", "", "start of the time range ("+timerange.Forms+")")
 	to := fs.String("to", "", "end of the time range (exclusive; a bare date includes that day)")
 	role := fs.String("role", "any", "role of --number: calling, called, redirecting, original_called, generic, redirection or any")
 	partner := fs.String("partner", "", "partner name (checked against --config's partners, else the store's)")
-	cfgPath := fs.String("config", "", "configuration whose partners --partner is checked against (optional)")
+	cfgPath := fs.String("config", "", "configuration whose partners --partner is checked against, and whose home_country_code is the default of --cc (optional)")
 	link := fs.String("link", "", `link: "src>dst", an address, or a capture source`)
 	var opc, dpc, cic optionalUint
 	fs.Var(&opc, "opc", "originating point code of the IAM")
@@ -320,12 +321,26 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	if q.From, q.To, err = parseRange(*from, *to); err != nil {
 		return fs.usageError("%v", err)
 	}
+	var cfg *config.Config
+	if *cfgPath != "" {
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return fs.usageError("--config: %v", err)
+		}
+		ccSet := false
+		fs.Visit(func(f *flag.Flag) { ccSet = ccSet || f.Name == "cc" })
+		if !ccSet {
+			*cc = cfg.HomeCountryCode // one country code: the configuration's
+		}
+	}
 	if *role != "any" {
 		r, ok := retention.ParseRole(*role)
 		if !ok {
 			return fs.usageError("--role must be calling, called, redirecting, original_called, generic, redirection or any, not %q", *role)
 		}
 		q.Roles = 1 << r
+	}
+	if !validCountryCode(*cc) {
+		return fs.usageError("--cc %q is not a country code: 1 to 3 digits, or empty for exact digits only", *cc)
 	}
 	if q.Rule != "" && !slices.Contains(rules.IDs, q.Rule) {
 		return fs.usageError("--rule %q is not a rule; rule IDs: %s", q.Rule, strings.Join(rules.IDs, ", "))
@@ -344,11 +359,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		return fs.usageError("give --number, --rule or a time range (--from/--to): tracing the whole store is not a query")
 	}
 	var known []string // partners --partner may name, when a configuration says
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return fs.usageError("--config: %v", err)
-		}
+	if cfg != nil {
 		for i := range cfg.Partners {
 			known = append(known, cfg.Partners[i].Name)
 		}
@@ -456,12 +467,8 @@ func traceTransitOf(st *retention.Store, c *analysis.Call, cc string, rd *redeco
 	}
 	oc := buildTraceCall(&other, rd)
 	tt.Other = &oc
-	in, out := other.Call, c
-	if tt.Leg == "ingress" {
-		in, out = c, other.Call
-	}
-	if d := transit.Diff(in, out); d != nil {
-		tt.Changes = d
+	if other.Call != nil {
+		tt.Leg, tt.Changes = transit.Compare(c, other.Call)
 	}
 	return tt, nil
 }
@@ -541,6 +548,19 @@ func (c *traceCall) side() string {
 		return "egress"
 	}
 	return "iam_link"
+}
+
+// validCountryCode accepts "" (exact digits only) or 1 to 3 digits.
+func validCountryCode(cc string) bool {
+	if len(cc) > 3 {
+		return false
+	}
+	for _, c := range cc {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // storedPartners are the partner names the report rows name.
