@@ -601,7 +601,8 @@ func TestCentralVerifyWitness(t *testing.T) {
 		code := verifyMain(append([]string{"--data", data}, args...), &out, &errb)
 		return out.String() + errb.String(), code
 	}
-	if out, code := verify(b.data, "--clickhouse", dsn); code != 0 || !strings.Contains(out, "central: box gw-v shipped 1 partition: 1 held") {
+	if out, code := verify(b.data, "--clickhouse", dsn); code != 0 || !strings.Contains(out, "central: box gw-v shipped 1 partition: 1 held") ||
+		!strings.Contains(out, "signed checkpoints checked; 0 problems") {
 		t.Fatalf("intact store: exit %d\n%s", code, out)
 	}
 
@@ -617,8 +618,9 @@ func TestCentralVerifyWitness(t *testing.T) {
 		t.Fatalf("the rewritten store must verify on its own: exit %d\n%s", code, out)
 	}
 	out, code := verify(other.data, "--clickhouse", dsn, "--format", "json")
-	if code != 1 || !strings.Contains(out, `"kind": "diverged"`) || !strings.Contains(out, `"ok": false`) {
-		t.Fatalf("rewritten store against the central witness: exit %d\n%s", code, out)
+	if code != 1 || !strings.Contains(out, `"kind": "diverged"`) || !strings.Contains(out, `"ok": false`) ||
+		!strings.Contains(out, "signed by key") {
+		t.Fatalf("rewritten store against the central witness (manifests and signed checkpoints): exit %d\n%s", code, out)
 	}
 	if out, code := verify(other.data, "--clickhouse", dsn, "--box", "nobody"); code != 1 || !strings.Contains(out, "no manifest of box nobody") {
 		t.Errorf("unknown box: exit %d\n%s", code, out)
