@@ -284,8 +284,6 @@ func (s *Shipper) commit(c Cursor) error {
 	return nil
 }
 
-// Cursor returns what has been shipped as of the last round.
-func (s *Shipper) Cursor() Cursor { return s.cur }
 
 func (s *Shipper) measureLag() {
 	n, first, newest, err := s.Store.Backlog(s.cur.Messages)
