@@ -158,6 +158,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 	g(uint64(p.transit.Pending), "gatewarden_transit_pending_legs")
 	c(p.transit.Linked, "gatewarden_transit_linked_total")
 	c(p.transit.Overflow, "gatewarden_transit_pending_overflow_total")
+	c(p.routeOverflow[0], "gatewarden_routes_overflow_total", label("table", "rules"))
+	c(p.routeOverflow[1], "gatewarden_routes_overflow_total", label("table", "kpi"))
 	c(p.asm.Evicted, "gatewarden_calls_evicted_total")
 	alertKeys := make([][2]string, 0, len(p.alerts))
 	for k := range p.alerts {
