@@ -200,6 +200,10 @@ func (m *daemonMetrics) write(w io.Writer) {
 	for _, reason := range []string{retention.DropDiskFull, retention.DropWriteError, retention.DropClosed} {
 		c(ss.DroppedByReason[reason], "gatewarden_store_dropped_records_total", label("reason", reason))
 	}
+	g(uint64(ss.OpenLogBytes), "gatewarden_store_open_log_bytes")
+	g(uint64(ss.OpenIndexBytes), "gatewarden_store_open_index_bytes")
+	c(uint64(ss.OpenIndexEvictions), "gatewarden_store_open_index_evictions_total")
+	c(ss.EarlySeals, "gatewarden_store_early_seals_total")
 	parts := d.store.Partitions()
 	var bytes int64
 	for _, pm := range parts {

@@ -288,6 +288,11 @@ func TestBrowser(t *testing.T) {
 	if names["calling.apri"] != "presentation restricted" { // the restricted-CLI call
 		t.Errorf("calling.apri named %q, want presentation restricted", names["calling.apri"])
 	}
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		must(pc.evaluate(`document.querySelector('#params tr[data-param="calling.nai"]').scrollIntoView(); true`, nil))
+		screenshot("params.png")
+		must(pc.evaluate(`window.scrollTo(0, 0); true`, nil))
+	}
 	// Times are in the display zone (Asia/Shanghai), UTC one click away.
 	var startLabel string
 	must(pc.evaluate(`document.getElementById("call-summary").textContent`, &startLabel))
@@ -341,12 +346,52 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(frag, "from=2026-03-02T00:00:00Z") || !strings.Contains(frag, "to=2026-03-03T00:00:00Z") || !strings.Contains(frag, "severity=critical") {
 		t.Errorf("filtering again lost the range: %s", frag)
 	}
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		screenshot("alerts.png")
+	}
+	// Paging: pages of 8 walk back through the feed and forward again.
+	// The pager appears when a page has loaded: the old one is removed
+	// before each move, so a wait never reads the previous page.
+	dropPager := `(document.getElementById("alerts-pager") || document.createElement("i")).remove(); true`
+	must(pc.evaluate(dropPager, nil))
+	navigate(base + "/#/alerts?limit=8")
+	must(pc.waitFor(`location.hash.endsWith("limit=8") && document.getElementById("alerts-pager")`, 15*time.Second))
+	var firstPage []string
+	must(pc.evaluate(`[...document.querySelectorAll("#alerts table tbody tr")].map(r => r.textContent)`, &firstPage))
+	seenRows := map[string]bool{}
+	for _, r := range firstPage {
+		seenRows[r] = true
+	}
+	for page := 1; ; page++ {
+		var older bool
+		must(pc.evaluate(`!!document.getElementById("alerts-older")`, &older))
+		if !older {
+			break
+		}
+		must(pc.evaluate(`document.getElementById("alerts-older").click(); `+dropPager, nil))
+		must(pc.waitFor(fmt.Sprintf(`location.hash.includes("offset=%d") && document.getElementById("alerts-pager")`, page*8), 15*time.Second))
+		var rowsNow []string
+		must(pc.evaluate(`[...document.querySelectorAll("#alerts table tbody tr")].map(r => r.textContent)`, &rowsNow))
+		for _, r := range rowsNow {
+			if seenRows[r] {
+				t.Errorf("page %d repeats an alert: %.80s", page, r)
+			}
+			seenRows[r] = true
+		}
+	}
+	if len(seenRows) != allAlerts || len(firstPage) != 8 {
+		t.Errorf("paging by 8 showed %d alerts (first page %d), the feed has %d", len(seenRows), len(firstPage), allAlerts)
+	}
+	must(pc.evaluate(`document.getElementById("alerts-newer").click(); `+dropPager, nil))
+	must(pc.waitFor(`document.getElementById("alerts-older") && document.getElementById("alerts-pager")`, 15*time.Second))
+
 	// RFC 3339 with an offset and a time without one (UTC) fill the search form too.
 	for _, c := range []struct{ param, want string }{
 		{"2026-03-02T09:00:00%2B08:00", "2026-03-02T09:00"},
 		{"2026-03-02T01:00", "2026-03-02T09:00"},
 		{"2026-03-02T01:00:00Z", "2026-03-02T09:00"},
 	} {
+		must(pc.evaluate(`(document.getElementById("search-form") || document.createElement("i")).remove(); true`, nil))
 		navigate(base + "/#/search?number=" + number + "&from=" + c.param)
 		must(pc.waitFor(`document.getElementById("search-form") && document.readyState === "complete"`, 15*time.Second))
 		var got string
