@@ -111,3 +111,17 @@ func TestCountersAgreeWithTable(t *testing.T) {
 		t.Errorf("Add allocates %v times for a known route", n)
 	}
 }
+
+func TestCountersBounded(t *testing.T) {
+	cs := kpi.Counters{MaxRoutes: 2}
+	for _, link := range []string{"a", "b", "c", "a"} {
+		cs.Add(&analysis.Call{Partner: "p", Link: link, Direction: analysis.DirectionIngress})
+	}
+	if n := len(cs.Snapshot()); n != 2 || cs.Overflow != 1 {
+		t.Fatalf("%d routes, overflow %d", n, cs.Overflow)
+	}
+	cs.Add(&analysis.Call{Link: "d"}) // no partner: not a route
+	if cs.Overflow != 1 {
+		t.Fatalf("overflow %d", cs.Overflow)
+	}
+}
