@@ -99,6 +99,11 @@ type Call struct {
 	Redirected     bool          `json:"redirected,omitempty"`
 
 	Messages int `json:"messages"` // ISUP messages seen on this call
+
+	// Ref is the store's reference of the IAM that opened the call (set by
+	// the pipeline when it stores the IAM; 0 when not stored). Messages,
+	// the call record and its alerts are linked in the store through it.
+	Ref uint64 `json:"-"`
 }
 
 // RingNanos is the time from alerting to answer or release (0 when not alerted).
@@ -159,4 +164,5 @@ type Alert struct {
 	Count       int     // behaviour alerts: events in the window
 	WindowS     int     // behaviour alerts: window length in seconds
 	Detail      string
+	CallRef     uint64 // the call's Ref (Call.Ref), 0 when not stored
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gatewarden/gatewarden/analysis/rules"
 )
 
 // Daemon is the `daemon:` section: what `gatewarden run` captures, where it
@@ -371,7 +373,7 @@ func buildAlertOutputs(f *fileDaemon, d *Daemon, resolve func(string) string,
 	}
 	for rule, rl := range a.RateLimit {
 		key := "daemon.alerts.rate_limit." + rule
-		if rule != "default" && !contains(RuleIDs, rule) {
+		if rule != "default" && !contains(rules.IDs, rule) {
 			probs.add(key, "%q is not a rule ID or \"default\"", rule)
 			continue
 		}

@@ -100,6 +100,7 @@ func (m *daemonMetrics) write(w io.Writer) {
 	if d.dir != nil {
 		c(d.dir.filesDone.Load(), "gatewarden_pcap_files_total", label("result", "done"))
 		c(d.dir.filesFailed.Load(), "gatewarden_pcap_files_total", label("result", "error"))
+		c(d.dir.filesLate.Load(), "gatewarden_pcap_files_late_total")
 	}
 
 	// Pipeline.
@@ -123,19 +124,20 @@ func (m *daemonMetrics) write(w io.Writer) {
 
 	// Decoding and analysis, from the stage's last publication.
 	p := d.stage.snapshot()
-	c(p.dec.Frames, "gatewarden_decode_frames_total")
-	c(p.dec.Messages, "gatewarden_decode_messages_total")
+	ds := &p.pl.Decode
+	c(ds.Frames, "gatewarden_decode_frames_total")
+	c(ds.Messages, "gatewarden_decode_messages_total")
 	for r := decode.Reason(1); r < decode.NumReasons; r++ {
 		name := "gatewarden_decode_skipped_total"
 		if r.IsDrop() {
 			name = "gatewarden_decode_errors_total"
 		}
-		c(p.dec.Reasons[r], name, label("layer", decodeLayer(r)), label("reason", r.String()))
+		c(ds.Reasons[r], name, label("layer", decodeLayer(r)), label("reason", r.String()))
 	}
 	// Delivered, but not whole: a faulty optional part, an over-long number.
-	c(p.dec.ISUPOptionalErrors, "gatewarden_decode_isup_degraded_total", label("reason", "optional_part_error"))
-	c(p.dec.ISUPDigitsTruncated, "gatewarden_decode_isup_degraded_total", label("reason", "number_truncated"))
-	c(p.dec.UnknownISUPTypes, "gatewarden_decode_isup_degraded_total", label("reason", "unknown_type"))
+	c(ds.ISUPOptionalErrors, "gatewarden_decode_isup_degraded_total", label("reason", "optional_part_error"))
+	c(ds.ISUPDigitsTruncated, "gatewarden_decode_isup_degraded_total", label("reason", "number_truncated"))
+	c(ds.UnknownISUPTypes, "gatewarden_decode_isup_degraded_total", label("reason", "unknown_type"))
 	for _, partner := range sortedKeys(p.msgs) {
 		counts := p.msgs[partner]
 		for t, n := range counts {
@@ -150,8 +152,20 @@ func (m *daemonMetrics) write(w io.Writer) {
 			c(counts[o], "gatewarden_calls_total", label("outcome", o.String()), label("partner", partner))
 		}
 	}
-	g(uint64(p.open), "gatewarden_calls_open")
-	c(p.asm.Evicted, "gatewarden_calls_evicted_total")
+	g(uint64(p.pl.OpenCalls), "gatewarden_calls_open")
+	c(p.pl.Calls.Evicted, "gatewarden_calls_evicted_total")
+	g(uint64(p.pl.RestoredCalls), "gatewarden_calls_restored")
+	// Commits: exactly-once ingest (see package pipeline).
+	c(p.pl.Commits, "gatewarden_pipeline_commits_total", label("result", "ok"))
+	c(p.pl.CommitErrors, "gatewarden_pipeline_commits_total", label("result", "error"))
+	c(p.pl.CommitsWithFragments, "gatewarden_pipeline_commits_with_fragments_total")
+	g(uint64(p.pl.PendingAlerts), "gatewarden_pipeline_pending_alerts")
+	for id, n := range p.pl.Rules.WindowKeys {
+		g(uint64(n), "gatewarden_rules_window_keys", label("rule", id))
+	}
+	for id, n := range p.pl.Rules.WindowOverflow {
+		c(n, "gatewarden_rules_window_overflow_total", label("rule", id))
+	}
 	alertKeys := make([][2]string, 0, len(p.alerts))
 	for k := range p.alerts {
 		alertKeys = append(alertKeys, k)
@@ -189,6 +203,10 @@ func (m *daemonMetrics) write(w io.Writer) {
 	c(ss.Calls, "gatewarden_store_records_total", label("kind", "call"))
 	c(ss.Alerts, "gatewarden_store_records_total", label("kind", "alert"))
 	c(ss.Dropped, "gatewarden_store_dropped_records_total")
+	cs := d.store.CommitStats()
+	c(cs.CutMessages, "gatewarden_recovery_cut_records_total", label("kind", "message"))
+	c(cs.CutCalls, "gatewarden_recovery_cut_records_total", label("kind", "call"))
+	c(cs.CutAlerts, "gatewarden_recovery_cut_records_total", label("kind", "alert"))
 	parts := d.store.Partitions()
 	var bytes int64
 	for _, pm := range parts {
