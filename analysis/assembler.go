@@ -78,6 +78,9 @@ type circuitKey struct {
 	addrLo, addrHi netip.Addr
 	link           uint16
 	ni             uint8
+	// proto keeps an ISUP CIC and a BICC call instance code with the same
+	// value between the same points apart.
+	proto decode.Protocol
 }
 
 // openCall is an assembler slot: the call record, storage for its numbers and
@@ -144,7 +147,7 @@ func (a *Assembler) Stats() AssemblerStats { return a.stats }
 func (a *Assembler) OpenCalls() int { return len(a.open) }
 
 func keyOf(m *decode.Message, cic uint32) circuitKey {
-	k := circuitKey{cic: cic, ni: m.Label.NI, pcLo: m.Label.OPC, pcHi: m.Label.DPC}
+	k := circuitKey{cic: cic, ni: m.Label.NI, pcLo: m.Label.OPC, pcHi: m.Label.DPC, proto: m.Protocol}
 	if k.pcLo > k.pcHi {
 		k.pcLo, k.pcHi = k.pcHi, k.pcLo
 	}
@@ -329,6 +332,7 @@ func (a *Assembler) fill(oc *openCall, m *decode.Message) {
 	c := &oc.call
 	c.Start = m.TS
 	c.OPC, c.DPC, c.CIC = m.Label.OPC, m.Label.DPC, isup.CIC
+	c.Protocol = m.Protocol
 	if m.HasRC {
 		c.RC = m.RoutingContext
 	}

@@ -60,6 +60,7 @@ func AppendCallJSON(dst []byte, c *Call) []byte {
 	dst = appendStrField(dst, "partner", c.Partner)
 	dst = appendStrField(dst, "direction", c.Direction.String())
 	dst = appendStrField(dst, "link", c.Link)
+	dst = appendStrField(dst, "protocol", c.Protocol.String())
 	dst = appendUintField(dst, "opc", uint64(c.OPC))
 	dst = appendUintField(dst, "dpc", uint64(c.DPC))
 	dst = appendUintField(dst, "cic", uint64(c.CIC))

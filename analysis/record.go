@@ -3,6 +3,8 @@
 // replay always gives the same result.
 package analysis
 
+import "github.com/gatewarden/gatewarden/decode"
+
 // Outcome is how a call ended.
 type Outcome uint8
 
@@ -88,6 +90,8 @@ type Call struct {
 	DPC        uint32    `json:"dpc"`
 	CIC        uint32    `json:"cic"`
 	RC         uint32    `json:"rc,omitempty"` // M3UA routing context of the IAM
+	// Protocol is the call control that carried the call (ISUP, BICC, …).
+	Protocol decode.Protocol `json:"-"`
 
 	Calling        *PartyNumber  `json:"calling,omitempty"`
 	Called         *PartyNumber  `json:"called,omitempty"`

@@ -119,6 +119,7 @@ func (d *Decoder) beginMessage(t Transport) *Message {
 	f := d.frame
 	m.TS, m.Source, m.Frame = f.TS, f.Source, f.Frame
 	m.Transport = t
+	m.Protocol = ProtocolISUP
 	m.Src, m.Dst = d.sctp.cur.src, d.sctp.cur.dst
 	m.VTag, m.Stream, m.TSN = d.sctp.cur.vtag, d.sctp.cur.stream, d.sctp.cur.tsn
 	m.Link = 0
@@ -147,10 +148,15 @@ func (d *Decoder) pcBits() uint8 {
 	return d.cfg.PCBits
 }
 
-// deliverISUP decodes the ISUP part of m (m.Label and m.MTP3 already set)
-// and hands it to the handler.
+// deliverISUP decodes the ISUP (or BICC, by m.Protocol) part of m (m.Label
+// and m.MTP3 already set) and hands it to the handler.
 func (d *Decoder) deliverISUP(m *Message, isup []byte) {
-	r := DecodeISUP(isup, &m.ISUP)
+	var r Reason
+	if m.Protocol == ProtocolBICC {
+		r = DecodeBICC(isup, &m.ISUP)
+	} else {
+		r = DecodeISUP(isup, &m.ISUP)
+	}
 	if r == ReasonNone && !KnownMessageType(m.ISUP.Type) {
 		r = SkipISUPUnknownType
 	}

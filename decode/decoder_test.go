@@ -75,7 +75,7 @@ func readCapture(tb testing.TB, path string) []Frame {
 func needPcaps(tb testing.TB) {
 	tb.Helper()
 	if _, err := os.Stat(pcapDir); err != nil {
-		tb.Skipf("shared captures not found at %s: %v", pcapDir, err)
+		tb.Fatalf("shared captures not found at %s (part of the test contract: lay shared/ beside the repository): %v", pcapDir, err)
 	}
 }
 
@@ -84,7 +84,11 @@ func needPcaps(tb testing.TB) {
 func pcapConfig(tb testing.TB, name string) Config {
 	tb.Helper()
 	var cfg Config
-	if b, err := os.ReadFile(filepath.Join(pcapDir, name+".pc-bits")); err == nil {
+	pcBits := filepath.Join(pcapDir, name+".pc-bits")
+	if _, err := os.Stat(pcBits); err != nil {
+		pcBits = filepath.Join("testdata", "sidecars", name+".pc-bits")
+	}
+	if b, err := os.ReadFile(pcBits); err == nil {
 		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 		if err != nil {
 			tb.Fatal(err)
@@ -101,11 +105,12 @@ func pcapConfig(tb testing.TB, name string) Config {
 // goldenISUP reads testdata/lower/NAME.isup: one line per ISUP message as
 // tshark shows it: frame opc dpc sls cic type. Made with
 //
-//	tshark -r F $(cat F.tshark-args) -Y isup -T fields -E occurrence=f -e frame.number \
+//	tshark -r F $(cat F.tshark-args) -Y 'isup || bicc' -T fields -E occurrence=f -e frame.number \
 //	  -e mtp3.opc -e mtp3.dpc -e mtp3.sls -e m3ua.protocol_data_opc \
 //	  -e m3ua.protocol_data_dpc -e m3ua.protocol_data_sls -e isup.cic -e isup.message_type
 //
-// with the M3UA columns standing in for the MTP3 ones where those are empty.
+// with the M3UA columns standing in for the MTP3 ones where those are empty,
+// and bicc.cic for isup.cic in BICC (bicc.pcap, with -o 'mtp3.standard:Chinese ITU').
 func goldenISUP(tb testing.TB, name string) []string {
 	tb.Helper()
 	f, err := os.Open(filepath.Join("testdata", "lower", name+".isup"))
@@ -143,9 +148,10 @@ var pcapExpectations = map[string]pcapExpect{
 	"mod_isup_m3ua_mgcp.pcap": {TransportM3UA, 10, map[Reason]uint64{SkipNotSCTP: 12, SkipSCTPControl: 42, SkipM3UAManagement: 30}},
 	// TSN 0 everywhere with different payloads: every one is new.
 	"xdr_tester_m2pa.pcap": {TransportM2PA, 6, nil},
-	"bicc.pcap":            {TransportNone, 0, map[Reason]uint64{SkipMTP3NotISUP: 1}},
-	"camel.pcap":           {TransportNone, 0, map[Reason]uint64{SkipMTP3NotISUP: 5}},
-	"ansi_map_win.pcap":    {TransportNone, 0, map[Reason]uint64{SkipMTP3NotISUP: 9, SkipSCTPControl: 3}},
+	// One BICC IAM (SI 13, call instance code 18), 24-bit point codes.
+	"bicc.pcap":         {TransportM3UA, 1, nil},
+	"camel.pcap":        {TransportNone, 0, map[Reason]uint64{SkipMTP3NotISUP: 5}},
+	"ansi_map_win.pcap": {TransportNone, 0, map[Reason]uint64{SkipMTP3NotISUP: 9, SkipSCTPControl: 3}},
 	// Three empty User Data messages (keep-alives), one SACK.
 	"japan_tcap_over_m2pa.pcap": {TransportNone, 0, map[Reason]uint64{SkipMTP3NotISUP: 3, SkipSCTPControl: 1, SkipM2PALinkStatus: 3}},
 	"gsm-r.uus1.pcap":           {TransportNone, 0, map[Reason]uint64{SkipMTP3NotISUP: 9}},
@@ -180,8 +186,8 @@ func TestDecodeSharedCaptures(t *testing.T) {
 				if (m.Transport == TransportM3UA || m.Transport == TransportM2PA) && (!m.Src.IsValid() || !m.Dst.IsValid()) {
 					t.Errorf("frame %d: no addresses", m.Frame)
 				}
-				if len(m.MTP3) == 0 || m.MTP3[0]&0x0f != SIISUP {
-					t.Errorf("frame %d: MTP3 % x does not start with an ISUP SIO", m.Frame, m.MTP3)
+				if len(m.MTP3) == 0 || m.MTP3[0]&0x0f != SIISUP && m.MTP3[0]&0x0f != SIBICC {
+					t.Errorf("frame %d: MTP3 % x does not start with an ISUP or BICC SIO", m.Frame, m.MTP3)
 				}
 				got = append(got, fmt.Sprintf("%d %d %d %d %d %d", m.Frame, m.Label.OPC, m.Label.DPC, m.Label.SLS, m.ISUP.CIC, m.ISUP.Type))
 			})

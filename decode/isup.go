@@ -1,5 +1,7 @@
 package decode
 
+import "encoding/binary"
+
 // The Chinese national ISUP uses the Q.763 formats for every parameter typed
 // here (its differences are national code points, e.g. calling party's
 // categories, and 24-bit point codes, which MTP3 handles), so one decoder
@@ -21,17 +23,43 @@ const cicMask = 0x0FFF
 func DecodeISUP(b []byte, out *ISUP) Reason {
 	*out = ISUP{} // a plain memclr: no allocation
 	out.Raw = b
-	if len(b) < 3 {
+	if len(b) < isupCICLen+1 {
 		return DropISUPTruncated
 	}
 	out.CIC = (uint32(b[0]) | uint32(b[1])<<8) & cicMask
-	out.Type = b[2]
+	return decodeBody(b, isupCICLen, out)
+}
+
+// CIC field lengths: two octets in ISUP (Q.763 1.2), four for the BICC call
+// instance code (Q.1902.4 1.2), least significant octet first in both.
+const (
+	isupCICLen = 2
+	biccCICLen = 4
+)
+
+// DecodeBICC decodes one BICC message (Q.1902.4), b being everything from
+// the call instance code on, into out. The message type and parameters have
+// the ISUP formats, so the same tables decode them; the 32-bit call instance
+// code goes to out.CIC unmasked (tshark's bicc.cic). It does not allocate.
+func DecodeBICC(b []byte, out *ISUP) Reason {
+	*out = ISUP{}
+	out.Raw = b
+	if len(b) < biccCICLen+1 {
+		return DropISUPTruncated
+	}
+	out.CIC = binary.LittleEndian.Uint32(b)
+	return decodeBody(b, biccCICLen, out)
+}
+
+// decodeBody decodes the message type at b[at] and the parameters after it.
+func decodeBody(b []byte, at int, out *ISUP) Reason {
+	out.Type = b[at]
 	lay := &messageTypes[out.Type].layout
 	if !lay.known || lay.opaque {
 		return ReasonNone
 	}
 
-	pos := 3
+	pos := at + 1
 	for _, f := range lay.fixed {
 		end := pos + int(f.length)
 		if end > len(b) {

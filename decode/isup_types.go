@@ -59,7 +59,7 @@ type Cause struct {
 // ISUP is the decoded ISUP message. Only the parameters the analysis needs are
 // typed; every message keeps its raw bytes in Raw.
 type ISUP struct {
-	CIC  uint32 // 12 bits (ITU), 14 in some national variants
+	CIC  uint32 // 12 bits (ITU ISUP), 32 (BICC call instance code)
 	Type uint8
 
 	// Raw is the whole ISUP message (CIC onwards). Valid until the handler returns.

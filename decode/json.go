@@ -100,6 +100,8 @@ func appendNanos(dst []byte, frac int64) []byte {
 func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 	dst = append(dst, `,"transport":"`...)
 	dst = append(dst, m.Transport.String()...)
+	dst = append(dst, `","protocol":"`...)
+	dst = append(dst, m.Protocol.String()...)
 	dst = append(dst, '"')
 	// SS7 link types have no IP endpoints: Src/Dst stay invalid.
 	if e == nil {

@@ -32,7 +32,7 @@ func testMessage(t testing.TB, isupHex string) *Message {
 func TestAppendJSONGolden(t *testing.T) {
 	m := testMessage(t, hexIAMRedirected)
 	got := string(AppendJSON(nil, m, "test3.pcap"))
-	want := `{"ts":"2014-08-21T13:23:05.596000000Z","frame":42,"file":"test3.pcap","transport":"m3ua",` +
+	want := `{"ts":"2014-08-21T13:23:05.596000000Z","frame":42,"file":"test3.pcap","transport":"m3ua","protocol":"isup",` +
 		`"src":"10.0.0.1:2905","dst":"10.0.0.2:2906","opc":2710,"dpc":3255,"opc_pc":"1.82.6","dpc_pc":"1.150.7",` +
 		`"ni":2,"sls":5,"cic":1054,"type":"IAM","rc":7,` +
 		`"called":{"digits":"662606897","nai":3,"npi":1,"inn":1},` +

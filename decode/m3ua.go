@@ -112,8 +112,8 @@ func (d *Decoder) decodeM3UA(b []byte) {
 		d.count(r)
 		return
 	}
-	if pd.si != SIISUP {
-		d.count(SkipMTP3NotISUP) // BICC (13), SCCP (3), …
+	if pd.si != SIISUP && pd.si != SIBICC {
+		d.count(SkipMTP3NotISUP) // SCCP (3), SNM, …
 		return
 	}
 	m := d.beginMessage(TransportM3UA)
@@ -143,6 +143,7 @@ func (d *Decoder) decodeM3UA(b []byte) {
 	buf = append(buf, pd.user...)
 	d.mtp3Buf = buf
 	m.MTP3 = buf
+	m.Protocol = ProtocolOfSI(pd.si)
 	d.deliverISUP(m, pd.user)
 }
 

@@ -200,7 +200,7 @@ func TestDecodeM3UALabel(t *testing.T) {
 			append([]byte{0x85, 0x03, 0x02, 0x01, 0x0c, 0x0b, 0x0a, 0x03}, rel...)},
 		{"24-bit pc on a 14-bit link", Config{}, 0x0a0b0c, 1, 5, 0, DropMTP3PCWidthUnsupported, nil},
 		{"japan 16-bit", Config{PCBits: 16}, 1, 2, 5, 0, DropMTP3PCWidthUnsupported, nil},
-		{"bicc", Config{}, 1, 2, 13, 0, SkipMTP3NotISUP, nil},
+		{"sccp", Config{}, 1, 2, 3, 0, SkipMTP3NotISUP, nil},
 		{"sccp on japan", Config{PCBits: 16}, 1, 2, 3, 0, SkipMTP3NotISUP, nil},
 	}
 	for _, c := range cases {

@@ -32,6 +32,34 @@ func (t Transport) String() string {
 	return "unknown"
 }
 
+// Protocol is the call-control protocol a message belongs to: ISUP (Q.763),
+// BICC (Q.1902.4: the ISUP formats with a 32-bit call instance code in place
+// of the CIC), or ISUP carried in a SIP body (SIP-I, Q.1912.5; SIP-T, RFC 3372).
+type Protocol uint8
+
+const (
+	ProtocolISUP Protocol = iota
+	ProtocolBICC
+)
+
+var protocolNames = [...]string{"isup", "bicc"}
+
+func (p Protocol) String() string {
+	if int(p) < len(protocolNames) {
+		return protocolNames[p]
+	}
+	return "unknown"
+}
+
+// ProtocolOfSI is the call-control protocol of an MTP3 service indicator that
+// gatewarden decodes (SIISUP or SIBICC).
+func ProtocolOfSI(si uint8) Protocol {
+	if si == SIBICC {
+		return ProtocolBICC
+	}
+	return ProtocolISUP
+}
+
 // Service indicators (Q.704 14.2.1) gatewarden cares about.
 const (
 	SISNM  = 0
@@ -54,13 +82,14 @@ type Label struct {
 	PCBits uint8 // 14 (ITU), 16 (Japan) or 24 (China/ANSI)
 }
 
-// Message is one ISUP message with everything the capture told us about it.
+// Message is one ISUP or BICC message with everything the capture told us about it.
 type Message struct {
 	TS     int64  // capture timestamp, Unix nanoseconds
 	Source uint16 // index of the file or interface in this run (see Decoder.SourceName)
 	Frame  uint64 // 1-based frame number within its source
 
 	Transport Transport
+	Protocol  Protocol
 	Src, Dst  netip.AddrPort // zero for the SS7 link types
 	VTag      uint32         // SCTP verification tag
 	Stream    uint16         // SCTP stream identifier

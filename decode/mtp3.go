@@ -3,7 +3,7 @@ package decode
 import "encoding/binary"
 
 // decodeMTP3 decodes the SIO and routing label of b (SIO onward) into m and
-// delivers the ISUP message. Other service indicators are skipped before the
+// delivers the ISUP or BICC message. Other service indicators are skipped before the
 // label is read, so a label width we do not support only matters for ISUP.
 func (d *Decoder) decodeMTP3(m *Message, b []byte) {
 	if len(b) < 1 {
@@ -12,7 +12,7 @@ func (d *Decoder) decodeMTP3(m *Message, b []byte) {
 	}
 	sio := b[0]
 	si := sio & 0x0f // the spare bits may be set
-	if si != SIISUP {
+	if si != SIISUP && si != SIBICC {
 		d.count(SkipMTP3NotISUP)
 		return
 	}
@@ -46,5 +46,6 @@ func (d *Decoder) decodeMTP3(m *Message, b []byte) {
 	}
 	m.Label = l
 	m.MTP3 = b
+	m.Protocol = ProtocolOfSI(si)
 	d.deliverISUP(m, isup)
 }

@@ -46,7 +46,7 @@ const (
 	SkipMTP2LSSU
 	SkipMTP2Retransmission
 	DropMTP3Truncated
-	SkipMTP3NotISUP // SNM, SNT (SLTM/SLTA), SCCP, TUP, BICC, …
+	SkipMTP3NotISUP // SNM, SNT (SLTM/SLTA), SCCP, TUP, H.248, … (neither ISUP nor BICC)
 	DropMTP3PCWidthUnsupported
 
 	// ISUP.

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/decode"
 )
 
 // errCorrupt is returned when stored bytes do not parse. Segments are also
@@ -197,7 +198,9 @@ func appendCall(b []byte, c *analysis.Call) []byte {
 	for i := range c.Generic {
 		b = appendParty(b, &c.Generic[i])
 	}
-	return appendUvarint(b, uint64(c.Messages))
+	b = appendUvarint(b, uint64(c.Messages))
+	// Added after the first release: a record that ends here is ISUP.
+	return append(b, byte(c.Protocol))
 }
 
 func decodeCall(b []byte) (*analysis.Call, error) {
@@ -234,6 +237,9 @@ func decodeCall(b []byte) (*analysis.Call, error) {
 		}
 	}
 	c.Messages = int(r.uvarint())
+	if r.err == nil && len(r.b) > 0 {
+		c.Protocol = decode.Protocol(r.byte1())
+	}
 	if r.err != nil {
 		return nil, r.err
 	}

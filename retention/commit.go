@@ -136,15 +136,11 @@ func (s *Store) writeStateFile(gen uint64, position, state []byte) error {
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(body, castagnoli))
 	b = binary.LittleEndian.AppendUint64(b, uint64(len(body)))
 	b = append(b, body...)
-	path := stateFilePath(s.dir, gen)
-	if s.opt.NoSync {
-		if err := os.WriteFile(path+".tmp", b, 0o644); err != nil {
-			return err
-		}
-		return os.Rename(path+".tmp", path)
-	}
-	if err := writeFileSync(path, b); err != nil {
+	if err := s.writeFile(stateFilePath(s.dir, gen), b); err != nil {
 		return err
+	}
+	if s.opt.NoSync {
+		return nil
 	}
 	return syncDir(s.dir)
 }
@@ -174,23 +170,39 @@ type walCommit struct {
 	end int // offset just past the record
 }
 
-// scanCommits lists the commit records of a log and the records after each
-// point (by kind). The offset of a record comes from its payload's position
-// in data (payloads are subslices of data).
-func scanCommits(data []byte) (commits []walCommit, valid int, err error) {
-	valid, err = scanWAL(data, func(p []byte) error {
-		if p[0] != recCommit {
-			return nil
+// scanCommits lists the commit records of a log file's raw bytes, with
+// their offsets in the file. A damaged record is stepped over as recovery
+// does (resynchronising at the next whole record), so a cut never moves
+// the damage the store's own recovery accounts for.
+func scanCommits(data []byte) (commits []walCommit, err error) {
+	for off := 0; off < len(data); {
+		n, ok := frameAt(data, off)
+		if !ok {
+			next := -1
+			for q := off + 1; q+walHeaderLen < len(data); q++ {
+				if _, ok := frameAt(data, q); ok {
+					next = q
+					break
+				}
+			}
+			if next < 0 {
+				break // torn tail
+			}
+			off = next
+			continue
 		}
-		gen, k := binary.Uvarint(p[1:])
-		if k <= 0 {
-			return errCorrupt
+		p := data[off+walHeaderLen : off+walHeaderLen+n]
+		end := off + walHeaderLen + n
+		if p[0] == recCommit {
+			gen, k := binary.Uvarint(p[1:])
+			if k <= 0 {
+				return nil, errCorrupt
+			}
+			commits = append(commits, walCommit{gen: gen, end: end})
 		}
-		end := cap(data) - cap(p) + len(p)
-		commits = append(commits, walCommit{gen: gen, end: end})
-		return nil
-	})
-	return
+		off = end
+	}
+	return commits, nil
 }
 
 // recoverCommits runs before open logs are sealed: it finds the commit to
@@ -214,11 +226,11 @@ func (s *Store) recoverCommits(wseqs []uint32) ([]uint32, error) {
 	var scans []logScan
 	anyCommit := -1
 	for _, seq := range wseqs {
-		data, _, err := readWAL(walPath(s.dir, seq), false)
+		data, err := os.ReadFile(walPath(s.dir, seq))
 		if err != nil {
 			return nil, err
 		}
-		commits, _, err := scanCommits(data)
+		commits, err := scanCommits(data)
 		if err != nil {
 			return nil, fmt.Errorf("partition %d: %w", seq, err)
 		}

@@ -86,6 +86,9 @@ type Message struct {
 	MTP3 []byte `json:"-"`
 }
 
+// Protocol is the call control the message belongs to (by its service indicator).
+func (m *Message) Protocol() decode.Protocol { return decode.ProtocolOfSI(m.Label.SI) }
+
 // number is one indexed number of a message.
 type number struct {
 	role   Role

@@ -291,7 +291,7 @@ func TestLoadMissingFile(t *testing.T) {
 func TestScenarioConfigLoads(t *testing.T) {
 	const path = "../../pcaps/scenarios.yaml"
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s absent: %v", path, err)
+		t.Fatalf("%s absent: %v", path, err)
 	}
 	c, err := Load(path)
 	if err != nil {

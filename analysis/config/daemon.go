@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/capture"
 )
 
 // Daemon is the `daemon:` section: what `gatewarden run` captures, where it
@@ -236,6 +237,9 @@ func buildDaemon(f *fileDaemon, dir string, probs *problems) Daemon {
 	}
 	count("capture.workers", c.Workers, &d.Workers, 1)
 	d.BPF = c.BPF
+	if err := capture.ValidateFilter(c.BPF); err != nil {
+		probs.add("daemon.capture.bpf", "%v", err)
+	}
 	if c.Promiscuous != nil {
 		d.Promiscuous = *c.Promiscuous
 	} else {

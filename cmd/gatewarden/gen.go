@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,8 @@ func init() {
 }
 
 func runGen(args []string) int {
-	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
+	fs := newFlagSet("gen", helpOut, os.Stderr)
+	fs.about = "Writes a synthetic interconnect capture (deterministic for a seed) and, with --truth, what it contains."
 	seed := fs.Int64("seed", 1, "pseudo-random seed (same seed, same bytes)")
 	calls := fs.Int("calls", 200, "number of calls")
 	pcBits := fs.Uint("pc-bits", 14, "point-code width: 14 (ITU) or 24 (China)")
@@ -24,14 +24,17 @@ func runGen(args []string) int {
 	truth := fs.String("truth", "", "truth file to write (JSON lines; empty: none)")
 	scenario := fs.String("scenario", "", "YAML file of scripted calls to add to the random ones (see pcaps/gen/scenario.go)")
 	labels := fs.String("labels", "", "write one JSON line per labelled scripted call: where its IAM is")
+	bicc := fs.Bool("bicc", false, "BICC (SI 13, 32-bit call instance codes) with a softswitch partner instead of ISUP with the default partners")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
+	}
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	if *pcBits != 14 && *pcBits != 24 {
-		fmt.Fprintln(os.Stderr, "gatewarden gen: --pc-bits must be 14 or 24")
-		return 2
+		return fs.usageError("--pc-bits must be 14 or 24")
 	}
-	opt := gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), File: *out}
+	opt := gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), BICC: *bicc, File: *out}
 	if *scenario != "" {
 		f, err := os.Open(*scenario)
 		if err != nil {
@@ -44,8 +47,12 @@ func runGen(args []string) int {
 			fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %v\n", *scenario, err)
 			return 2
 		}
+		partners := gen.DefaultPartners(opt.PCBits)
+		if opt.BICC {
+			partners = gen.BICCPartners(opt.PCBits)
+		}
 		opt.Source = gen.Merge(gen.NewSliceSource(scripted),
-			gen.NewRandomSource(opt.Seed, opt.Calls, gen.DefaultPartners(opt.PCBits), gen.DefaultStart.Add(time.Second)))
+			gen.NewRandomSource(opt.Seed, opt.Calls, partners, gen.DefaultStart.Add(time.Second)))
 	}
 	var labelLines []byte
 	if *labels != "" {
@@ -103,5 +110,5 @@ type labelLine struct {
 	Dst     string `json:"dst"`
 	OPC     uint32 `json:"opc"`
 	DPC     uint32 `json:"dpc"`
-	CIC     uint16 `json:"cic"`
+	CIC     uint32 `json:"cic"`
 }

@@ -19,8 +19,12 @@ func TestGenReproducesCommittedCaptures(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	for _, c := range gen.Committed {
-		code := runGen([]string{"--seed", strconv.FormatInt(c.Seed, 10), "--calls", strconv.Itoa(c.Calls),
-			"--pc-bits", strconv.Itoa(int(c.PCBits)), "--out", c.Pcap, "--truth", c.Truth})
+		args := []string{"--seed", strconv.FormatInt(c.Seed, 10), "--calls", strconv.Itoa(c.Calls),
+			"--pc-bits", strconv.Itoa(int(c.PCBits)), "--out", c.Pcap, "--truth", c.Truth}
+		if c.BICC {
+			args = append(args, "--bicc")
+		}
+		code := runGen(args)
 		if code != 0 {
 			t.Fatalf("gen exit %d", code)
 		}

@@ -305,8 +305,7 @@ func (p *replayPipeline) summary() string {
 }
 
 func replayMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("replay", stdout, stderr)
 	configPath := fs.String("config", "", "YAML configuration (partners, numbering plan, thresholds); default: built-in defaults, no partners")
 	alertsPath := fs.String("alerts", "", "write alerts (JSON lines) to FILE instead of stdout")
 	callsPath := fs.String("calls", "", "also write call records (JSON lines) to FILE")
@@ -314,7 +313,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	force := fs.Bool("force", false, "with --data: store captures the store already holds (same content) again")
 	pcBitsFlag := fs.Int("pc-bits", 0, "MTP3 point-code width, 14 or 24 (default: the configuration's point_code_bits)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gatewarden replay [--config FILE] [--data DIR [--force]] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: gatewarden replay [--config FILE] [--data DIR [--force]] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
 			"Decodes the captures in timestamp order, assembles calls and applies every rule.\n"+
 			"Alerts go to stdout (or --alerts) as JSON lines; a one-line summary goes to stderr.\n"+
 			"With --data, a capture the store already holds is not stored again, and a replay\n"+

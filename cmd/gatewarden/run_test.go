@@ -224,7 +224,7 @@ func waitMetric(t *testing.T, addr, what string, cond func(map[string]float64) b
 
 func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	staging, spool, data := filepath.Join(dir, "staging"), filepath.Join(dir, "spool"), filepath.Join(dir, "data")
@@ -262,7 +262,7 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
   pcap_poll: 20ms
   queue: {batches: 4, frames_per_batch: 64}
   data_dir: data
-  retention: {min_free_mib: -1}
+  retention: {min_free_mib: -1, days: 1}
   listen: {metrics: %q}
   alerts:
     file: {path: alerts.jsonl}
@@ -377,7 +377,9 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 
 	// The store was flushed and sealed, the calls in progress committed:
 	// with them closed (as the end of input does), every message, call and
-	// alert of the replay is in it, none lost across the files or the reload.
+	// alert of the replay is in it, none lost across the files or the
+	// reload, and none removed by the one-day retention (it counts from the
+	// newest data stored, not the wall clock, so a capture from long ago is kept).
 	storeDir := filepath.Join(data, "store")
 	ro, err := retention.Open(storeDir, retention.Options{ReadOnly: true})
 	if err != nil {
@@ -447,7 +449,7 @@ func checkDashboard(t *testing.T, scraped map[string]float64, skip string) {
 // at a stop is one call with its IAM, behaviour windows carry over.
 func TestDaemonRestartResumes(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
@@ -591,7 +593,7 @@ func TestLiveEdgeDropsWhenQueueFull(t *testing.T) {
 // per message.
 func BenchmarkDaemonPipeline(b *testing.B) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		b.Skipf("%s: %v", scenarioPcap, err)
+		b.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := b.TempDir()
 	os.MkdirAll(filepath.Join(dir, "spool"), 0o755)
@@ -721,7 +723,7 @@ func TestReloadRebuildsRulesOnlyWhenTheyChange(t *testing.T) {
 // per-rule rate limit, and the held-back ones are counted.
 func TestDaemonAlertOutputs(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")

@@ -215,12 +215,15 @@ func (p *pdmlParser) startProto(a pdmlAttrs) error {
 		p.pkt.fsn = nil
 	case "mtp3":
 		p.pkt.opcSeen, p.pkt.dpcSeen = false, false
-	case "isup":
+	case "isup", "bicc":
 		if p.isup != nil {
 			return fmt.Errorf("tsharkref: frame %d: ISUP nested in ISUP", p.pkt.frame)
 		}
 		p.isup = &isupState{pos: a.pos, size: a.size, depth: p.depth, groupCode: -1}
 		p.isup.rec = p.contextRecord()
+		if a.name == "bicc" {
+			p.isup.rec.Protocol = ProtocolBICC
+		}
 		p.pkt.index++
 	}
 	return nil
@@ -377,7 +380,7 @@ func (p *pdmlParser) isupField(a pdmlAttrs) error {
 	if rel == 1 {
 		st.closeGroup()
 		switch a.name {
-		case "isup.cic":
+		case "isup.cic", "bicc.cic":
 			st.rec.CIC, err = u32(a.show)
 		case "isup.message_type":
 			st.rec.Type, err = u8(a.show)

@@ -77,13 +77,19 @@ type Cause struct {
 	Standard *uint8 `json:"standard,omitempty"`
 }
 
-// Record is one ISUP message in tshark's dissection, in frame order.
+// ProtocolBICC is Record.Protocol for a BICC message.
+const ProtocolBICC = "bicc"
+
+// Record is one ISUP (or BICC) message in tshark's dissection, in frame order.
 type Record struct {
 	Frame uint64 `json:"frame"`
 	// Index is the position of this ISUP message among those in the frame
 	// (several when SCTP bundles DATA chunks).
 	Index     int    `json:"index"`
 	Transport string `json:"transport"` // m3ua, m2pa, m2ua, mtp2, mtp3
+	// Protocol is empty for ISUP and ProtocolBICC for a BICC message
+	// (tshark's bicc proto: the ISUP fields after a 32-bit bicc.cic).
+	Protocol string `json:"protocol,omitempty"`
 
 	// SCTP association and chunk (SIGTRAN only).
 	Src    string  `json:"src,omitempty"` // ip:port

@@ -35,24 +35,39 @@ type Capture struct {
 }
 
 // LoadCapture reads the side files of a capture.
-func LoadCapture(path string) (Capture, error) {
+func LoadCapture(path string) (Capture, error) { return LoadCaptureSidecars(path, "") }
+
+// LoadCaptureSidecars is LoadCapture for a capture in a directory that cannot
+// hold side files (the read-only public captures): each side file is read
+// from beside the capture, or else from sidecarDir (if not empty) under the
+// same name.
+func LoadCaptureSidecars(path, sidecarDir string) (Capture, error) {
 	c := Capture{Path: path, PCBits: 14}
 	base := filepath.Base(path)
 	c.Name = strings.TrimSuffix(base, filepath.Ext(base))
+	side := func(ext string) (string, []byte, error) {
+		p := path + ext
+		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) && sidecarDir != "" {
+			p = filepath.Join(sidecarDir, base+ext)
+			b, err = os.ReadFile(p)
+		}
+		return p, b, err
+	}
 
-	if b, err := os.ReadFile(path + ".tshark-args"); err == nil {
+	if p, b, err := side(".tshark-args"); err == nil {
 		args, err := SplitArgs(string(b))
 		if err != nil {
-			return c, fmt.Errorf("%s.tshark-args: %w", path, err)
+			return c, fmt.Errorf("%s: %w", p, err)
 		}
 		c.Args = args
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return c, err
 	}
-	if b, err := os.ReadFile(path + ".pc-bits"); err == nil {
+	if p, b, err := side(".pc-bits"); err == nil {
 		n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 8)
 		if err != nil || (n != 14 && n != 16 && n != 24) {
-			return c, fmt.Errorf("%s.pc-bits: want 14, 16 or 24, have %q", path, strings.TrimSpace(string(b)))
+			return c, fmt.Errorf("%s: want 14, 16 or 24, have %q", p, strings.TrimSpace(string(b)))
 		}
 		c.PCBits = uint8(n)
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -135,7 +150,11 @@ var captureExts = map[string]bool{".pcap": true, ".pcapng": true, ".cap": true}
 // FindCaptures lists the captures in the given directories, sorted by path. A
 // directory that does not exist contributes nothing. Two captures with the
 // same Name are an error, since they would share a golden file.
-func FindCaptures(dirs ...string) ([]Capture, error) {
+func FindCaptures(dirs ...string) ([]Capture, error) { return FindCapturesSidecars("", dirs...) }
+
+// FindCapturesSidecars is FindCaptures with side files also read from
+// sidecarDir (see LoadCaptureSidecars).
+func FindCapturesSidecars(sidecarDir string, dirs ...string) ([]Capture, error) {
 	var out []Capture
 	seen := map[string]string{}
 	for _, dir := range dirs {
@@ -150,7 +169,7 @@ func FindCaptures(dirs ...string) ([]Capture, error) {
 			if e.IsDir() || !captureExts[filepath.Ext(e.Name())] {
 				continue
 			}
-			c, err := LoadCapture(filepath.Join(dir, e.Name()))
+			c, err := LoadCaptureSidecars(filepath.Join(dir, e.Name()), sidecarDir)
 			if err != nil {
 				return nil, err
 			}
@@ -230,8 +249,12 @@ func Version(ctx context.Context) (string, error) {
 func PDMLArgs(c Capture) []string {
 	args := []string{"-n", "-r", c.Path}
 	args = append(args, c.Args...)
-	return append(args, "-Y", "isup", "-T", "pdml")
+	return append(args, "-Y", DisplayFilter, "-T", "pdml")
 }
+
+// DisplayFilter selects the frames carrying a message gatewarden decodes:
+// ISUP, and BICC (which tshark dissects as its own protocol).
+const DisplayFilter = "isup || bicc"
 
 // Run dissects a capture with tshark and returns one record per ISUP message.
 func Run(ctx context.Context, c Capture) ([]Record, error) {
@@ -294,7 +317,7 @@ var FieldNames = []string{
 	"ip.src", "ipv6.src", "sctp.srcport", "ip.dst", "ipv6.dst", "sctp.dstport",
 	"m3ua.protocol_data_opc", "m3ua.protocol_data_dpc", "m3ua.protocol_data_ni", "m3ua.protocol_data_sls",
 	"mtp3.opc", "mtp3.dpc", "mtp3.network_indicator", "mtp3.sls",
-	"isup.cic", "isup.message_type",
+	"isup.cic", "bicc.cic", "isup.message_type",
 	"isup.called", "isup.calling", "isup.redirecting", "isup.original_called_number",
 	"isup.redirection_number", "isup.location_number", "isup.generic_number",
 	"isup.called_party_nature_of_address_indicator", "isup.calling_party_nature_of_address_indicator",
@@ -312,7 +335,7 @@ var FieldNames = []string{
 func FieldsArgs(c Capture) []string {
 	args := []string{"-n", "-r", c.Path}
 	args = append(args, c.Args...)
-	args = append(args, "-Y", "isup", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-E", "separator=\t")
+	args = append(args, "-Y", DisplayFilter, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,", "-E", "separator=\t")
 	for _, f := range FieldNames {
 		args = append(args, "-e", f)
 	}

@@ -13,14 +13,26 @@ type Label struct {
 	NI       uint8
 	SLS      uint8
 	PCBits   uint8 // 14 (ITU) or 24 (China)
+	BICC     bool  // service indicator BICC (13) instead of ISUP (5)
 }
 
-const siISUP = 5
+// Service indicators (Q.704 14.2.1).
+const (
+	siISUP = 5
+	siBICC = 13
+)
+
+func (l Label) si() uint8 {
+	if l.BICC {
+		return siBICC
+	}
+	return siISUP
+}
 
 // AppendMTP3 writes SIO + routing label + payload as on an MTP2 link
 // (Q.704 2.2 for 14-bit; China GF 001-9001 24-bit label: DPC, OPC, SLS octet).
 func AppendMTP3(b []byte, l Label, payload []byte) []byte {
-	b = append(b, l.NI<<6|siISUP)
+	b = append(b, l.NI<<6|l.si())
 	if l.PCBits == 24 {
 		b = append(b, byte(l.DPC), byte(l.DPC>>8), byte(l.DPC>>16),
 			byte(l.OPC), byte(l.OPC>>8), byte(l.OPC>>16), l.SLS&0x0f)
@@ -78,7 +90,7 @@ func M3UAData(rc uint32, na uint32, hasNA bool, l Label, isup []byte) ([]byte, e
 	if rc != 0 {
 		rcParam = params.NewRoutingContext(rc)
 	}
-	pd := params.NewProtocolData(l.OPC, l.DPC, siISUP, l.NI, 0, l.SLS, isup)
+	pd := params.NewProtocolData(l.OPC, l.DPC, l.si(), l.NI, 0, l.SLS, isup)
 	return messages.NewData(naParam, rcParam, pd, nil).MarshalBinary()
 }
 

@@ -7,6 +7,7 @@ type CommittedCapture struct {
 	Seed        int64
 	Calls       int
 	PCBits      uint8
+	BICC        bool
 }
 
 // Committed lists pcaps/*.pcap; a test regenerates each and requires
@@ -14,9 +15,10 @@ type CommittedCapture struct {
 var Committed = []CommittedCapture{
 	{Pcap: "interconnect.pcap", Truth: "interconnect.truth.jsonl", Seed: 1, Calls: 200, PCBits: 14},
 	{Pcap: "interconnect-cn24.pcap", Truth: "interconnect-cn24.truth.jsonl", Seed: 2, Calls: 60, PCBits: 24},
+	{Pcap: "bicc-cn24.pcap", Truth: "bicc-cn24.truth.jsonl", Seed: 3, Calls: 12, PCBits: 24, BICC: true},
 }
 
 // Options are the generator options `gatewarden gen` uses for this capture.
 func (c CommittedCapture) Options() Options {
-	return Options{Seed: c.Seed, Calls: c.Calls, PCBits: c.PCBits, File: c.Pcap}
+	return Options{Seed: c.Seed, Calls: c.Calls, PCBits: c.PCBits, BICC: c.BICC, File: c.Pcap}
 }

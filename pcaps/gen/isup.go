@@ -227,6 +227,14 @@ type IAM struct {
 	HopCounter            uint8 // 0: absent
 }
 
+// AppendBICC appends the BICC message (Q.1902.4) with the type and
+// parameters of the ISUP message isup: its 2-octet CIC replaced by a 4-octet
+// call instance code, least significant octet first.
+func AppendBICC(b []byte, cic uint32, isup []byte) []byte {
+	b = binary.LittleEndian.AppendUint32(b, cic)
+	return append(b, isup[2:]...)
+}
+
 func appendHeader(b []byte, cic uint16, typ uint8) []byte {
 	b = binary.LittleEndian.AppendUint16(b, cic&0x0fff)
 	return append(b, typ)

@@ -27,6 +27,10 @@ type Link struct {
 	NA            uint32 // M3UA network appearance, when HasNA
 	HasNA         bool
 	Circuits      uint16 // CICs 1..Circuits on this relation (default 960)
+	// BICC makes the relation BICC (Q.1902, SI 13) between softswitches:
+	// each circuit n is the 32-bit call instance code CICBase+n.
+	BICC    bool
+	CICBase uint32
 }
 
 // Partner is a peer network with its links.
@@ -36,6 +40,27 @@ type Partner struct {
 	Transport string   // TransportM3UA or TransportM2PA
 	VLANs     []uint16 // none, one (802.1Q) or two (802.1ad outer, 802.1Q inner)
 	Links     []Link
+}
+
+// BICCPartners returns one softswitch partner, "ss-bicc", that speaks BICC
+// over M3UA to the gateway's MSC server, with call instance codes above
+// 16 bits (from 100 001), so the whole 32-bit field is exercised.
+func BICCPartners(pcBits uint8) []Partner {
+	a := netip.MustParseAddr
+	pc := func(itu, cn uint32) uint32 {
+		if pcBits == 24 {
+			return cn
+		}
+		return itu
+	}
+	return []Partner{{
+		Name: "ss-bicc", Kind: KindInterconnect, Transport: TransportM3UA,
+		Links: []Link{{
+			OurIP: a("10.20.0.5"), PeerIP: a("192.0.2.60"),
+			OurPC: pc(ITUPC(4, 120, 5), ChinaPC(86, 10, 5)), PeerPC: pc(ITUPC(4, 60, 1), ChinaPC(86, 60, 1)),
+			NI: 2, RC: 310, Circuits: 240, BICC: true, CICBase: 100000,
+		}},
+	}}
 }
 
 // ITUPC builds a 14-bit ITU point code from its 3-8-3 zone/area/signalling point parts.

@@ -83,7 +83,7 @@ func (cs *callState) sender(st step) uint8 {
 
 func (g *generator) label(cs *callState, from uint8) Label {
 	l := cs.a.link
-	lab := Label{NI: l.NI, SLS: cs.sls, PCBits: cs.a.pcBits, OPC: l.OurPC, DPC: l.PeerPC}
+	lab := Label{NI: l.NI, SLS: cs.sls, PCBits: cs.a.pcBits, OPC: l.OurPC, DPC: l.PeerPC, BICC: l.BICC}
 	if from == 1 {
 		lab.OPC, lab.DPC = l.PeerPC, l.OurPC
 	}
@@ -116,6 +116,11 @@ func (g *generator) encode(cs *callState, st step, from uint8) error {
 		isup = AppendRLC(isup, cs.cic)
 	}
 	g.isup = isup
+	if cs.a.link.BICC {
+		// a buffer of its own: g.isup is the next message's scratch
+		g.bicc = AppendBICC(g.bicc[:0], cs.wireCIC(), isup)
+		isup = g.bicc
+	}
 	lab := g.label(cs, from)
 	a := cs.a
 	if a.m2pa {

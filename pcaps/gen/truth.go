@@ -15,6 +15,7 @@ type Truth struct {
 	Frame             uint64        `json:"frame"`
 	File              string        `json:"file"`
 	Transport         string        `json:"transport"`
+	Protocol          string        `json:"protocol"`
 	Src               string        `json:"src"`
 	Dst               string        `json:"dst"`
 	OPC               uint32        `json:"opc"`
@@ -166,6 +167,11 @@ func (g *generator) writeTruth(d doneMsg, ts int64) {
 		tr = TransportM2PA
 	}
 	b = appendKeyString(b, "transport", tr)
+	proto := "isup"
+	if a.link.BICC {
+		proto = "bicc"
+	}
+	b = appendKeyString(b, "protocol", proto)
 	b = appendKeyString(b, "src", a.ep[d.from].addrPort)
 	b = appendKeyString(b, "dst", a.ep[1-d.from].addrPort)
 	b = appendKeyUint(b, "opc", uint64(lab.OPC))
@@ -177,7 +183,7 @@ func (g *generator) writeTruth(d doneMsg, ts int64) {
 	b = append(b, '"')
 	b = appendKeyUint(b, "ni", uint64(lab.NI))
 	b = appendKeyUint(b, "sls", uint64(lab.SLS))
-	b = appendKeyUint(b, "cic", uint64(cs.cic))
+	b = appendKeyUint(b, "cic", uint64(cs.wireCIC()))
 	b = appendKeyString(b, "type", TypeName(d.st.typ))
 	if !a.m2pa && a.link.RC != 0 {
 		b = appendKeyUint(b, "rc", uint64(a.link.RC))

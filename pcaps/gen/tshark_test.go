@@ -26,7 +26,10 @@ func tsharkCaptures(t *testing.T, big bool) []struct {
 		t.Skip("tshark not installed")
 	}
 	dir := t.TempDir()
-	opts := []Options{Committed[0].Options(), Committed[1].Options()}
+	var opts []Options
+	for _, c := range Committed {
+		opts = append(opts, c.Options())
+	}
 	if big && !testing.Short() {
 		opts = append(opts, Options{Seed: 21, Calls: 500, PCBits: 14, File: "big14.pcap"},
 			Options{Seed: 22, Calls: 300, PCBits: 24, File: "big24.pcap"})
@@ -171,6 +174,11 @@ func compareRecord(r *tsharkref.Record, w *Truth) []string {
 	}
 	eq("frame", r.Frame, w.Frame)
 	eq("transport", r.Transport, w.Transport)
+	proto := r.Protocol
+	if proto == "" {
+		proto = "isup"
+	}
+	eq("protocol", proto, w.Protocol)
 	eq("src", r.Src, w.Src)
 	eq("dst", r.Dst, w.Dst)
 	eq("opc", r.OPC, w.OPC)
@@ -260,7 +268,7 @@ func TestCompareRecordReportsDifferences(t *testing.T) {
 	nai, cat := uint8(3), uint8(10)
 	r := tsharkref.Record{Frame: 5, Transport: "m3ua", CIC: 7, Type: TypeIAM, Category: &cat,
 		Called: &tsharkref.Number{Digits: "10086", NAI: &nai}}
-	w := Truth{Frame: 5, Transport: "m3ua", CIC: 7, Type: "IAM", Category: &cat,
+	w := Truth{Frame: 5, Transport: "m3ua", Protocol: "isup", CIC: 7, Type: "IAM", Category: &cat,
 		Called: &TruthNumber{Digits: "10086", NAI: &nai}}
 	if d := compareRecord(&r, &w); len(d) != 0 {
 		t.Fatalf("equal records differ: %v", d)

@@ -29,8 +29,10 @@ type Options struct {
 	Start  time.Time
 	// File is the capture's name as the decoder will report it ("file").
 	File string
-	// Partners default to DefaultPartners(PCBits).
+	// Partners default to DefaultPartners(PCBits), or BICCPartners(PCBits)
+	// when BICC is set.
 	Partners []Partner
+	BICC     bool
 	// Source scripts the calls; nil plays NewRandomSource(Seed, Calls, …).
 	Source CallSource
 	// Per-packet probabilities in percent; negative disables, zero is the default.
@@ -47,7 +49,7 @@ type Options struct {
 // CallRecord says where a call's IAM went.
 type CallRecord struct {
 	Call     Call
-	CIC      uint16
+	CIC      uint32 // as on the wire (the call instance code for BICC)
 	OPC, DPC uint32
 	Src, Dst string // ip:port of the IAM
 	Frame    uint64 // frame completing the IAM
@@ -141,6 +143,15 @@ type callState struct {
 	next  int
 }
 
+// wireCIC is the circuit identification code the messages of the call carry:
+// the CIC, or for BICC the call instance code.
+func (cs *callState) wireCIC() uint32 {
+	if l := cs.a.link; l.BICC {
+		return l.CICBase + uint32(cs.cic)
+	}
+	return uint32(cs.cic)
+}
+
 type generator struct {
 	opt     Options
 	rng     *rand.Rand
@@ -158,6 +169,7 @@ type generator struct {
 	msg     []byte
 	line    []byte // truth line scratch
 	isup    []byte // ISUP message scratch
+	bicc    []byte // BICC message scratch
 	deferq  []event
 	sum     Summary
 	err     error // first write error
@@ -185,6 +197,9 @@ func Write(pcap io.Writer, truth io.Writer, opt Options) (Summary, error) {
 	}
 	if opt.Partners == nil {
 		opt.Partners = DefaultPartners(opt.PCBits)
+		if opt.BICC {
+			opt.Partners = BICCPartners(opt.PCBits)
+		}
 	}
 	if opt.FragmentPercent == 0 {
 		opt.FragmentPercent = 4
@@ -435,7 +450,7 @@ func (g *generator) finish(t int64) int64 {
 		if d.st.typ == TypeIAM && g.opt.OnCall != nil {
 			lab := g.label(d.cs, d.from)
 			a := d.cs.a
-			g.opt.OnCall(CallRecord{Call: d.cs.c, CIC: d.cs.cic, OPC: lab.OPC, DPC: lab.DPC,
+			g.opt.OnCall(CallRecord{Call: d.cs.c, CIC: d.cs.wireCIC(), OPC: lab.OPC, DPC: lab.DPC,
 				Src: a.ep[d.from].addrPort, Dst: a.ep[1-d.from].addrPort, Frame: g.frame, TS: time.Unix(0, t).UTC()})
 		}
 	}

@@ -180,7 +180,7 @@ function ladderSVG(call, onSelect) {
       s("line", {x1, y1: y, x2: x2 + dir * 9, y2: y}),
       s("polygon", {class: "arrow" + (fwd ? "" : " rev") + (relish ? " rel" : ""), points: `${x2},${y} ${x2 + dir * 11},${y - 5} ${x2 + dir * 11},${y + 5}`}),
       s("text", {class: "name", x: (left + right) / 2, y: y - 7}, m.type),
-      s("text", {class: "cic", x: (left + right) / 2, y: y + 15}, `CIC ${m.cic}  SLS ${m.sls}`));
+      s("text", {class: "cic", x: (left + right) / 2, y: y + 15}, `${m.protocol === "bicc" ? "BICC call instance" : "CIC"} ${m.cic}  SLS ${m.sls}`));
     svg.append(g);
   });
   return svg;
@@ -226,7 +226,7 @@ async function callPage(id) {
   const summary = h("div", {class: "panel", id: "call-summary"},
     h("div", {class: "actions"}, h("h2", {}, `Call ${c.calling || "?"} → ${c.called || "?"}`), outcomeTag(c.outcome), ruleTags(c.rules),
       me && me.role !== "viewer" ? h("a", {id: "call-pcap", href: "/api/pcap?" + query({number: c.calling || c.called, from: c.start, to: c.ladder.length ? new Date(Date.parse(c.ladder[c.ladder.length - 1].ts) + 1000).toISOString() : ""}), download: ""}, h("button", {type: "button", class: "secondary"}, "⤓ pcap")) : ""),
-    kv([["Start (UTC)", shortTS(c.start)], ["Partner", c.partner || "—"], ["Direction", c.direction], ["Ingress link", ing.link || c.link],
+    kv([["Start (UTC)", shortTS(c.start)], ["Partner", c.partner || "—"], ["Direction", c.direction], ["Ingress link", ing.link || c.link], ["Protocol", (ing.protocol || "").toUpperCase()],
       ["Peer → local", ing.peer ? `${ing.peer} → ${ing.local}` : ""], ["Routing context", ing.rc], ["Capture source", ing.source],
       ["OPC → DPC", `${c.opc_pc || c.opc} → ${c.dpc_pc || c.dpc}`], ["CIC", c.cic], ["Cause", c.cause || ""], ["Analysis call id", c.call_id]]));
   const alerts = c.alerts.length ? h("div", {class: "panel", id: "call-alerts"}, h("h3", {}, "Alerts"),

@@ -1,0 +1,32 @@
+package retention
+
+import (
+	"testing"
+
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/decode"
+)
+
+// TestCallRecordProtocol: a call keeps its protocol through the store, and a
+// record written before the protocol was stored (it ends after the message
+// count) still decodes, as ISUP.
+func TestCallRecordProtocol(t *testing.T) {
+	c := &analysis.Call{ID: "0:12:100002", Start: t0, OPC: 5638661, DPC: 5651457, CIC: 100002,
+		Protocol: decode.ProtocolBICC, Messages: 5, Outcome: analysis.OutcomeAnswered}
+	b := appendCall(nil, c)
+	got, err := decodeCall(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Protocol != decode.ProtocolBICC || got.CIC != 100002 || got.Messages != 5 {
+		t.Errorf("round trip: protocol %v cic %d messages %d", got.Protocol, got.CIC, got.Messages)
+	}
+	old := b[:len(b)-1] // the earlier format: no protocol octet
+	got, err = decodeCall(old)
+	if err != nil {
+		t.Fatalf("earlier record: %v", err)
+	}
+	if got.Protocol != decode.ProtocolISUP || got.CIC != 100002 || got.Messages != 5 {
+		t.Errorf("earlier record: protocol %v cic %d messages %d", got.Protocol, got.CIC, got.Messages)
+	}
+}
