@@ -104,6 +104,16 @@ type Call struct {
 
 	Messages int `json:"messages"` // ISUP messages seen on this call
 
+	// Transit legs inside this gateway (see package transit): TransitOf is
+	// the ID of the ingress call an egress call continues, TransitTo the ID
+	// of the egress call an ingress call became. Empty when not linked.
+	TransitOf string `json:"transit_of,omitempty"`
+	TransitTo string `json:"transit_to,omitempty"`
+	// OriginCountry is the ISO 3166-1 alpha-2 code of the country an
+	// international call comes from (the caller's country code, else the
+	// international partner's configured country); "" for domestic calls.
+	OriginCountry string `json:"origin_country,omitempty"`
+
 	// Ref is the store's reference of the IAM that opened the call (set by
 	// the pipeline when it stores the IAM; 0 when not stored). Messages,
 	// the call record and its alerts are linked in the store through it.
@@ -168,5 +178,9 @@ type Alert struct {
 	Count       int     // behaviour alerts: events in the window
 	WindowS     int     // behaviour alerts: window length in seconds
 	Detail      string
-	CallRef     uint64 // the call's Ref (Call.Ref), 0 when not stored
+	// OriginCountry of the call (ISO 3166-1 alpha-2), when international.
+	OriginCountry string
+	// Link of a route alert (route.*), which has no call.
+	Link    string
+	CallRef uint64 // the call's Ref (Call.Ref), 0 when not stored
 }

@@ -61,15 +61,8 @@ severity:
 
 // The configuration's documented threshold defaults must be the engine's.
 func TestConfigDefaultsAgreeWithRules(t *testing.T) {
-	c, r := config.DefaultThresholds(), rules.DefaultThresholds()
-	got := rules.Thresholds{
-		OneRingCalls: c.OneRing.Calls, OneRingWindow: int64(c.OneRing.Window), OneRingMaxRing: int64(c.OneRing.RingMax),
-		BombingCalls: c.Bombing.Calls, BombingWindow: int64(c.Bombing.Window),
-		HighFreqCalls: c.HighFrequency.Calls, HighFreqWindow: int64(c.HighFrequency.Window),
-		RelayCalls: c.Relay.Calls, RelayWindow: int64(c.Relay.Window),
-		LoopCounter: c.FwdLoopCounter,
-	}
-	if got != r {
+	r := rules.DefaultThresholds()
+	if got := pipeline.RulesSettings(config.Default(), nil).Thresholds; got != r {
 		t.Errorf("config defaults %+v\nrules defaults  %+v", got, r)
 	}
 	for _, sev := range config.Severities {

@@ -10,6 +10,7 @@
 //	    call := Assembler.CallOf(m)          the call in progress m belongs to (its IAM's Ref)
 //	    ref  := Store.AddMessageRef(m, call) the message is kept before it is analysed
 //	    Assembler.FeedRef(m, ref)            an IAM opens a call named by its own ref;
+//	      → rules.Engine.Open(call)          at the IAM: transit correlation
 //	      → rules.Engine.Setup(call)         at setup complete: caller-ID, forwarding, behaviour
 //	      → rules.Engine.Close(call)         at close: one-ring
 //	      → Store.AddCall(call)              linked to the IAM through Call.Ref
@@ -142,6 +143,7 @@ func New(cfg Config) *Pipeline {
 		MaxOpenCalls: cfg.MaxOpenCalls,
 		// Through the pipeline, not the generation: a reload swaps what these see.
 		Partner: func(addr netip.Addr, pc uint32) string { return p.gen.Config.PartnerName(addr, pc) },
+		Open:    func(c *analysis.Call) { p.eng.Open(c) },
 		Setup:   func(c *analysis.Call) { p.eng.Setup(c) },
 		Close:   p.onClose,
 	})

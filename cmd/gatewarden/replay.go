@@ -301,6 +301,9 @@ func (p *replayPipeline) summary() string {
 			fmt.Fprintf(&b, " %s_window_overflow=%d", id, n)
 		}
 	}
+	if rs.Transit.Linked > 0 || rs.Transit.Overflow > 0 {
+		fmt.Fprintf(&b, " transit_linked=%d transit_pending_overflow=%d", rs.Transit.Linked, rs.Transit.Overflow)
+	}
 	return b.String()
 }
 

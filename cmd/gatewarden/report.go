@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gatewarden/gatewarden/analysis/kpi"
 	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -29,6 +30,10 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", "", "start of the time range ("+timerange.Forms+")")
 	to := fs.String("to", "", "end of the time range (exclusive; a bare date includes that day)")
 	format := fs.String("format", "table", "table, json or csv")
+	kpiFlag := fs.Bool("kpi", false, "route quality instead: seizures, answered, ASR, NER, ACD, PDD and release causes per partner, link and direction")
+	hourly := fs.Bool("hourly", false, "with --kpi: one row per hour")
+	mergeLinks := fs.Bool("merge-links", false, "with --kpi: one row per partner and direction")
+	origin := fs.Bool("origin", false, "international calls per origin country instead")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
@@ -56,6 +61,30 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer st.Close()
+	switch {
+	case *kpiFlag && *origin:
+		return fs.usageError("--kpi and --origin are separate reports")
+	case *kpiFlag:
+		rows, err := kpiRows(st, f, t, kpi.Options{Hourly: *hourly, MergeLinks: *mergeLinks})
+		if err == nil {
+			err = writeKPI(stdout, *format, f, t, *hourly, rows)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	case *origin:
+		rows, err := originRows(st, f, t)
+		if err == nil {
+			err = writeOrigin(stdout, *format, f, t, rows)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	}
 	rows, err := st.Report(f, t)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden report: %v\n", storeError(storeDir, err))

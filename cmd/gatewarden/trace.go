@@ -15,6 +15,7 @@ import (
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
@@ -128,6 +129,19 @@ type traceCall struct {
 	Ingress   *traceIngress  `json:"ingress,omitempty"`
 	Alerts    []traceAlert   `json:"alerts"`
 	Ladder    []traceMessage `json:"ladder"`
+	// OriginCountry of an international call (ISO 3166-1 alpha-2).
+	OriginCountry string `json:"origin_country,omitempty"`
+	// Transit: this call is one leg of a call through the gateway.
+	Transit *traceTransit `json:"transit,omitempty"`
+}
+
+// traceTransit shows the other leg of a transit call and what the gateway
+// changed between the ingress and the egress leg.
+type traceTransit struct {
+	Leg     string           `json:"leg"` // which leg this call is: ingress or egress
+	OtherID string           `json:"other_call_id"`
+	Other   *traceCall       `json:"other_leg,omitempty"` // nil when not retained
+	Changes []transit.Change `json:"changes"`
 }
 
 // redecoder runs the stored MTP3 bytes through the project's decoder, so the
@@ -168,6 +182,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 	tc.CallID = fmt.Sprintf("p%d.%d", c.Ref.Seq(), c.Ref.Ord())
 	if r := c.Call; r != nil {
 		tc.CallID, tc.Outcome, tc.Cause, tc.Direction = r.ID, r.Outcome.String(), r.Cause, r.Direction.String()
+		tc.OriginCountry = r.OriginCountry
 		if r.Calling != nil {
 			tc.Calling = r.Calling.Digits
 		}
@@ -372,7 +387,12 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	var rd redecoder
 	out := make([]traceCall, 0, len(calls))
 	for i := range calls {
-		out = append(out, buildTraceCall(&calls[i], &rd))
+		tc := buildTraceCall(&calls[i], &rd)
+		if tc.Transit, err = traceTransitOf(st, calls[i].Call, *cc, &rd); err != nil {
+			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+			return 1
+		}
+		out = append(out, tc)
 	}
 	switch *format {
 	case "json":
@@ -393,6 +413,31 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatewarden trace: stopped at --limit %d\n", *limit)
 	}
 	return 0
+}
+
+// traceTransitOf finds the other leg of a transit call; nil when c is not one.
+func traceTransitOf(st *retention.Store, c *analysis.Call, cc string, rd *redecoder) (*traceTransit, error) {
+	if c == nil || c.TransitOf == "" && c.TransitTo == "" {
+		return nil, nil
+	}
+	tt := &traceTransit{Leg: "egress", OtherID: c.TransitOf, Changes: []transit.Change{}}
+	if c.TransitOf == "" {
+		tt.Leg, tt.OtherID = "ingress", c.TransitTo
+	}
+	other, ok, err := st.OtherLeg(c, cc)
+	if err != nil || !ok {
+		return tt, err
+	}
+	oc := buildTraceCall(&other, rd)
+	tt.Other = &oc
+	in, out := other.Call, c
+	if tt.Leg == "ingress" {
+		in, out = c, other.Call
+	}
+	if d := transit.Diff(in, out); d != nil {
+		tt.Changes = d
+	}
+	return tt, nil
 }
 
 func rulesOf(c *traceCall) string {
@@ -416,16 +461,32 @@ func writeTraceTable(w io.Writer, calls []traceCall) error {
 			fmt.Fprintf(tw, "  %s\tpartner=%s\tlink=%s\tpeer=%s\t%s opc=%d dpc=%d cic=%d rc=%s\tsource=%s\n",
 				c.side(), orDash(in.Partner), in.Link, orDash(in.Peer), in.Protocol, in.OPC, in.DPC, in.CIC, rc, in.Source)
 		}
+		if c.OriginCountry != "" {
+			fmt.Fprintf(tw, "  origin\t%s\n", c.OriginCountry)
+		}
 		for _, a := range c.Alerts {
 			fmt.Fprintf(tw, "  alert\t%s\t%s\t%s\t%s\n", a.TS, a.Rule, a.Severity, a.Detail)
 		}
-		for j := range c.Ladder {
-			m := &c.Ladder[j]
-			route := "-"
-			if m.Src != "" {
-				route = m.Src + ">" + m.Dst
+		writeTraceLadder(tw, "", c.Ladder)
+		if t := c.Transit; t != nil {
+			other := "ingress"
+			if t.Leg == "ingress" {
+				other = "egress"
 			}
-			fmt.Fprintf(tw, "  %s\t%s %s\t%d>%d cic=%d\t%s\t%s\n", m.TS, m.Protocol, m.Type, m.OPC, m.DPC, m.CIC, route, m.summary())
+			fmt.Fprintf(tw, "  transit\t%s leg; %s leg is call %s\n", t.Leg, other, t.OtherID)
+			if o := t.Other; o != nil {
+				partner, link := "-", "-"
+				if o.Ingress != nil {
+					partner, link = orDash(o.Ingress.Partner), o.Ingress.Link
+				}
+				fmt.Fprintf(tw, "  %s leg\t%s\tpartner=%s\tlink=%s\tcalling=%s\tcalled=%s\n", other, o.Start, partner, link, orDash(o.Calling), orDash(o.Called))
+				writeTraceLadder(tw, other+" ", o.Ladder)
+			} else {
+				fmt.Fprintf(tw, "  %s leg\tnot retained\n", other)
+			}
+			for _, ch := range t.Changes {
+				fmt.Fprintf(tw, "  changed\t%s\t%s -> %s\n", ch.Field, orDash(ch.Ingress), orDash(ch.Egress))
+			}
 		}
 	}
 	fmt.Fprintln(tw, plural(len(calls), "call", "calls"))
@@ -468,6 +529,17 @@ func rangeText(from, to string) string {
 		return ""
 	}
 	return fmt.Sprintf(" between %s and %s", orDash(from), orDash(to))
+}
+
+func writeTraceLadder(tw io.Writer, prefix string, ladder []traceMessage) {
+	for j := range ladder {
+		m := &ladder[j]
+		route := "-"
+		if m.Src != "" {
+			route = m.Src + ">" + m.Dst
+		}
+		fmt.Fprintf(tw, "  %s%s\t%s %s\t%d>%d cic=%d\t%s\t%s\n", prefix, m.TS, m.Protocol, m.Type, m.OPC, m.DPC, m.CIC, route, m.summary())
+	}
 }
 
 func orDash(s string) string {
