@@ -114,6 +114,9 @@ type Pipeline struct {
 	lastSrc uint16
 	srcSet  bool
 
+	warm        bool             // decoding warm-up frames: messages are dropped
+	warmFrames  uint64
+	warmMsgs    uint64
 	pending     []analysis.Alert // alerts waiting for a commit
 	uncommitted bool             // records stored since the last commit
 	frames      int
@@ -202,8 +205,10 @@ func (p *Pipeline) Frame(f *decode.Frame) {
 			}
 		}
 		// Before a frame that changes the store's partition: a sealed
-		// partition ends with a commit.
-		if due || p.store.Rotates(f.TS) {
+		// partition ends with a commit (whatever the decoder holds). Other
+		// commits wait, within bounds, for a point where the decoder holds
+		// no fragment.
+		if p.store.Rotates(f.TS) || (due && (p.dec.Pending() == 0 || len(p.pending) >= 2*p.cfg.MaxPendingAlerts)) {
 			p.Commit()
 		}
 	}
@@ -216,7 +221,27 @@ func (p *Pipeline) Frame(f *decode.Frame) {
 	p.dec.Decode(f)
 }
 
+// WarmupFrames is how many frames before a resume point the input feeds
+// to Warm: enough to rebuild the decoder's reassembly and duplicate
+// (retransmission) state the commit did not save.
+const WarmupFrames = 4096
+
+// Warm decodes a frame that precedes the committed position after a
+// restart: the decoder rebuilds its SCTP/IP reassembly and retransmission
+// state from it, and its messages (already stored before the restart) are
+// dropped. Warm frames are not counted in Stats' frames and messages.
+func (p *Pipeline) Warm(f *decode.Frame) {
+	p.warm = true
+	p.warmFrames++
+	p.dec.Decode(f)
+	p.warm = false
+}
+
 func (p *Pipeline) onMessage(m *decode.Message) {
+	if p.warm {
+		p.warmMsgs++
+		return
+	}
 	if p.store != nil {
 		call := retention.Ref(p.asm.CallOf(m))
 		ref, err := p.store.AddMessageRef(m, p.source, call)
@@ -375,6 +400,8 @@ func (p *Pipeline) Stats() Stats {
 	st := p.stats
 	st.Decode = p.dec.Stats()
 	st.Decode.Add(&p.decBase)
+	st.Decode.Frames -= p.warmFrames
+	st.Decode.Messages -= p.warmMsgs
 	st.Calls = p.asm.Stats()
 	st.OpenCalls = p.asm.OpenCalls()
 	st.Rules = p.eng.Stats()

@@ -84,6 +84,7 @@ type frameRec struct {
 	source   uint16
 	iface    uint16
 	fcsLen   int8
+	warm     bool // precedes the committed position: rebuilds decoder state only
 }
 
 // frameBatch carries frames from capture to analysis. Batches come from a

@@ -34,6 +34,7 @@ type dirSource struct {
 	newestDone    string          // greatest finished name, to notice late arrivals
 	partial       string          // at start: file stopped midway…
 	partialFrames uint64          // …after this many frames
+	warmPrev      string          // at start: the last file finished, whose tail warms the decoder up
 	seq           uint16          // decoder source index of the current file
 
 	filesDone   atomic.Uint64
@@ -135,6 +136,17 @@ func (s *dirSource) process(ctx context.Context, name string) bool {
 	}
 	s.done[name] = true
 	s.newestDone = max(s.newestDone, name)
+	// After a restart the decoder's reassembly and retransmission state is
+	// rebuilt from the frames before the committed position (see
+	// pipeline.Warm): the previous file's tail, then this file's frames up to
+	// the position.
+	warm := uint64(pipeline.WarmupFrames)
+	if skip < warm && s.warmPrev != "" {
+		if !s.warmTail(ctx, filepath.Join(s.dir, s.warmPrev), int(warm-skip)) {
+			return false
+		}
+	}
+	s.warmPrev = ""
 	f, err := capture.OpenFile(path)
 	var b *frameBatch
 	get := func() bool {
@@ -178,12 +190,15 @@ func (s *dirSource) process(ctx context.Context, name string) bool {
 			b.fileDone, b.fileFrame = true, f.Frames()
 			return put()
 		}
-		if fr.Frame <= skip {
+		isWarm := fr.Frame <= skip
+		if isWarm && skip-fr.Frame >= warm {
 			continue
 		}
 		fr.Source = s.seq
-		counters.packets.Add(1)
-		counters.bytes.Add(uint64(len(fr.Data)))
+		if !isWarm {
+			counters.packets.Add(1)
+			counters.bytes.Add(uint64(len(fr.Data)))
+		}
 		if !b.fits(len(fr.Data)) {
 			if len(b.recs) == 0 {
 				s.d.drops[dropOversize].Add(1)
@@ -199,7 +214,63 @@ func (s *dirSource) process(ctx context.Context, name string) bool {
 			}
 		}
 		b.add(&fr)
+		b.recs[len(b.recs)-1].warm = isWarm
 	}
+}
+
+// warmTail queues the last n frames of a finished file as warm-up frames.
+func (s *dirSource) warmTail(ctx context.Context, path string, n int) bool {
+	f, err := capture.OpenFile(path)
+	if err != nil {
+		return true // gone: nothing to warm up from
+	}
+	defer f.Close()
+	ring := make([]decode.Frame, n)
+	count := 0
+	var fr decode.Frame
+	for f.Next(&fr) == nil {
+		r := &ring[count%n]
+		data := append(r.Data[:0], fr.Data...)
+		*r = fr
+		r.Data = data
+		count++
+	}
+	var b *frameBatch
+	for i := max(0, count-n); i < count; i++ {
+		fr := &ring[i%n]
+		fr.Source = s.seq - 1
+		if b == nil || !b.fits(len(fr.Data)) {
+			if b != nil {
+				select {
+				case s.d.queue <- b:
+				case <-ctx.Done():
+					s.d.free <- b
+					return false
+				}
+			}
+			select {
+			case b = <-s.d.free:
+				b.reset()
+			case <-ctx.Done():
+				return false
+			}
+			if !b.fits(len(fr.Data)) {
+				b.reset()
+				continue
+			}
+		}
+		b.add(fr)
+		b.recs[len(b.recs)-1].warm = true
+	}
+	if b != nil {
+		select {
+		case s.d.queue <- b:
+		case <-ctx.Done():
+			s.d.free <- b
+			return false
+		}
+	}
+	return true
 }
 
 // stageTotals are the analysis stage's final counts, for the last log line.
@@ -318,7 +389,9 @@ func (st *analysisStage) restore() error {
 			src.newestDone = max(src.newestDone, n)
 		}
 		src.partial, src.partialFrames, src.seq = last.Partial, last.Frames, last.Seq
-		st.curFile = filepath.Join(src.dir, last.Partial)
+		if n := len(last.Done); n > 0 {
+			src.warmPrev = last.Done[n-1]
+		}
 	}
 	st.d.log.Info("restored from the last commit", "generation", cs.RecoveredGen, "calls_in_progress", st.p.Stats().RestoredCalls,
 		"files_done", len(last.Done), "partial", last.Partial, "frames", last.Frames)
@@ -359,19 +432,27 @@ func (st *analysisStage) batch(b *frameBatch) {
 		st.applyReload(g)
 	}
 	dir := b.file != ""
-	if dir {
-		st.curFile = b.file
-		st.pos.Partial = filepath.Base(b.file)
-	}
 	f := &st.frame
 	for i := range b.recs {
 		r := &b.recs[i]
 		*f = decode.Frame{TS: r.ts, LinkType: r.linkType, Source: r.source, Frame: r.frame, Iface: r.iface,
 			FCSLen: r.fcsLen, Data: b.data[r.off : r.off+r.n]}
+		if r.warm {
+			st.p.Warm(f)
+			continue
+		}
+		if dir && st.curFile != b.file {
+			st.curFile = b.file
+			st.pos.Partial = filepath.Base(b.file)
+		}
 		st.p.Frame(f)
 		if dir {
 			st.pos.Frames, st.pos.Seq = r.frame, r.source
 		}
+	}
+	if dir && b.fileDone && st.curFile != b.file {
+		// A file with no frame left to read (or none at all).
+		st.curFile = b.file
 	}
 	fileDone := dir && st.fileProgress(b)
 	b.reset()
