@@ -114,7 +114,7 @@ type Pipeline struct {
 	lastSrc uint16
 	srcSet  bool
 
-	warm        bool             // decoding warm-up frames: messages are dropped
+	warm        bool // decoding warm-up frames: messages are dropped
 	warmFrames  uint64
 	warmMsgs    uint64
 	pending     []analysis.Alert // alerts waiting for a commit
