@@ -156,6 +156,9 @@ func (m *daemonMetrics) write(w io.Writer) {
 	g(uint64(p.pl.OpenCalls), "gatewarden_calls_open")
 	c(p.pl.Calls.Evicted, "gatewarden_calls_evicted_total")
 	g(uint64(p.pl.RestoredCalls), "gatewarden_calls_restored")
+	if d.dir != nil {
+		g(uint64(p.filesCommitted), "gatewarden_pcap_files_committed")
+	}
 	// Commits: exactly-once ingest (see package pipeline).
 	c(p.pl.Commits, "gatewarden_pipeline_commits_total", label("result", "ok"))
 	c(p.pl.CommitErrors, "gatewarden_pipeline_commits_total", label("result", "error"))

@@ -309,6 +309,8 @@ type analysisStage struct {
 // published is the stage's counters as of its last publication.
 type published struct {
 	pl       pipeline.Stats
+	// filesCommitted is how many finished files the last position holds.
+	filesCommitted int
 	msgs     map[string][256]uint64
 	calls    map[string][6]uint64
 	alerts   map[[2]string]uint64
@@ -534,7 +536,7 @@ func (st *analysisStage) housekeeping(force bool) {
 }
 
 func (st *analysisStage) publish() {
-	p := published{pl: st.p.Stats(),
+	p := published{pl: st.p.Stats(), filesCommitted: len(st.pos.Done),
 		msgs: make(map[string][256]uint64, len(st.msgs)), calls: make(map[string][6]uint64, len(st.calls)),
 		alerts: make(map[[2]string]uint64, len(st.alerts))}
 	for k, v := range st.msgs {
