@@ -308,13 +308,13 @@ type analysisStage struct {
 
 // published is the stage's counters as of its last publication.
 type published struct {
-	pl       pipeline.Stats
+	pl pipeline.Stats
 	// filesCommitted is how many finished files the last position holds.
 	filesCommitted int
-	msgs     map[string][256]uint64
-	calls    map[string][6]uint64
-	alerts   map[[2]string]uint64
-	reloaded int
+	msgs           map[string][256]uint64
+	calls          map[string][6]uint64
+	alerts         map[[2]string]uint64
+	reloaded       int
 }
 
 func newAnalysisStage(d *daemon) *analysisStage {
