@@ -48,6 +48,11 @@ import (
 const (
 	DefaultCommitEvery      = time.Second
 	DefaultMaxPendingAlerts = 4096
+	// DefaultMaxOpenCalls caps the calls in progress (about 850 B each):
+	// 524 288 calls, about 450 MiB. Beyond it the least recently active
+	// call is closed and counted (gatewarden_calls_evicted_total). See
+	// deploy/SIZING.md.
+	DefaultMaxOpenCalls = 1 << 19
 	// commitCheckFrames is how many frames pass between two looks at the
 	// wall clock for CommitEvery.
 	commitCheckFrames = 256
@@ -69,7 +74,7 @@ type Config struct {
 	// MaxPendingAlerts bounds alerts waiting for a commit; reaching it
 	// commits (default 4096).
 	MaxPendingAlerts int
-	// MaxOpenCalls caps calls in progress (analysis.AssemblerConfig).
+	// MaxOpenCalls caps calls in progress (default DefaultMaxOpenCalls).
 	MaxOpenCalls int
 	// AnnotateCalls writes each number's E.164 form into call records.
 	AnnotateCalls bool
@@ -134,6 +139,9 @@ func New(cfg Config) *Pipeline {
 	}
 	if cfg.MaxPendingAlerts <= 0 {
 		cfg.MaxPendingAlerts = DefaultMaxPendingAlerts
+	}
+	if cfg.MaxOpenCalls <= 0 {
+		cfg.MaxOpenCalls = DefaultMaxOpenCalls
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
