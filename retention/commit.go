@@ -26,9 +26,9 @@ import (
 // file is intact, cuts every record after it (logs after it are removed)
 // and counts what it cut: the pipeline then reads its input again from the
 // committed position with the committed state, so the store ends with
-// exactly what an uninterrupted run stores. A store never committed to
-// (live capture before the first commit, older stores) is recovered as
-// before, nothing cut.
+// exactly what an uninterrupted run stores. A store opened with Committed
+// that was never committed to cuts its open logs whole (the writer starts
+// its input again); without Committed (older writers, tests) nothing is cut.
 
 // recCommit is the record kind of a commit: [recCommit][uvarint gen][position].
 const recCommit = 4
@@ -208,6 +208,7 @@ func scanCommits(data []byte) (commits []walCommit, err error) {
 // recoverCommits runs before open logs are sealed: it finds the commit to
 // resume from and cuts what was recorded after it.
 func (s *Store) recoverCommits(wseqs []uint32) ([]uint32, error) {
+	wseqs = s.dropHalfSealed(wseqs)
 	var slots [2]Commit
 	var have [2]bool
 	for i := range slots {
@@ -269,6 +270,10 @@ func (s *Store) recoverCommits(wseqs []uint32) ([]uint32, error) {
 			resume = slots[1]
 		}
 		cutFrom, cutAt = 0, 0
+	case s.opt.Committed:
+		// A committing writer that never committed: nothing is covered;
+		// its input is read again from the start.
+		cutFrom, cutAt = 0, 0
 	}
 	kept := wseqs[:0:0]
 	for i, ls := range scans {
@@ -311,6 +316,38 @@ func (s *Store) recoverCommits(wseqs []uint32) ([]uint32, error) {
 		s.commit.stats.RecoveredGen = resume.Gen
 	}
 	return kept, nil
+}
+
+// dropHalfSealed settles logs whose seal a kill interrupted: a log whose
+// partition CHAIN already names was sealed and only its removal was lost
+// (the log is removed); a partition with a manifest CHAIN does not name yet
+// was half-written (its segment and manifest are removed, the log is sealed
+// again). Without this, the next Open would seal the log a second time and
+// hold its records twice.
+func (s *Store) dropHalfSealed(wseqs []uint32) []uint32 {
+	kept := wseqs[:0:0]
+	for _, seq := range wseqs {
+		i := -1
+		for j := range s.parts {
+			if s.parts[j].Seq == seq {
+				i = j
+			}
+		}
+		switch {
+		case i < 0:
+			kept = append(kept, seq)
+		case seq <= s.head.Seq:
+			s.opt.Logf("retention: partition %d was sealed before a crash; removing its leftover log", seq)
+			os.Remove(walPath(s.dir, seq))
+		default:
+			s.opt.Logf("retention: partition %d was half sealed at a crash; sealing it again from its log", seq)
+			os.Remove(segPath(s.dir, seq))
+			os.Remove(manifestPath(s.dir, seq))
+			s.parts = append(s.parts[:i], s.parts[i+1:]...)
+			kept = append(kept, seq)
+		}
+	}
+	return kept
 }
 
 // RecoveredState is the state saved with the commit Open resumed from (nil

@@ -46,6 +46,10 @@ type Options struct {
 	ReadOnly bool
 	// NoSync skips fsync (tests and benchmarks on tmpfs).
 	NoSync bool
+	// Committed says the writer commits (Store.Commit, package pipeline):
+	// recovery keeps only what a commit covers, so an open log written
+	// before the first commit is cut too.
+	Committed bool
 	// Logf receives removals, recoveries and write errors. Default: discard.
 	Logf func(format string, args ...any)
 	// Errorf receives write failures and their end (writing resumed).

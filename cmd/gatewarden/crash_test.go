@@ -36,6 +36,9 @@ func TestCrashHarness(t *testing.T) {
 		t.Skip("spawns daemons; the short setting runs without -short")
 	}
 	dir := t.TempDir()
+	if keep := os.Getenv("GATEWARDEN_CRASH_KEEP"); keep != "" {
+		dir = keep // inspect what a failing trial left
+	}
 	staging := filepath.Join(dir, "staging")
 	os.MkdirAll(staging, 0o755)
 	partners := gen.DefaultPartners(14)
@@ -74,7 +77,7 @@ func TestCrashHarness(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	totalKills, sinkLost := 0, 0
 	for trial := 0; trial < trials; trial++ {
-		got := crashRun(t, filepath.Join(dir, fmt.Sprintf("trial%d", trial)), staging, base, rng, kills, want.took)
+		got := crashRun(t, filepath.Join(dir, fmt.Sprintf("trial%d", trial)), staging, base, rng, kills, want.frames)
 		totalKills += got.kills
 		if got.kills == 0 {
 			t.Errorf("trial %d: no kill landed before the end: it proves nothing", trial)
@@ -96,7 +99,7 @@ type crashOutcome struct {
 	messages, calls, alerts, partitions uint64
 	callLines, alertLines               []string
 	kills, cutRestarts                  int
-	took                                time.Duration // from start to every file committed (reference run)
+	frames                              float64 // frames the reference run decoded
 }
 
 func (w *crashOutcome) diff(g *crashOutcome) string {
@@ -147,10 +150,11 @@ func setDiff(a, b []string) []string {
 }
 
 // crashRun copies the files into a fresh pcap_dir and runs the daemon on
-// it until every file is committed, killing it up to kills times at random
-// moments within span of a start (when rng is set), then stops it with
-// SIGTERM and reads what it left.
-func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills int, span time.Duration) crashOutcome {
+// it until every file is committed, killing it up to kills times (when rng
+// is set), each time once it has decoded a random 2–40 % of the frames
+// (frames is the whole input's count), then stops it with SIGTERM and reads
+// what it left.
+func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills int, frames float64) crashOutcome {
 	t.Helper()
 	spool := filepath.Join(dir, "spool")
 	os.MkdirAll(spool, 0o755)
@@ -191,10 +195,9 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		deadline := time.Now().Add(60 * time.Second)
-		began := time.Now()
-		var killAt time.Time
+		killAt := -1.0
 		if rng != nil && out.kills < kills {
-			killAt = began.Add(time.Duration(float64(span) * (0.05 + 0.5*rng.Float64())))
+			killAt = frames * (0.02 + 0.38*rng.Float64())
 		}
 		done := false
 		for !done {
@@ -203,11 +206,13 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 				t.Fatalf("daemon exited by itself: %v\n%s", err, stderr.String())
 			case <-time.After(20 * time.Millisecond):
 			}
-			if m, err := scrape(addr); err == nil && m["gatewarden_pcap_files_committed"] == float64(len(ents)) {
+			m, err := scrape(addr)
+			if err == nil && m["gatewarden_pcap_files_committed"] == float64(len(ents)) {
 				done = true
+				out.frames = m["gatewarden_decode_frames_total"]
 				break
 			}
-			if !killAt.IsZero() && time.Now().After(killAt) {
+			if err == nil && killAt >= 0 && m["gatewarden_decode_frames_total"] >= killAt {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -217,9 +222,6 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 		}
 		if strings.Contains(stderr.String(), "records after the last commit were cut") {
 			out.cutRestarts++
-		}
-		if rng == nil {
-			out.took = time.Since(began)
 		}
 		if !done {
 			cmd.Process.Signal(syscall.SIGKILL)
@@ -235,6 +237,7 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 		logs.Write(stderr.Bytes())
 		break
 	}
+	os.WriteFile(filepath.Join(dir, "daemon.log"), logs.Bytes(), 0o644)
 	st, err := retention.Open(filepath.Join(dir, "data", "store"), retention.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)

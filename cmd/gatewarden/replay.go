@@ -387,6 +387,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	var store *retention.Store
 	if *dataDir != "" {
 		store, err = retention.Open(*dataDir, retention.Options{
+			Committed: true,
 			Logf: func(f string, a ...any) { fmt.Fprintf(stderr, "gatewarden replay: store: "+f+"\n", a...) },
 		})
 		if err != nil {

@@ -266,6 +266,7 @@ func startDaemon(configPath string, gen *pipeline.Generation, log *slog.Logger) 
 		}
 	}
 	d.store, err = retention.Open(filepath.Join(dc.DataDir, "store"), retention.Options{
+		Committed:     true,
 		FlushInterval: dc.Retention.FlushPeriod,
 		RetentionDays: dc.Retention.Days,
 		MaxBytes:      dc.Retention.MaxBytes,

@@ -444,8 +444,10 @@ func (st *analysisStage) batch(b *frameBatch) {
 			continue
 		}
 		if dir && st.curFile != b.file {
+			// The position names the new file before its first frame is
+			// analysed (a commit may come first): none of its frames done.
 			st.curFile = b.file
-			st.pos.Partial = filepath.Base(b.file)
+			st.pos.Partial, st.pos.Frames, st.pos.Seq = filepath.Base(b.file), 0, r.source
 		}
 		st.p.Frame(f)
 		if dir {
