@@ -388,7 +388,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if *dataDir != "" {
 		store, err = retention.Open(*dataDir, retention.Options{
 			Committed: true,
-			Logf: func(f string, a ...any) { fmt.Fprintf(stderr, "gatewarden replay: store: "+f+"\n", a...) },
+			Logf:      func(f string, a ...any) { fmt.Fprintf(stderr, "gatewarden replay: store: "+f+"\n", a...) },
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
