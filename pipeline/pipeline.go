@@ -39,6 +39,7 @@ import (
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/internal/snapshot"
 	"github.com/gatewarden/gatewarden/retention"
@@ -92,6 +93,7 @@ type Stats struct {
 	Calls         analysis.AssemblerStats
 	OpenCalls     int
 	Rules         rules.Stats
+	Transit       transit.Stats
 	Commits       uint64
 	CommitErrors  uint64
 	PendingAlerts int
@@ -413,6 +415,7 @@ func (p *Pipeline) Stats() Stats {
 	st.Calls = p.asm.Stats()
 	st.OpenCalls = p.asm.OpenCalls()
 	st.Rules = p.eng.Stats()
+	st.Transit = p.eng.TransitStats()
 	st.PendingAlerts = len(p.pending)
 	return st
 }

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Commits: how the pipeline makes ingest exactly-once.
@@ -110,6 +111,11 @@ func (s *Store) Commit(position, state []byte) error {
 	if err == nil {
 		s.dirty = true
 		err = s.writeBuffer(true)
+	}
+	// The open log's signed checkpoint (tamper evidence) covers committed
+	// records only: the log now ends with this commit.
+	if err == nil && s.cur && s.stall == nil && s.walHashed > s.cpLogBytes && time.Since(s.cpAt) >= s.opt.CheckpointInterval {
+		s.checkpoint("log", s.curSeq)
 	}
 	s.mu.Unlock()
 	if err != nil {

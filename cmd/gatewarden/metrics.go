@@ -82,6 +82,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 		metrics.WriteGaugeUint64(w, metricName(name, labels...), v)
 	}
 
+	d.ship.writeMetrics(w)
+
 	// Capture.
 	for i, name := range d.ifaceNames {
 		c(d.ifaces[i].packets.Load(), "gatewarden_capture_packets_total", label("interface", name))
@@ -170,6 +172,10 @@ func (m *daemonMetrics) write(w io.Writer) {
 	for id, n := range p.pl.Rules.WindowOverflow {
 		c(n, "gatewarden_rules_window_overflow_total", label("rule", id))
 	}
+	writeRouteMetrics(w, p.routes)
+	g(uint64(p.pl.Transit.Pending), "gatewarden_transit_pending_legs")
+	c(p.pl.Transit.Linked, "gatewarden_transit_linked_total")
+	c(p.pl.Transit.Overflow, "gatewarden_transit_pending_overflow_total")
 	alertKeys := make([][2]string, 0, len(p.alerts))
 	for k := range p.alerts {
 		alertKeys = append(alertKeys, k)

@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
@@ -149,6 +150,7 @@ type daemon struct {
 	store  *retention.Store
 	alerts *deliver.Dispatcher
 	hep    *deliver.HEPMirror // nil: off
+	ship   *daemonShipping    // nil: no central store (run_central.go)
 
 	live        *capture.Live
 	liveWorkers []liveWorker
@@ -265,6 +267,7 @@ func startDaemon(configPath string, gen *pipeline.Generation, log *slog.Logger) 
 			return nil, err
 		}
 	}
+	var cpSinks atomic.Pointer[deliver.Dispatcher] // set once the sinks are open
 	d.store, err = retention.Open(filepath.Join(dc.DataDir, "store"), retention.Options{
 		Committed:     true,
 		FlushInterval: dc.Retention.FlushPeriod,
@@ -274,13 +277,21 @@ func startDaemon(configPath string, gen *pipeline.Generation, log *slog.Logger) 
 		Logf:          func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...), "component", "retention") },
 		Warnf:         func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...), "component", "retention") },
 		Errorf:        func(format string, a ...any) { log.Error(fmt.Sprintf(format, a...), "component", "retention") },
+		// Signed checkpoints go to the alert sinks too, so a SIEM holds the head off the box.
+		OnCheckpoint: func(c retention.Checkpoint) {
+			if a := cpSinks.Load(); a != nil {
+				a.Send(&analysis.Alert{TS: time.Now().UnixNano(), Rule: "store.checkpoint", Severity: analysis.SeverityInfo, Detail: c.String()})
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	d.ship = startShipping(gen.Config, d.store, log)
 	if d.alerts, err = openAlertOutputs(&dc, log); err != nil {
 		return nil, err
 	}
+	cpSinks.Store(d.alerts)
 	if dc.HEP.Address != "" {
 		if d.hep, err = deliver.NewHEPMirror(dc.HEP.Address, dc.HEP.AgentID, dc.HEP.Password, dc.HEP.Queue); err != nil {
 			return nil, fmt.Errorf("hep: %w", err)
@@ -588,8 +599,8 @@ func sameDaemonSection(a, b *config.Daemon) bool {
 }
 
 // stop drains and closes everything in order: input, queue, analysis (calls
-// still open are closed and recorded), the HTTP servers, then alert sinks,
-// HEP and the store (sealed).
+// still open are closed and recorded), the HTTP servers, then the store
+// (sealed; its checkpoint is sent), alert sinks and HEP.
 func (d *daemon) stop(ctx context.Context) error {
 	d.inputCancel()
 	if d.live != nil {
@@ -636,7 +647,11 @@ func (d *daemon) totalDrops() uint64 {
 }
 
 func (d *daemon) closeOutputs(ctx context.Context) error {
+	d.ship.stop()
 	var errs []error
+	if d.store != nil { // first: its last checkpoint goes to the alert sinks
+		errs = append(errs, d.store.Close())
+	}
 	if d.alerts != nil {
 		errs = append(errs, d.alerts.Close(ctx))
 	}
@@ -645,9 +660,6 @@ func (d *daemon) closeOutputs(ctx context.Context) error {
 	}
 	if d.live != nil {
 		errs = append(errs, d.live.Close())
-	}
-	if d.store != nil {
-		errs = append(errs, d.store.Close())
 	}
 	return errors.Join(errs...)
 }

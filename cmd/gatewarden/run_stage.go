@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/kpi"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/pipeline"
@@ -296,6 +297,7 @@ type analysisStage struct {
 	lastPartner string
 	lastCounts  *[256]uint64
 	calls       map[string]*[6]uint64 // by partner, outcome
+	routes      kpi.Counters          // route KPIs by partner, link, direction
 	alerts      map[[2]string]uint64  // by rule, partner (delivered: covered by a commit)
 
 	mu        sync.Mutex
@@ -311,6 +313,7 @@ type published struct {
 	pl pipeline.Stats
 	// filesCommitted is how many finished files the last position holds.
 	filesCommitted int
+	routes         map[kpi.Key]kpi.RouteCounters
 	msgs           map[string][256]uint64
 	calls          map[string][6]uint64
 	alerts         map[[2]string]uint64
@@ -538,7 +541,7 @@ func (st *analysisStage) housekeeping(force bool) {
 }
 
 func (st *analysisStage) publish() {
-	p := published{pl: st.p.Stats(), filesCommitted: len(st.pos.Done),
+	p := published{pl: st.p.Stats(), filesCommitted: len(st.pos.Done), routes: st.routes.Snapshot(),
 		msgs: make(map[string][256]uint64, len(st.msgs)), calls: make(map[string][6]uint64, len(st.calls)),
 		alerts: make(map[[2]string]uint64, len(st.alerts))}
 	for k, v := range st.msgs {
@@ -583,6 +586,7 @@ func (st *analysisStage) onMessage(m *decode.Message) {
 }
 
 func (st *analysisStage) onClose(c *analysis.Call) {
+	st.routes.Add(c)
 	counts := st.calls[c.Partner]
 	if counts == nil {
 		counts = new([6]uint64)
