@@ -138,6 +138,7 @@ func (m *daemonMetrics) write(w io.Writer) {
 		c(ds.Reasons[r], name, label("layer", decodeLayer(r)), label("reason", r.String()))
 	}
 	// Delivered, but not whole: a faulty optional part, an over-long number.
+	c(ds.AssociationsEvicted, "gatewarden_decode_associations_evicted_total")
 	c(ds.ISUPOptionalErrors, "gatewarden_decode_isup_degraded_total", label("reason", "optional_part_error"))
 	c(ds.ISUPDigitsTruncated, "gatewarden_decode_isup_degraded_total", label("reason", "number_truncated"))
 	c(ds.UnknownISUPTypes, "gatewarden_decode_isup_degraded_total", label("reason", "unknown_type"))
