@@ -146,6 +146,14 @@ func NewAssembler(cfg AssemblerConfig) *Assembler {
 // Stats returns the counters so far.
 func (a *Assembler) Stats() AssemblerStats { return a.stats }
 
+// EachOpen calls fn with each call in progress (least recently active
+// first). The call stays the assembler's.
+func (a *Assembler) EachOpen(fn func(*Call)) {
+	for oc := a.active.head; oc != nil; oc = oc.next {
+		fn(&oc.call)
+	}
+}
+
 // OpenCalls is the number of calls in progress.
 func (a *Assembler) OpenCalls() int { return len(a.open) }
 

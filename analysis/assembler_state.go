@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/internal/snapshot"
 )
 
 // assemblerStateVersion is the first value of a saved assembler state.
-const assemblerStateVersion = 1
+const assemblerStateVersion = 2
 
 // AppendState appends the calls in progress (in activity order, with their
 // release timers), the capture-time clock and the counters to b, for a
@@ -117,7 +118,7 @@ func appendOpenCall(b []byte, oc *openCall) []byte {
 	b = appendAddr(b, k.addrLo)
 	b = appendAddr(b, k.addrHi)
 	b = snapshot.AppendUint(b, uint64(k.link))
-	b = append(b, k.ni)
+	b = append(b, k.ni, byte(k.proto))
 	b = snapshot.AppendInt(b, oc.lastSeen)
 	b = snapshot.AppendBool(b, oc.setup)
 	b = snapshot.AppendBool(b, oc.released)
@@ -141,6 +142,10 @@ func appendOpenCall(b []byte, oc *openCall) []byte {
 		b = appendParty(b, &c.Generic[i])
 	}
 	b = snapshot.AppendInt(b, int64(c.Messages))
+	b = append(b, byte(c.Protocol))
+	b = snapshot.AppendString(b, c.TransitOf)
+	b = snapshot.AppendString(b, c.TransitTo)
+	b = snapshot.AppendString(b, c.OriginCountry)
 	return snapshot.AppendUint(b, c.Ref)
 }
 
@@ -167,7 +172,7 @@ func (a *Assembler) readOpenCall(r *snapshot.Reader, oc *openCall) {
 	k.pcLo, k.pcHi, k.cic = uint32(r.Uint()), uint32(r.Uint()), uint32(r.Uint())
 	k.addrLo, k.addrHi = a.readAddr(r), a.readAddr(r)
 	k.link = uint16(r.Uint())
-	k.ni = r.Uint8()
+	k.ni, k.proto = r.Uint8(), decode.Protocol(r.Uint8())
 	oc.lastSeen = r.Int()
 	oc.setup, oc.released = r.Bool(), r.Bool()
 	c := &oc.call
@@ -193,5 +198,7 @@ func (a *Assembler) readOpenCall(r *snapshot.Reader, oc *openCall) {
 	}
 	c.Generic = oc.generic[:ng]
 	c.Messages = int(r.Int())
+	c.Protocol = decode.Protocol(r.Uint8())
+	c.TransitOf, c.TransitTo, c.OriginCountry = r.String(), r.String(), r.String()
 	c.Ref = r.Uint()
 }

@@ -390,7 +390,9 @@ func (p *Pipeline) Restore(accept func(position []byte) bool) (position []byte, 
 	if err := p.asm.RestoreState(rest[4 : 4+n]); err != nil {
 		return nil, false, err
 	}
-	if err := p.eng.RestoreState(rest[4+n:]); err != nil {
+	open := make(map[string]*analysis.Call, p.asm.OpenCalls())
+	p.asm.EachOpen(func(c *analysis.Call) { open[c.ID] = c })
+	if err := p.eng.RestoreState(rest[4+n:], func(id string) *analysis.Call { return open[id] }); err != nil {
 		p.asm.RestoreState(nil) //nolint:errcheck // empties it
 		return nil, false, err
 	}

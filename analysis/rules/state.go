@@ -3,28 +3,40 @@ package rules
 import (
 	"fmt"
 
+	"github.com/gatewarden/gatewarden/analysis"
+
 	"github.com/gatewarden/gatewarden/internal/snapshot"
 )
 
 // engineStateVersion is the first value of a saved engine state.
-const engineStateVersion = 1
+const engineStateVersion = 2
 
-// AppendState appends the behaviour windows (every event still inside a
-// window, and when each key last fired) to b, so a restart keeps counting
-// where it stopped (RestoreState): a one-ring burst that spans a restart is
-// still seen. Alert counters are not saved.
+// AppendState appends what the engine has counted to b, so a restart keeps
+// counting where it stopped (RestoreState): the behaviour windows (every
+// event still inside a window, and when each key last fired: a one-ring
+// burst that spans a restart is still seen), the route KPI counters
+// (route.asr_drop, route.short_calls) and the transit legs waiting for
+// their egress leg (by call ID). Alert counters are not saved.
 func (e *Engine) AppendState(b []byte) []byte {
 	b = snapshot.AppendUint(b, engineStateVersion)
 	for _, w := range e.windows() {
 		b = w.appendState(b)
 	}
+	b = e.routes.appendState(b)
+	var ids []string
+	e.transit.EachPending(func(c *analysis.Call) { ids = append(ids, c.ID) })
+	b = snapshot.AppendUint(b, uint64(len(ids)))
+	for _, id := range ids {
+		b = snapshot.AppendString(b, id)
+	}
 	return b
 }
 
-// RestoreState replaces the behaviour windows' contents with a saved state;
-// the windows keep their configured lengths and thresholds. On error the
-// windows are left empty.
-func (e *Engine) RestoreState(b []byte) error {
+// RestoreState replaces what the engine has counted with a saved state; the
+// windows keep their configured lengths and thresholds. open finds a
+// restored call in progress by ID (the transit legs). On error the engine's
+// counts are left empty.
+func (e *Engine) RestoreState(b []byte, open func(id string) *analysis.Call) error {
 	r := snapshot.NewReader(b)
 	if v := r.Uint(); v != engineStateVersion {
 		return fmt.Errorf("rules state: version %d, want %d", v, engineStateVersion)
@@ -33,13 +45,77 @@ func (e *Engine) RestoreState(b []byte) error {
 	for _, w := range ws {
 		w.readState(r)
 	}
+	e.routes.readState(r)
+	n := r.Count(e.th.TransitMaxPending + maxRoutes)
+	legs := make([]*analysis.Call, 0, n)
+	for i := 0; i < n && r.Err() == nil; i++ {
+		if c := open(r.String()); c != nil {
+			legs = append(legs, c)
+		}
+	}
 	if err := r.Err(); err != nil || r.Len() != 0 {
 		for _, w := range ws {
 			w.clear()
 		}
+		e.routes = routeTable{}
+		e.routes.init()
 		return fmt.Errorf("rules state: corrupt (%v, %d trailing bytes)", err, r.Len())
 	}
+	e.transit.Restore(legs)
 	return nil
+}
+
+func (t *routeTable) appendState(b []byte) []byte {
+	b = snapshot.AppendInt(b, t.judged)
+	b = snapshot.AppendBool(b, t.started)
+	b = snapshot.AppendUint(b, t.overflow)
+	b = snapshot.AppendUint(b, uint64(len(t.sorted)))
+	for _, r := range t.sorted {
+		b = snapshot.AppendString(b, r.key.partner)
+		b = snapshot.AppendString(b, r.key.link)
+		b = append(b, byte(r.key.dir))
+		n := 0
+		for i := range r.hours {
+			if r.hours[i] != (hourCount{}) {
+				n++
+			}
+		}
+		b = snapshot.AppendUint(b, uint64(n))
+		for i, h := range r.hours {
+			if h != (hourCount{}) {
+				b = snapshot.AppendUint(b, uint64(i))
+				b = snapshot.AppendInt(b, h.hour)
+				b = snapshot.AppendUint(b, uint64(h.seizures))
+				b = snapshot.AppendUint(b, uint64(h.answered))
+			}
+		}
+		b = snapshot.AppendInt(b, r.shortWindow)
+		b = snapshot.AppendInt(b, int64(r.answered))
+		b = snapshot.AppendInt(b, int64(r.short))
+		b = snapshot.AppendBool(b, r.shortFired)
+	}
+	return b
+}
+
+func (t *routeTable) readState(r *snapshot.Reader) {
+	*t = routeTable{}
+	t.init()
+	t.judged, t.started, t.overflow = r.Int(), r.Bool(), r.Uint()
+	n := r.Count(maxRoutes)
+	for i := 0; i < n && r.Err() == nil; i++ {
+		k := routeKey{partner: r.String(), link: r.String(), dir: analysis.Direction(r.Uint8())}
+		rs := t.get(k)
+		if rs == nil {
+			r.Fail()
+			return
+		}
+		nh := r.Count(baselineHours)
+		for j := 0; j < nh && r.Err() == nil; j++ {
+			idx := r.Count(baselineHours - 1)
+			rs.hours[idx] = hourCount{hour: r.Int(), seizures: uint32(r.Uint()), answered: uint32(r.Uint())}
+		}
+		rs.shortWindow, rs.answered, rs.short, rs.shortFired = r.Int(), int(r.Int()), int(r.Int()), r.Bool()
+	}
 }
 
 func (e *Engine) windows() [4]*window {
