@@ -27,7 +27,9 @@
 // partition never holds uncommitted records), when it holds too many
 // undelivered alerts, every CommitEvery of wall time, and whenever its
 // owner asks (a file finished, SIGTERM). Alerts go to the sinks only once a
-// commit covers them, so an alert is never delivered twice.
+// commit covers them, so an alert is never delivered twice — except when
+// the store cannot commit (a full disk): then they are delivered at once
+// (counted in Stats.AlertsUncommitted).
 package pipeline
 
 import (
@@ -101,7 +103,10 @@ type Stats struct {
 	// fragments: a crash right after one loses those messages.
 	CommitsWithFragments uint64
 	StoreErrors          uint64 // records the store refused (it counts them by reason too)
-	RestoredCalls        int    // calls in progress restored at start
+	// AlertsUncommitted counts alerts delivered after a failed commit (the
+	// store could not keep them): a restart may deliver them again.
+	AlertsUncommitted uint64
+	RestoredCalls     int // calls in progress restored at start
 }
 
 // Pipeline runs the stages for one input. It is not safe for concurrent use.
@@ -337,11 +342,22 @@ func (p *Pipeline) Commit() error {
 		p.cfg.OnCommit(err)
 	}
 	if err != nil {
+		// The store cannot commit (a full disk): it cannot keep these alerts
+		// either, so the sinks get them now rather than never. Exactly-once
+		// delivery needs a store that writes.
 		p.stats.CommitErrors++
+		p.stats.AlertsUncommitted += uint64(len(p.pending))
+		p.deliver()
 		return err
 	}
 	p.stats.Commits++
 	p.uncommitted = false
+	p.deliver()
+	return nil
+}
+
+// deliver hands the pending alerts to the sinks.
+func (p *Pipeline) deliver() {
 	if p.cfg.OnAlert != nil {
 		for i := range p.pending {
 			p.cfg.OnAlert(&p.pending[i])
@@ -349,7 +365,6 @@ func (p *Pipeline) Commit() error {
 	}
 	clear(p.pending)
 	p.pending = p.pending[:0]
-	return nil
 }
 
 func putLen(b []byte, n int) {

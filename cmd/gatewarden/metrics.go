@@ -167,6 +167,7 @@ func (m *daemonMetrics) write(w io.Writer) {
 	c(p.pl.CommitErrors, "gatewarden_pipeline_commits_total", label("result", "error"))
 	c(p.pl.CommitsWithFragments, "gatewarden_pipeline_commits_with_fragments_total")
 	g(uint64(p.pl.PendingAlerts), "gatewarden_pipeline_pending_alerts")
+	c(p.pl.AlertsUncommitted, "gatewarden_pipeline_alerts_uncommitted_total")
 	for id, n := range p.pl.Rules.WindowKeys {
 		g(uint64(n), "gatewarden_rules_window_keys", label("rule", id))
 	}
@@ -177,6 +178,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 	g(uint64(p.pl.Transit.Pending), "gatewarden_transit_pending_legs")
 	c(p.pl.Transit.Linked, "gatewarden_transit_linked_total")
 	c(p.pl.Transit.Overflow, "gatewarden_transit_pending_overflow_total")
+	c(p.routeOverflow[0], "gatewarden_routes_overflow_total", label("table", "rules"))
+	c(p.routeOverflow[1], "gatewarden_routes_overflow_total", label("table", "kpi"))
 	alertKeys := make([][2]string, 0, len(p.alerts))
 	for k := range p.alerts {
 		alertKeys = append(alertKeys, k)
@@ -220,6 +223,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 	c(cs.CutMessages, "gatewarden_recovery_cut_records_total", label("kind", "message"))
 	c(cs.CutCalls, "gatewarden_recovery_cut_records_total", label("kind", "call"))
 	c(cs.CutAlerts, "gatewarden_recovery_cut_records_total", label("kind", "alert"))
+	c(p.routeOverflow[0], "gatewarden_routes_overflow_total", label("table", "rules"))
+	c(p.routeOverflow[1], "gatewarden_routes_overflow_total", label("table", "kpi"))
 	parts := d.store.Partitions()
 	var bytes int64
 	for _, pm := range parts {

@@ -314,10 +314,12 @@ type published struct {
 	// filesCommitted is how many finished files the last position holds.
 	filesCommitted int
 	routes         map[kpi.Key]kpi.RouteCounters
-	msgs           map[string][256]uint64
-	calls          map[string][6]uint64
-	alerts         map[[2]string]uint64
-	reloaded       int
+	// routes not followed because a table was full: route rules, KPI counters
+	routeOverflow [2]uint64
+	msgs          map[string][256]uint64
+	calls         map[string][6]uint64
+	alerts        map[[2]string]uint64
+	reloaded      int
 }
 
 func newAnalysisStage(d *daemon) *analysisStage {
@@ -553,6 +555,7 @@ func (st *analysisStage) publish() {
 	for k, v := range st.alerts {
 		p.alerts[k] = v
 	}
+	p.routeOverflow = [2]uint64{p.pl.Rules.RouteOverflow, st.routes.Overflow}
 	st.mu.Lock()
 	st.published = p
 	st.mu.Unlock()
