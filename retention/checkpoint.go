@@ -209,7 +209,11 @@ func (s *Store) Checkpoint() error {
 	if err := s.writeBuffer(true); err != nil {
 		return err
 	}
-	s.checkpoint("log", s.curSeq)
+	if s.cur {
+		s.checkpoint("log", s.curSeq)
+	} else {
+		s.checkpoint("state", 0)
+	}
 	return nil
 }
 
