@@ -104,6 +104,12 @@ func (s *Store) load() error {
 		if err := s.finishInterruptedSeals(); err != nil {
 			return err
 		}
+		// A line cut by a crash is cut off, so the next one starts on its own.
+		for _, name := range []string{checkpointFile, removedFile} {
+			if err := cutPartialLine(filepath.Join(s.dir, name)); err != nil {
+				return err
+			}
+		}
 	}
 	mseqs, err := listSeqs(s.dir, ".manifest")
 	if err != nil {

@@ -292,6 +292,9 @@ func startDaemon(configPath string, gen *pipeline.Generation, log *slog.Logger) 
 		return nil, err
 	}
 	cpSinks.Store(d.alerts)
+	if err := d.store.Checkpoint(); err != nil { // the head at start, to the sinks too
+		log.Error("store checkpoint at start", "err", err)
+	}
 	if dc.HEP.Address != "" {
 		if d.hep, err = deliver.NewHEPMirror(dc.HEP.Address, dc.HEP.AgentID, dc.HEP.Password, dc.HEP.Queue); err != nil {
 			return nil, fmt.Errorf("hep: %w", err)
