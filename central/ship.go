@@ -284,7 +284,6 @@ func (s *Shipper) commit(c Cursor) error {
 	return nil
 }
 
-
 func (s *Shipper) measureLag() {
 	n, first, newest, err := s.Store.Backlog(s.cur.Messages)
 	if err != nil {

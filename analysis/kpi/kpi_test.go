@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/kpi"
@@ -123,5 +124,12 @@ func TestCountersBounded(t *testing.T) {
 	cs.Add(&analysis.Call{Link: "d"}) // no partner: not a route
 	if cs.Overflow != 1 {
 		t.Fatalf("overflow %d", cs.Overflow)
+	}
+}
+
+// deploy/SIZING.md: about 2.1 KiB of counters per route.
+func TestRouteCountersSize(t *testing.T) {
+	if n := unsafe.Sizeof(kpi.RouteCounters{}); n > 2200 {
+		t.Fatalf("RouteCounters is %d B", n)
 	}
 }

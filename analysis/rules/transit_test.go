@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/gatewarden/gatewarden/analysis"
 )
@@ -252,5 +253,15 @@ func TestRouteTableBounded(t *testing.T) {
 	}
 	if st := e.Stats(); st.Routes != maxRoutes || st.RouteOverflow != 1 || e.RouteOverflow() != 1 {
 		t.Fatalf("routes %d overflow %d", st.Routes, st.RouteOverflow)
+	}
+}
+
+// deploy/SIZING.md: 168 hourly counters of 16 B per route.
+func TestRouteStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(hourCount{}); n != 16 {
+		t.Fatalf("hourCount is %d B", n)
+	}
+	if n := unsafe.Sizeof(routeState{}); n > 2800 {
+		t.Fatalf("routeState is %d B", n)
 	}
 }
