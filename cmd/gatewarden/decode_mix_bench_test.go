@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -14,14 +15,25 @@ import (
 	"github.com/gatewarden/gatewarden/pcaps/gen"
 )
 
-// mixCalls gives every mix capture just over 50 000 ISUP messages (57 600).
-const mixCalls = 12000
+// mixCalls gives every mix capture just over 50 000 ISUP messages (57 600);
+// GATEWARDEN_BENCH_MIX_CALLS sets another count (e.g. 60000: 288 000
+// messages, where start-up weighs less).
+func mixCalls(b *testing.B) int {
+	if v := os.Getenv("GATEWARDEN_BENCH_MIX_CALLS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("GATEWARDEN_BENCH_MIX_CALLS=%q: want a positive count of calls", v)
+		}
+		return n
+	}
+	return 12000
+}
 
 // mixCapture generates the capture of a traffic mix (gen.Mixes) into dir;
 // such files are never committed.
 func mixCapture(b *testing.B, dir, mix string) (string, uint64) {
 	b.Helper()
-	opt, err := gen.MixOptions(mix, 1, mixCalls, 14)
+	opt, err := gen.MixOptions(mix, 1, mixCalls(b), 14)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,12 +120,17 @@ type buildError struct {
 
 func (e *buildError) Error() string { return "go build: " + e.err.Error() + ": " + e.out }
 
-// processCPU runs a command to completion, stdout discarded, and returns its
-// user+system CPU time (its own rusage, not this process's).
+// processCPU runs a command to completion, stdout to /dev/null, and returns
+// its user+system CPU time (its own rusage, not this process's).
 func processCPU(b *testing.B, name string, args ...string) time.Duration {
 	b.Helper()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer null.Close()
 	cmd := exec.Command(name, args...)
-	cmd.Stdout = io.Discard
+	cmd.Stdout = null // as `> /dev/null`: no pipe for this process to drain
 	if err := cmd.Run(); err != nil {
 		b.Fatalf("%s: %v", name, err)
 	}
