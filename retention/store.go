@@ -16,6 +16,7 @@ import (
 	"hash"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
@@ -48,6 +49,10 @@ type Options struct {
 	ReadOnly bool
 	// NoSync skips fsync (tests and benchmarks on tmpfs).
 	NoSync bool
+	// NoNumberIndex makes number lookups read every partition's segment
+	// instead of skipping those the number index rules out (numindex.go);
+	// for comparing the two. The index is still written.
+	NoNumberIndex bool
 	// Logf receives removals, recoveries and write errors. Default: discard.
 	Logf func(format string, args ...any)
 	// Errorf receives write failures and their end (writing resumed).
@@ -164,6 +169,9 @@ type Store struct {
 	memc    memCache
 	segs    segmentCache // open sealed segments, shared by queries
 	decoded decodedCache // their decoded blocks and index chunks
+	nix     numIndex     // the number index files (numindex.go)
+	nixWG   sync.WaitGroup
+	nixStop atomic.Bool
 
 	circuits map[circuitKey]circuitState
 	gaps     map[uint32]walGaps // logs recovered with damaged records, for renumbering references
