@@ -36,11 +36,11 @@ type Local struct {
 }
 
 // Calls runs q on the store.
-func (l *Local) Calls(_ context.Context, q Query) ([]CallResult, error) {
+func (l *Local) Calls(ctx context.Context, q Query) ([]CallResult, error) {
 	if q.Box != "" && q.Box != l.Box {
 		return nil, nil
 	}
-	calls, err := l.Store.QueryCalls(q.Query)
+	calls, err := l.Store.QueryCallsContext(ctx, q.Query)
 	if err != nil {
 		return nil, err
 	}
