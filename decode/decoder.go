@@ -32,6 +32,7 @@ type Decoder struct {
 
 	ipFrag   fragTable
 	sctp     sctpState
+	tcp      tcpState
 	mtp2     map[mtp2Key]*mtp2Link
 	mtp3Buf  []byte // M3UA: SIO + rebuilt routing label + ISUP
 	maxAssoc int
@@ -87,6 +88,7 @@ func (d *Decoder) Decode(f *Frame) {
 func (d *Decoder) Flush() {
 	d.ipFrag.flush(d)
 	d.sctp.flush(d)
+	d.flushTCP()
 }
 
 // expire drops reassemblies that have waited longer than FragmentTimeout of
@@ -94,6 +96,10 @@ func (d *Decoder) Flush() {
 func (d *Decoder) expire(now int64) {
 	d.ipFrag.expire(d, now)
 	d.sctp.expire(d, now)
+	if d.tcp.tail != nil && now-d.tcp.lastExpire >= tcpExpireEvery {
+		d.tcp.lastExpire = now
+		d.expireTCP(now)
+	}
 }
 
 // count records r for the current frame.
@@ -127,6 +133,10 @@ func (d *Decoder) beginMessage(t Transport) *Message {
 	m.HasRC, m.HasNA = false, false
 	m.Label = Label{}
 	m.MTP3 = nil
+	m.HasISUP = false
+	if m.SIP.CallID != nil {
+		m.SIP = SIP{} // only after a SIP message: the struct is large
+	}
 	return m
 }
 
@@ -180,6 +190,7 @@ func (d *Decoder) deliverISUP(m *Message, isup []byte) {
 		d.count(r)
 		return
 	}
+	m.HasISUP = true
 	d.stats.Messages++
 	if d.h != nil {
 		d.h(m)
