@@ -79,6 +79,7 @@ type SIPAddr struct {
 // SIP is one SIP message. Slices alias the input and are valid only until the
 // handler returns.
 type SIP struct {
+	Raw        []byte // the whole message, start line to the end of the body
 	Request    bool
 	Method     SIPMethod // the request's method, or the method in a response's CSeq
 	MethodText []byte    // request method as sent
@@ -98,7 +99,10 @@ type SIP struct {
 	NDiversion uint8
 	History    [MaxSIPHistoryInfo]SIPAddr
 	NHistory   uint8
-	Reason     []byte // Reason header value (RFC 3326)
+	// DiversionHeader and HistoryHeader are the first such header's value as
+	// sent (tshark's sip.Diversion, sip.History-Info).
+	DiversionHeader, HistoryHeader []byte
+	Reason                         []byte // Reason header value (RFC 3326)
 	// ReasonCause is the Q.850 cause of a Reason header with protocol Q.850.
 	ReasonCause    uint8
 	HasReasonCause bool
@@ -258,6 +262,9 @@ func ParseSIP(b []byte, datagram bool, out *SIP) Reason {
 		case hdrPrivacy:
 			out.Privacy = value
 		case hdrDiversion:
+			if out.DiversionHeader == nil {
+				out.DiversionHeader = value
+			}
 			eachValue(value, func(v []byte) {
 				if out.NDiversion < MaxSIPDiversion {
 					parseAddr(v, &out.Diversion[out.NDiversion])
@@ -265,6 +272,9 @@ func ParseSIP(b []byte, datagram bool, out *SIP) Reason {
 				}
 			})
 		case hdrHistoryInfo:
+			if out.HistoryHeader == nil {
+				out.HistoryHeader = value
+			}
 			eachValue(value, func(v []byte) {
 				if out.NHistory < MaxSIPHistoryInfo {
 					parseAddr(v, &out.History[out.NHistory])
@@ -302,6 +312,7 @@ func ParseSIP(b []byte, datagram bool, out *SIP) Reason {
 		body = nil
 	}
 	out.Body = body
+	out.Raw = b[:bodyStart+len(body)]
 	out.ContentType = ct
 	if len(body) > 0 && ct != nil {
 		return findISUP(ct, body, out)

@@ -85,6 +85,9 @@ func (d *Decoder) deliverSIP(t Transport, src, dst netip.AddrPort, p []byte, dat
 		d.count(r)
 		return
 	}
+	if m.ISUP.Raw != nil {
+		m.ISUP = ISUP{} // no stale ISUP on a message without (a good) body
+	}
 	if s.HasISUP {
 		d.sipISUP(m)
 	}

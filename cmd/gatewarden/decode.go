@@ -37,6 +37,7 @@ type decodeOptions struct {
 	linkPCBits   map[netip.Addr]uint8
 	maxErrors    int
 	checksums    bool
+	sip          bool
 	files        []string
 }
 
@@ -48,11 +49,12 @@ func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
 	ifacePC := fs.String("iface-pc-bits", "", "per-capture point-code width, FILE=BITS[,FILE=BITS...]; FILE is the path as given or its base name")
 	linkPC := fs.String("link-pc-bits", "", "per-association point-code width for SIGTRAN, ADDR=BITS[,ADDR=BITS...] (either IP address of the association)")
 	checksums := fs.Bool("verify-checksums", false, "verify SCTP CRC32c and count bad ones in the summary (taps often see unfilled, offloaded checksums)")
+	sip := fs.Bool("sip", true, "also decode SIP over UDP, TCP and SCTP, with application/ISUP bodies as SIP-I")
 	maxErrors := fs.Int("max-errors", 10, "errors printed per drop reason before the rest are only counted (0: no limit)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: gatewarden decode [flags] FILE...\n\n"+
 			"Reads pcap/pcapng files (gzip-compressed too) in timestamp order and prints one JSON\n"+
-			"object per ISUP message on stdout. Errors and a summary go to stderr.\n\nflags:\n")
+			"object per ISUP, BICC or SIP message on stdout. Errors and a summary go to stderr.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -65,7 +67,7 @@ func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
 		fmt.Fprintf(stderr, "gatewarden decode: "+format+"\n", a...)
 		return nil, exitUsage
 	}
-	o := &decodeOptions{fcs: -1, maxErrors: *maxErrors, checksums: *checksums, files: fs.Args()}
+	o := &decodeOptions{fcs: -1, maxErrors: *maxErrors, checksums: *checksums, sip: *sip, files: fs.Args()}
 	var err error
 	if o.pcBits, err = parsePCBits(*pcBits); err != nil {
 		return usageErr("invalid --pc-bits %q: %v", *pcBits, err)
@@ -223,7 +225,7 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	unreadable := r.Unreadable() - notCapture
 	reported := len(errs)
 
-	cfg := decode.Config{PCBits: o.pcBits, LinkPCBits: o.linkPCBits, VerifySCTPChecksums: o.checksums}
+	cfg := decode.Config{PCBits: o.pcBits, LinkPCBits: o.linkPCBits, VerifySCTPChecksums: o.checksums, SIP: o.sip}
 	if o.fcs >= 0 {
 		cfg.MTP2FCSLen = o.fcs
 	}
