@@ -46,6 +46,9 @@ type AssemblerConfig struct {
 	// Partner names the partner owning an address or point code, "" if none.
 	// Either argument may be zero/invalid. Nil means no partners.
 	Partner func(addr netip.Addr, pc uint32) string
+	// Open is called when an IAM has opened a call and filled its record
+	// (the called number may still grow by SAMs). The call is open.
+	Open func(*Call)
 	// Setup is called once per call when its setup is complete: at the first
 	// message after IAM/SAM, or at close if none came. The call is open.
 	Setup func(*Call)
@@ -292,6 +295,9 @@ func (a *Assembler) iam(m *decode.Message) {
 	a.open[key] = oc
 	a.stats.Calls++
 	a.touch(oc, m.TS)
+	if a.cfg.Open != nil {
+		a.cfg.Open(&oc.call)
+	}
 }
 
 func (a *Assembler) alloc() *openCall {

@@ -3,6 +3,7 @@ package analysis
 import (
 	"encoding/json"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -450,4 +451,33 @@ func TestAssemblerLinkContext(t *testing.T) {
 	if len(col.closed) != 4 || answered != 1 {
 		t.Errorf("closed %d, answered %d", len(col.closed), answered)
 	}
+}
+
+// TestOpenCallMemory measures the heap an open call holds (SIZING.md's
+// memory table): 200 000 calls seized and alerting (IAM, ACM), none released,
+// and bounds it.
+func TestOpenCallMemory(t *testing.T) {
+	const calls = 200_000
+	const maxBytesPerCall = 1024
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	a := NewAssembler(AssemblerConfig{MaxOpenCalls: 2 * calls})
+	var b msgBuilder
+	for i := 0; i < calls; i++ {
+		ts := int64(i) * 1e6
+		a.Feed(b.iam(ts, true, uint32(i), "13800138000", "2088881234"))
+		a.Feed(b.msg(ts+1e5, msgACM, false, uint32(i)))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if a.OpenCalls() != calls {
+		t.Fatalf("%d open calls, want %d", a.OpenCalls(), calls)
+	}
+	per := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / calls
+	t.Logf("%d open calls: %.0f B of heap per open call", calls, per)
+	if per > maxBytesPerCall {
+		t.Errorf("%.0f B per open call, want at most %d", per, maxBytesPerCall)
+	}
+	runtime.KeepAlive(a)
 }

@@ -17,7 +17,8 @@ func AppendTS(dst []byte, ts int64) []byte {
 // AppendAlertJSON appends a as one JSON object (no newline) with the public
 // contract fields: ts, rule, severity, partner, direction, calling, called,
 // redirecting, opc, dpc, cic, call_id, outcome, count and window_s (behaviour
-// alerts only) and detail.
+// alerts only), link (route alerts only), origin_country (international
+// calls only) and detail.
 func AppendAlertJSON(dst []byte, a *Alert) []byte {
 	dst = append(dst, `{"ts":"`...)
 	dst = AppendTS(dst, a.TS)
@@ -37,6 +38,12 @@ func AppendAlertJSON(dst []byte, a *Alert) []byte {
 	if a.WindowS > 0 {
 		dst = appendUintField(dst, "count", uint64(a.Count))
 		dst = appendUintField(dst, "window_s", uint64(a.WindowS))
+	}
+	if a.Link != "" {
+		dst = appendStrField(dst, "link", a.Link)
+	}
+	if a.OriginCountry != "" {
+		dst = appendStrField(dst, "origin_country", a.OriginCountry)
 	}
 	dst = appendStrField(dst, "detail", a.Detail)
 	return append(dst, '}')
@@ -87,6 +94,15 @@ func AppendCallJSON(dst []byte, c *Call) []byte {
 		dst = appendUintField(dst, "redirection_counter", uint64(c.RedirCounter))
 	}
 	dst = appendUintField(dst, "messages", uint64(c.Messages))
+	if c.TransitOf != "" {
+		dst = appendStrField(dst, "transit_of", c.TransitOf)
+	}
+	if c.TransitTo != "" {
+		dst = appendStrField(dst, "transit_to", c.TransitTo)
+	}
+	if c.OriginCountry != "" {
+		dst = appendStrField(dst, "origin_country", c.OriginCountry)
+	}
 	return append(dst, '}')
 }
 

@@ -103,6 +103,16 @@ type Call struct {
 	Redirected     bool          `json:"redirected,omitempty"`
 
 	Messages int `json:"messages"` // ISUP messages seen on this call
+
+	// Transit legs inside this gateway (see package transit): TransitOf is
+	// the ID of the ingress call an egress call continues, TransitTo the ID
+	// of the egress call an ingress call became. Empty when not linked.
+	TransitOf string `json:"transit_of,omitempty"`
+	TransitTo string `json:"transit_to,omitempty"`
+	// OriginCountry is the ISO 3166-1 alpha-2 code of the country an
+	// international call comes from (the caller's country code, else the
+	// international partner's configured country); "" for domestic calls.
+	OriginCountry string `json:"origin_country,omitempty"`
 }
 
 // RingNanos is the time from alerting to answer or release (0 when not alerted).
@@ -163,4 +173,8 @@ type Alert struct {
 	Count       int     // behaviour alerts: events in the window
 	WindowS     int     // behaviour alerts: window length in seconds
 	Detail      string
+	// OriginCountry of the call (ISO 3166-1 alpha-2), when international.
+	OriginCountry string
+	// Link of a route alert (route.*), which has no call.
+	Link string
 }

@@ -1,8 +1,10 @@
 package capture
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -12,11 +14,12 @@ import (
 	"github.com/gatewarden/gatewarden/decode"
 )
 
-// FilterHelp describes the filter forms for command-line help: without
-// libpcap there is no general filter compiler.
-const FilterHelp = `capture filter: "" (none), "sctp", "sctp port N", "vlan and sctp" or ` +
-	`"vlan and sctp port N" (compiled in, pure Go); or "@FILE" with the output of ` +
-	`"tcpdump -ddd -i IFACE 'EXPR'" (classic BPF compiled for that interface's link type)`
+// FilterHelp describes the filter forms for command-line help.
+const FilterHelp = `capture filter: "" (none); a tcpdump expression (pcap-filter(7) subset: ` +
+	`and/or/not (&&, ||, !), parentheses; ip, ip6, arp, tcp, udp, sctp, icmp, vlan [ID]; ` +
+	`[ip|ip6|arp] [src|dst|src or dst|src and dst] host ADDR | net ADDR/LEN; ` +
+	`[tcp|udp|sctp] [src|dst] port N | portrange N-M), compiled in, pure Go; ` +
+	`or "@FILE" with the output of "tcpdump -ddd -i IFACE 'EXPR'"`
 
 // Values a filter returns: the snap length to keep, or 0 to drop.
 const (
@@ -24,10 +27,12 @@ const (
 	filterReject = 0
 )
 
-// EtherTypes recognised by the compiled filters.
+// EtherTypes and IP protocols recognised by the compiled filters.
 const (
 	etherTypeIPv4   = 0x0800
 	etherTypeIPv6   = 0x86DD
+	etherTypeARP    = 0x0806
+	etherTypeRARP   = 0x8035
 	etherTypeVLAN   = 0x8100
 	etherTypeQinQ   = 0x88A8
 	etherTypeQinQv1 = 0x9100
@@ -35,152 +40,389 @@ const (
 	ipv6Fragment    = 44
 )
 
-// filterExpr is a parsed built-in filter expression.
-type filterExpr struct {
-	vlan bool
-	port int // -1: any
-}
+// Header layout used by the compiled filters (offsets from the network
+// header).
+const (
+	ethHeaderLen      = 14
+	ethTypeOffset     = 12
+	vlanTagLen        = 4
+	vlanIDMask        = 0x0FFF
+	ipv4ProtoOffset   = 9
+	ipv4FragOffset    = 6
+	ipv4FragMask      = 0x1FFF // fragment offset bits
+	ipv4SrcOffset     = 12
+	ipv4DstOffset     = 16
+	ipv6NextOffset    = 6
+	ipv6SrcOffset     = 8
+	ipv6DstOffset     = 24
+	ipv6HeaderLen     = 40
+	ipv6FragHeaderLen = 8
+	ipv6FragOffMask   = 0xFFF8 // fragment offset bits of the fragment header
+	arpSenderIPOffset = 14
+	arpTargetIPOffset = 24
+)
 
-func parseFilterExpr(expr string) (filterExpr, bool, error) {
-	words := strings.Fields(expr)
-	if len(words) == 0 {
-		return filterExpr{}, false, nil
-	}
-	e := filterExpr{port: -1}
-	bad := func() (filterExpr, bool, error) {
-		return filterExpr{}, false, fmt.Errorf("unsupported filter %q: %s", expr, FilterHelp)
-	}
-	if words[0] == "vlan" {
-		if len(words) < 2 || words[1] != "and" {
-			return bad()
-		}
-		e.vlan = true
-		words = words[2:]
-	}
-	if len(words) == 0 || words[0] != "sctp" {
-		return bad()
-	}
-	words = words[1:]
-	if len(words) > 0 {
-		if len(words) != 2 || words[0] != "port" {
-			return bad()
-		}
-		n, err := strconv.Atoi(words[1])
-		if err != nil || n < 0 || n > 65535 {
-			return filterExpr{}, false, fmt.Errorf("filter %q: port %q is not 0-65535", expr, words[1])
-		}
-		e.port = n
-	}
-	return e, true, nil
-}
+// Scratch memory slots: the offset of the network header and of the
+// EtherType, which "vlan" moves past an in-frame tag at run time.
+const (
+	memNet   = 0
+	memEther = 1
+)
 
-// CompileFilter compiles a built-in filter expression for a link type
-// (Ethernet, or raw IP as delivered by a SOCK_DGRAM packet socket). An empty
-// expression yields no program.
+// CompileFilter compiles a filter expression in the tcpdump syntax (see
+// FilterHelp) for a link type: Ethernet, or raw IP as delivered by a
+// SOCK_DGRAM packet socket. An empty expression yields no program.
 //
-// Unlike tcpdump, "sctp port N" keeps non-first IP fragments of SCTP packets
-// (they carry no ports) so that the decoder can reassemble them. "vlan"
-// matches a tag the kernel stripped into packet metadata (the ancillary
-// vlan_tag_present load) as well as one still in the frame.
+// Differences from tcpdump, both for a monitor that must not lose a message:
+// a port or portrange primitive also matches a non-first IP fragment of the
+// protocols it names (it carries no ports; the decoder reassembles it), and
+// "vlan" matches a tag the kernel stripped into packet metadata (the
+// ancillary vlan_tag_present load) as well as one still in the frame; after
+// an in-frame tag the following primitives read past it, as in tcpdump.
 func CompileFilter(expr string, linkType uint16) ([]bpf.Instruction, error) {
-	e, ok, err := parseFilterExpr(expr)
-	if err != nil || !ok {
+	n, err := parseFilter(expr)
+	if err != nil || n == nil {
 		return nil, err
 	}
-	var a asm
+	c := filterCompiler{link: linkType}
 	switch linkType {
 	case decode.LinkTypeEthernet:
-		if e.vlan {
-			// Tag stripped by the kernel: the frame is untagged.
-			a.emit(bpf.LoadExtension{Num: bpf.ExtVLANTagPresent})
-			a.jumpIf(bpf.JumpEqual, 0, "inline", "stripped")
-			a.label("stripped")
-			a.emit(bpf.LoadAbsolute{Off: 12, Size: 2})
-			a.jump("eth14")
-			a.label("inline")
-			a.emit(bpf.LoadAbsolute{Off: 12, Size: 2})
-			a.jumpIf(bpf.JumpEqual, etherTypeVLAN, "tagged", "")
-			a.jumpIf(bpf.JumpEqual, etherTypeQinQ, "tagged", "")
-			a.jumpIf(bpf.JumpEqual, etherTypeQinQv1, "tagged", "reject")
-			a.label("tagged")
-			a.emit(bpf.LoadAbsolute{Off: 16, Size: 2})
-			a.etherBody(18, e.port, "18")
-			a.label("eth14")
-			a.etherBody(14, e.port, "14")
-		} else {
-			a.emit(bpf.LoadAbsolute{Off: 12, Size: 2})
-			a.etherBody(14, e.port, "14")
-		}
+		c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: ethHeaderLen})
+		c.emit(bpf.StoreScratch{Src: bpf.RegA, N: memNet})
+		c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: ethTypeOffset})
+		c.emit(bpf.StoreScratch{Src: bpf.RegA, N: memEther})
 	case decode.LinkTypeRaw:
-		if e.vlan {
-			a.emit(bpf.LoadExtension{Num: bpf.ExtVLANTagPresent})
-			a.jumpIf(bpf.JumpEqual, 0, "reject", "")
-		}
-		a.emit(bpf.LoadAbsolute{Off: 0, Size: 1})
-		a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 4})
-		a.jumpIf(bpf.JumpEqual, 4, "v4_0", "")
-		a.jumpIf(bpf.JumpEqual, 6, "v6_0", "reject")
-		a.ipBodies(0, e.port, "0")
+		c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 0})
+		c.emit(bpf.StoreScratch{Src: bpf.RegA, N: memNet})
 	default:
 		return nil, fmt.Errorf("filter %q: no built-in compilation for link type %d", expr, linkType)
 	}
-	a.label("accept")
-	a.emit(bpf.RetConstant{Val: filterAccept})
-	a.label("reject")
-	a.emit(bpf.RetConstant{Val: filterReject})
-	return a.resolve()
-}
-
-// etherBody dispatches on the EtherType in A, with the IP header at off.
-func (a *asm) etherBody(off uint32, port int, tag string) {
-	a.jumpIf(bpf.JumpEqual, etherTypeIPv4, "v4_"+tag, "")
-	a.jumpIf(bpf.JumpEqual, etherTypeIPv6, "v6_"+tag, "reject")
-	a.ipBodies(off, port, tag)
-}
-
-// ipBodies emits the IPv4 and IPv6 checks for an IP header at off.
-func (a *asm) ipBodies(off uint32, port int, tag string) {
-	a.label("v4_" + tag)
-	a.emit(bpf.LoadAbsolute{Off: off + 9, Size: 1})
-	if port < 0 {
-		a.jumpIf(bpf.JumpEqual, ipProtoSCTP, "accept", "reject")
-	} else {
-		a.jumpIf(bpf.JumpEqual, ipProtoSCTP, "", "reject")
-		// A non-first fragment has no SCTP header: keep it for reassembly.
-		a.emit(bpf.LoadAbsolute{Off: off + 6, Size: 2})
-		a.jumpIf(bpf.JumpBitsSet, 0x1FFF, "accept", "")
-		a.emit(bpf.LoadMemShift{Off: off})
-		a.ports(off, port)
+	c.node(n, "accept", "reject")
+	c.label("accept")
+	c.emit(bpf.RetConstant{Val: filterAccept})
+	c.label("reject")
+	c.emit(bpf.RetConstant{Val: filterReject})
+	ins, err := c.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("filter %q: %w", expr, err)
 	}
-	a.label("v6_" + tag)
-	a.emit(bpf.LoadAbsolute{Off: off + 6, Size: 1})
-	if port < 0 {
-		a.jumpIf(bpf.JumpEqual, ipProtoSCTP, "accept", "")
-		a.jumpIf(bpf.JumpEqual, ipv6Fragment, "", "reject")
-		a.emit(bpf.LoadAbsolute{Off: off + 40, Size: 1})
-		a.jumpIf(bpf.JumpEqual, ipProtoSCTP, "accept", "reject")
+	if len(ins) > bpfMaxInstructions {
+		return nil, fmt.Errorf("filter %q: %d instructions, more than the kernel's %d", expr, len(ins), bpfMaxInstructions)
+	}
+	return ins, nil
+}
+
+// filterCompiler emits short-circuit code: each node jumps to its true or
+// false label.
+type filterCompiler struct {
+	asm
+	link   uint16
+	labelN int
+}
+
+func (c *filterCompiler) newLabel() string {
+	c.labelN++
+	return "L" + strconv.Itoa(c.labelN)
+}
+
+func (c *filterCompiler) node(n filterNode, t, f string) {
+	switch n := n.(type) {
+	case filterAnd:
+		mid := c.newLabel()
+		c.node(n.l, mid, f)
+		c.label(mid)
+		c.node(n.r, t, f)
+	case filterOr:
+		mid := c.newLabel()
+		c.node(n.l, t, mid)
+		c.label(mid)
+		c.node(n.r, t, f)
+	case filterNot:
+		c.node(n.x, f, t)
+	case filterPrim:
+		c.prim(n, t, f)
+	}
+}
+
+func (c *filterCompiler) prim(p filterPrim, t, f string) {
+	switch {
+	case p.proto == kwVLAN:
+		c.vlan(p.vlanID, t, f)
+	case p.typ == kwPort || p.typ == kwPortrange:
+		c.port(p, t, f)
+	case p.typ == kwHost || p.typ == kwNet:
+		c.host(p, t, f)
+	case p.proto == "ip":
+		c.etherIs(etherTypeIPv4, t, f)
+	case p.proto == "ip6":
+		c.etherIs(etherTypeIPv6, t, f)
+	case p.proto == "arp":
+		c.etherIs(etherTypeARP, t, f)
+	default: // tcp, udp, sctp, icmp
+		proto := filterIPProtos[p.proto]
+		v6 := f
+		if proto != filterIPProtos["icmp"] {
+			v6 = c.newLabel()
+		}
+		l4 := c.newLabel()
+		c.etherIs(etherTypeIPv4, l4, v6)
+		c.label(l4)
+		c.loadNet(ipv4ProtoOffset, 1)
+		c.jumpIf(bpf.JumpEqual, uint32(proto), t, f)
+		if v6 != f {
+			c.label(v6)
+			c.ip6Proto(proto, t, f, "")
+		}
+	}
+}
+
+// loadNet loads size bytes at off from the network header into A.
+func (c *filterCompiler) loadNet(off uint32, size int) {
+	c.emit(bpf.LoadScratch{Dst: bpf.RegX, N: memNet})
+	c.emit(bpf.LoadIndirect{Off: off, Size: size})
+}
+
+// etherIs jumps to t when the network protocol is etherType. On raw IP only
+// IPv4 and IPv6 exist, told apart by the version nibble.
+func (c *filterCompiler) etherIs(etherType uint32, t, f string) {
+	if c.link == decode.LinkTypeRaw {
+		version := map[uint32]uint32{etherTypeIPv4: 4, etherTypeIPv6: 6}[etherType]
+		if version == 0 {
+			c.jump(f)
+			return
+		}
+		c.loadNet(0, 1)
+		c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 4})
+		c.jumpIf(bpf.JumpEqual, version, t, f)
 		return
 	}
-	a.jumpIf(bpf.JumpEqual, ipProtoSCTP, "", "v6frag_"+tag)
-	a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
-	a.ports(off, port)
-	a.label("v6frag_" + tag)
-	a.jumpIf(bpf.JumpEqual, ipv6Fragment, "", "reject")
-	a.emit(bpf.LoadAbsolute{Off: off + 40, Size: 1})
-	a.jumpIf(bpf.JumpEqual, ipProtoSCTP, "", "reject")
-	a.emit(bpf.LoadAbsolute{Off: off + 42, Size: 2})
-	a.jumpIf(bpf.JumpBitsSet, 0xFFF8, "accept", "") // non-first fragment
-	a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 48})
-	a.ports(off, port)
+	c.emit(bpf.LoadScratch{Dst: bpf.RegX, N: memEther})
+	c.emit(bpf.LoadIndirect{Off: 0, Size: 2})
+	c.jumpIf(bpf.JumpEqual, etherType, t, f)
 }
 
-// ports accepts when the SCTP source or destination port (X = IP header
-// length, header at off) is port.
-func (a *asm) ports(off uint32, port int) {
-	a.emit(bpf.LoadIndirect{Off: off, Size: 2})
-	a.jumpIf(bpf.JumpEqual, uint32(port), "accept", "")
-	a.emit(bpf.LoadIndirect{Off: off + 2, Size: 2})
-	a.jumpIf(bpf.JumpEqual, uint32(port), "accept", "reject")
+// ip6Proto, for an IPv6 packet, jumps to t when the next header is proto,
+// directly or after a fragment header. When first is not "", a match after
+// a fragment header goes to first instead (the first fragment) or to t (a
+// later fragment).
+func (c *filterCompiler) ip6Proto(proto uint8, t, f, first string) {
+	frag := c.newLabel()
+	c.loadNet(ipv6NextOffset, 1)
+	c.jumpIf(bpf.JumpEqual, uint32(proto), t, "")
+	c.jumpIf(bpf.JumpEqual, ipv6Fragment, frag, f)
+	c.label(frag)
+	c.loadNet(ipv6HeaderLen, 1)
+	if first == "" {
+		c.jumpIf(bpf.JumpEqual, uint32(proto), t, f)
+		return
+	}
+	c.jumpIf(bpf.JumpEqual, uint32(proto), "", f)
+	c.loadNet(ipv6HeaderLen+2, 2)
+	c.jumpIf(bpf.JumpBitsSet, ipv6FragOffMask, t, first)
+}
+
+// vlan matches a stripped tag (packet metadata) or an in-frame one; after an
+// in-frame tag the network header and EtherType offsets move past it.
+func (c *filterCompiler) vlan(id int, t, f string) {
+	stripped, inline := c.newLabel(), c.newLabel()
+	c.emit(bpf.LoadExtension{Num: bpf.ExtVLANTagPresent})
+	if c.link == decode.LinkTypeRaw {
+		inline = f
+	}
+	c.jumpIf(bpf.JumpEqual, 0, inline, stripped)
+	c.label(stripped)
+	if id < 0 {
+		c.jump(t)
+	} else {
+		c.emit(bpf.LoadExtension{Num: bpf.ExtVLANTag})
+		c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: vlanIDMask})
+		c.jumpIf(bpf.JumpEqual, uint32(id), t, f)
+	}
+	if inline == f {
+		return
+	}
+	c.label(inline)
+	tagged := c.newLabel()
+	c.emit(bpf.LoadScratch{Dst: bpf.RegX, N: memEther})
+	c.emit(bpf.LoadIndirect{Off: 0, Size: 2})
+	c.jumpIf(bpf.JumpEqual, etherTypeVLAN, tagged, "")
+	c.jumpIf(bpf.JumpEqual, etherTypeQinQ, tagged, "")
+	c.jumpIf(bpf.JumpEqual, etherTypeQinQv1, tagged, f)
+	c.label(tagged)
+	if id >= 0 {
+		c.emit(bpf.LoadIndirect{Off: 2, Size: 2})
+		c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: vlanIDMask})
+		c.jumpIf(bpf.JumpEqual, uint32(id), "", f)
+	}
+	for _, slot := range []int{memEther, memNet} {
+		c.emit(bpf.LoadScratch{Dst: bpf.RegA, N: slot})
+		c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAdd, Val: vlanTagLen})
+		c.emit(bpf.StoreScratch{Src: bpf.RegA, N: slot})
+	}
+	c.jump(t)
+}
+
+// host matches an address or network in IPv4 (and ARP/RARP, as tcpdump
+// does when no protocol is named) or IPv6 headers.
+func (c *filterCompiler) host(p filterPrim, t, f string) {
+	a := p.prefix.Addr()
+	if a.Is6() {
+		v6 := c.newLabel()
+		c.etherIs(etherTypeIPv6, v6, f)
+		c.label(v6)
+		c.dirMatch(p.dir, ipv6SrcOffset, ipv6DstOffset, func(off uint32, t, f string) { c.addrMatch(off, p.prefix, t, f) }, t, f)
+		return
+	}
+	kinds := []struct {
+		etherType uint32
+		src, dst  uint32
+	}{{etherTypeIPv4, ipv4SrcOffset, ipv4DstOffset}, {etherTypeARP, arpSenderIPOffset, arpTargetIPOffset}, {etherTypeRARP, arpSenderIPOffset, arpTargetIPOffset}}
+	switch p.proto {
+	case "ip":
+		kinds = kinds[:1]
+	case "arp":
+		kinds = kinds[1:2]
+	}
+	if c.link == decode.LinkTypeRaw {
+		kinds = kinds[:1]
+	}
+	for i, k := range kinds {
+		next := f
+		if i < len(kinds)-1 {
+			next = c.newLabel()
+		}
+		match := c.newLabel()
+		c.etherIs(k.etherType, match, next)
+		c.label(match)
+		c.dirMatch(p.dir, k.src, k.dst, func(off uint32, t, f string) { c.addrMatch(off, p.prefix, t, f) }, t, f)
+		if next != f {
+			c.label(next)
+		}
+	}
+}
+
+// dirMatch combines a source and a destination test by direction.
+func (c *filterCompiler) dirMatch(dir string, src, dst uint32, test func(off uint32, t, f string), t, f string) {
+	switch dir {
+	case kwSrc:
+		test(src, t, f)
+	case kwDst:
+		test(dst, t, f)
+	case kwSrcAndDst:
+		mid := c.newLabel()
+		test(src, mid, f)
+		c.label(mid)
+		test(dst, t, f)
+	default: // either
+		mid := c.newLabel()
+		test(src, t, mid)
+		c.label(mid)
+		test(dst, t, f)
+	}
+}
+
+// addrMatch compares the address at off with a prefix, 32 bits at a time.
+func (c *filterCompiler) addrMatch(off uint32, pfx netip.Prefix, t, f string) {
+	b := pfx.Addr().AsSlice()
+	bits := pfx.Bits()
+	for w := 0; w*32 < bits; w++ {
+		want := binary.BigEndian.Uint32(b[4*w:])
+		mask := uint32(0xFFFFFFFF)
+		if rest := bits - w*32; rest < 32 {
+			mask <<= 32 - rest
+		}
+		c.loadNet(off+uint32(4*w), 4)
+		if mask != 0xFFFFFFFF {
+			c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mask})
+		}
+		last := (w+1)*32 >= bits
+		onTrue := ""
+		if last {
+			onTrue = t
+		}
+		c.jumpIf(bpf.JumpEqual, want&mask, onTrue, f)
+	}
+	if bits == 0 {
+		c.jump(t)
+	}
+}
+
+// port matches TCP, UDP or SCTP ports over IPv4 and IPv6; a non-first
+// fragment of those protocols matches too (see CompileFilter).
+func (c *filterCompiler) port(p filterPrim, t, f string) {
+	protos := []uint8{filterIPProtos["tcp"], filterIPProtos["udp"], ipProtoSCTP}
+	if p.proto != "" {
+		protos = []uint8{filterIPProtos[p.proto]}
+	}
+	v4, v6 := c.newLabel(), c.newLabel()
+	c.etherIs(etherTypeIPv4, v4, v6)
+
+	c.label(v4)
+	ports4 := c.newLabel()
+	c.loadNet(ipv4ProtoOffset, 1)
+	c.protoIn(protos, ports4, v6) // not IPv4 after all: v6 fails on the ethertype
+	c.label(ports4)
+	c.loadNet(ipv4FragOffset, 2)
+	c.jumpIf(bpf.JumpBitsSet, ipv4FragMask, t, "")
+	// X = network offset + IPv4 header length.
+	c.loadNet(0, 1)
+	c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0x0F})
+	c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpShiftLeft, Val: 2})
+	c.emit(bpf.ALUOpX{Op: bpf.ALUOpAdd})
+	c.emit(bpf.TAX{})
+	c.portMatch(p, t, f)
+
+	c.label(v6)
+	c.etherIs(etherTypeIPv6, "", f)
+	direct, frag, first := c.newLabel(), c.newLabel(), c.newLabel()
+	c.loadNet(ipv6NextOffset, 1)
+	c.protoIn(protos, direct, frag)
+	c.label(direct)
+	c.xNetPlus(ipv6HeaderLen)
+	c.portMatch(p, t, f)
+	c.label(frag)
+	c.jumpIf(bpf.JumpEqual, ipv6Fragment, "", f)
+	c.loadNet(ipv6HeaderLen, 1)
+	fragProto := c.newLabel()
+	c.protoIn(protos, fragProto, f)
+	c.label(fragProto)
+	c.loadNet(ipv6HeaderLen+2, 2)
+	c.jumpIf(bpf.JumpBitsSet, ipv6FragOffMask, t, first)
+	c.label(first)
+	c.xNetPlus(ipv6HeaderLen + ipv6FragHeaderLen)
+	c.portMatch(p, t, f)
+}
+
+// protoIn jumps to t when A is one of protos.
+func (c *filterCompiler) protoIn(protos []uint8, t, f string) {
+	for i, pr := range protos {
+		next := ""
+		if i == len(protos)-1 {
+			next = f
+		}
+		c.jumpIf(bpf.JumpEqual, uint32(pr), t, next)
+	}
+}
+
+// xNetPlus sets X to the network header offset plus n.
+func (c *filterCompiler) xNetPlus(n uint32) {
+	c.emit(bpf.LoadScratch{Dst: bpf.RegA, N: memNet})
+	c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAdd, Val: n})
+	c.emit(bpf.TAX{})
+}
+
+// portMatch tests the source and destination ports at X (the transport
+// header) by direction.
+func (c *filterCompiler) portMatch(p filterPrim, t, f string) {
+	c.dirMatch(p.dir, 0, 2, func(off uint32, t, f string) {
+		c.emit(bpf.LoadIndirect{Off: off, Size: 2})
+		if p.portLo == p.portHi {
+			c.jumpIf(bpf.JumpEqual, uint32(p.portLo), t, f)
+			return
+		}
+		c.jumpIf(bpf.JumpGreaterOrEqual, uint32(p.portLo), "", f)
+		c.jumpIf(bpf.JumpGreaterThan, uint32(p.portHi), f, t)
+	}, t, f)
 }
 
 // asm assembles classic BPF with symbolic jump targets ("" = next).
@@ -329,4 +571,12 @@ func LoadFilter(spec string, linkType uint16) ([]bpf.RawInstruction, error) {
 		return nil, err
 	}
 	return bpf.Assemble(ins)
+}
+
+// ValidateFilter reports whether a filter specification (see LoadFilter)
+// compiles, so that a configuration check catches a bad filter before the
+// daemon opens its interfaces.
+func ValidateFilter(spec string) error {
+	_, err := LoadFilter(spec, decode.LinkTypeEthernet)
+	return err
 }

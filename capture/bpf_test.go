@@ -87,6 +87,9 @@ func runFilter(t *testing.T, prog []bpf.Instruction, pkt []byte, vlanStripped bo
 			}
 			p[i] = bpf.LoadConstant{Dst: bpf.RegA, Val: v}
 		}
+		if ext, ok := ins.(bpf.LoadExtension); ok && ext.Num == bpf.ExtVLANTag {
+			p[i] = bpf.LoadConstant{Dst: bpf.RegA, Val: strippedVLANID}
+		}
 	}
 	vm, err := bpf.NewVM(p)
 	if err != nil {
@@ -233,7 +236,10 @@ func TestCompileFilterErrors(t *testing.T) {
 	if p, err := CompileFilter("  ", decode.LinkTypeEthernet); p != nil || err != nil {
 		t.Errorf("empty filter: %v %v", p, err)
 	}
-	for _, expr := range []string{"tcp", "sctp port", "sctp port 70000", "sctp port x", "vlan sctp", "vlan and", "sctp and tcp", "sctp port 1 2"} {
+	for _, expr := range []string{"sctp port", "sctp port 70000", "sctp port x", "vlan sctp", "vlan and", "sctp port 1 2",
+		"host", "host gateway.example", "net 10.0.0.1/8", "ip6 host 10.0.0.1", "ip host ::1", "tcp host 10.0.0.1",
+		"ip port 80", "icmp port 1", "portrange 5", "portrange a-b", "(sctp", "sctp)", "not", "sctp or", "src sctp",
+		"vlan 4096", "2905", "and sctp", "frobnicate"} {
 		if _, err := CompileFilter(expr, decode.LinkTypeEthernet); err == nil {
 			t.Errorf("%q compiled", expr)
 		}

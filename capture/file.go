@@ -113,8 +113,17 @@ type ngSection struct {
 
 // OpenFile opens a pcap or pcapng file, gzip-compressed or not (decided by the
 // magic bytes, not the name).
+//
+// The path StdinName ("-") reads standard input. It is first copied to an
+// unlinked temporary file, as a pcapng file is read twice (see prescan).
 func OpenFile(path string) (*File, error) {
-	osf, err := os.Open(path)
+	var osf *os.File
+	var err error
+	if path == StdinName {
+		osf, err = spoolStdin()
+	} else {
+		osf, err = os.Open(path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -180,9 +189,31 @@ func OpenFile(path string) (*File, error) {
 	return f, nil
 }
 
+// StdinName is the capture path that means standard input.
+const StdinName = "-"
+
+// spoolStdin copies standard input to a temporary file that is unlinked at
+// once (it lives until closed) and returns it at offset 0.
+func spoolStdin() (*os.File, error) {
+	tmp, err := os.CreateTemp("", "gatewarden-stdin-*.pcap")
+	if err != nil {
+		return nil, fmt.Errorf("standard input: %w", err)
+	}
+	os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, os.Stdin); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("standard input: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("standard input: %w", err)
+	}
+	return tmp, nil
+}
+
 // openStream returns a buffered reader over the file's content, transparently
 // decompressing gzip.
-func openStream(osf *os.File) (*bufio.Reader, *gzip.Reader, error) {
+func openStream(osf io.Reader) (*bufio.Reader, *gzip.Reader, error) {
 	br := bufio.NewReaderSize(osf, readBufferSize)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == magicGzip0 && magic[1] == magicGzip1 {

@@ -22,7 +22,7 @@ func sharedPcaps(t testing.TB) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared captures not available: %v", err)
+		t.Fatalf("shared captures not available (part of the test contract: lay shared/ beside the repository): %v", err)
 	}
 	return dir
 }

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"io"
-	"os"
+	"math"
 )
 
 // pcapng block types and interface options used by the first pass.
@@ -27,12 +27,9 @@ const (
 // number tells its section. A damaged file just ends the scan; the real read
 // reports the damage with its frame number.
 func (f *File) prescan() error {
-	osf, err := os.Open(f.name)
-	if err != nil {
-		return err
-	}
-	defer osf.Close()
-	br, gz, err := openStream(osf)
+	// ReadAt leaves the main read's offset alone, and works for standard
+	// input spooled to an unlinked file too.
+	br, gz, err := openStream(io.NewSectionReader(f.osFile, 0, math.MaxInt64))
 	if err != nil {
 		return err
 	}

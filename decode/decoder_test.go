@@ -75,7 +75,7 @@ func readCapture(tb testing.TB, path string) []Frame {
 func needPcaps(tb testing.TB) {
 	tb.Helper()
 	if _, err := os.Stat(pcapDir); err != nil {
-		tb.Skipf("shared captures not found at %s: %v", pcapDir, err)
+		tb.Fatalf("shared captures not found at %s (part of the test contract: lay shared/ beside the repository): %v", pcapDir, err)
 	}
 }
 

@@ -44,7 +44,7 @@ const goldenDir = "testdata/golden"
 const sidecarDir = "testdata/sidecars"
 
 // Capture directories, relative to this package: the shared public captures
-// (outside the repository, may be absent), the project's generated captures,
+// (outside the repository, required), the project's generated captures,
 // and tsharkref's crafted ones.
 var (
 	sharedPcaps  = filepath.Join("..", "..", "shared", "pcaps")
@@ -54,8 +54,10 @@ var (
 
 // wantRetransmissions is how many of tshark's records per capture are
 // retransmitted copies (tsharkref.Retransmissions) that gatewarden reports
-// once. Captures not listed have none. tshark itself hides resent SCTP DATA
-// chunks (its TSN analysis), so only MTP2 copies reach the golden files.
+// once. Captures not listed have none. Only MTP2 copies reach the golden
+// files: tshark's SCTP TSN analysis (on by default, sctp.tsn_analysis) marks a
+// resent DATA chunk "Retransmitted TSN" and does not dissect its ISUP again
+// (crafted_m3ua.pcap frame 2), so crafted_m3ua is absent here.
 var wantRetransmissions = map[string]int{
 	"crafted_mtp2": 2,
 }
@@ -73,7 +75,7 @@ var knownDisagreements = map[string]map[string]string{}
 func goldenCaptures(t *testing.T) []tsharkref.Capture {
 	t.Helper()
 	if _, err := os.Stat(sharedPcaps); err != nil {
-		t.Logf("%s absent: the public captures are not checked (%v)", sharedPcaps, err)
+		t.Fatalf("%s absent: the public captures are part of the test contract (lay shared/ beside the repository): %v", sharedPcaps, err)
 	}
 	caps, err := tsharkref.FindCapturesSidecars(sidecarDir, sharedPcaps, projectPcaps, craftedPcaps)
 	if err != nil {

@@ -280,6 +280,15 @@ var handBuilt = []struct {
 			want(t, "generic count", u.NGeneric, uint8(MaxGeneric))
 			want(t, "last kept", string(u.Generic[MaxGeneric-1].DigitBytes()), "44")
 		}},
+	{"event indicator with presentation restricted (bit 8) set", []byte{0x0F, 0x00, ISUPCPG, 0x83, 0x00}, ReasonNone, func(t *testing.T, u *ISUP) {
+		// Q.763 3.21: bits 1-7 are the event indicator, bit 8 the event
+		// presentation restricted indicator; tshark's isup.event_ind is 3.
+		want(t, "event", u.EventInformation, uint8(3))
+	}},
+	{"hop counter spare bits set", []byte{0x0F, 0x00, ISUPCPG, 0x01, 0x01, ParamHopCounter, 0x01, 0xE5, 0x00}, ReasonNone, func(t *testing.T, u *ISUP) {
+		// Q.763 3.80: bits 1-5 are the counter, bits 6-8 spare.
+		want(t, "hop counter", u.HopCounter, uint8(5))
+	}},
 	{"CIC spare bits masked", []byte{0x23, 0xF1, ISUPRLC, 0x00}, ReasonNone, func(t *testing.T, u *ISUP) {
 		want(t, "cic", u.CIC, uint32(0x123))
 	}},

@@ -94,7 +94,7 @@ var hepPPID = map[uint8]uint32{HEPProtoM2UA: 2, HEPProtoM3UA: 3, HEPProtoM2PA: 5
 func TestHEPMirrorLoopback(t *testing.T) {
 	const capFile = "../pcaps/interconnect.pcap"
 	if _, err := os.Stat(capFile); err != nil {
-		t.Skipf("%s: %v", capFile, err)
+		t.Fatalf("%s: %v", capFile, err)
 	}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -182,7 +182,7 @@ func TestAppendSIGTRANM2UA(t *testing.T) {
 	const capFile = "../pcaps/interconnect.pcap"
 	r, err := capture.OpenFiles([]string{capFile})
 	if err != nil {
-		t.Skipf("%s: %v", capFile, err)
+		t.Fatalf("%s: %v", capFile, err)
 	}
 	defer r.Close()
 	// Take the capture's first ISUP message and send it as if M2UA had carried it.
@@ -235,7 +235,7 @@ func TestAppendSIGTRANM2UA(t *testing.T) {
 func BenchmarkHEPMirror(b *testing.B) {
 	r, err := capture.OpenFiles([]string{"../pcaps/interconnect.pcap"})
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	var msg decode.Message
 	dec := decode.New(decode.Config{}, func(m *decode.Message) {

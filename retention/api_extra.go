@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"context"
 	"encoding/binary"
 
 	"github.com/gatewarden/gatewarden/analysis"
@@ -56,7 +57,12 @@ func (s *Store) Span() (oldest, newest int64, ok bool, err error) {
 // Ref of the alert's call, zero for alerts not tied to a retained IAM.
 // fn must not keep a.
 func (s *Store) ScanAlerts(from, to int64, fn func(call Ref, a *analysis.Alert) error) error {
-	return s.scanRecords(from, to, secAlerts, func(call Ref, val []byte) error {
+	return s.ScanAlertsContext(context.Background(), from, to, fn)
+}
+
+// ScanAlertsContext is ScanAlerts that stops with ctx's error when ctx is done.
+func (s *Store) ScanAlertsContext(ctx context.Context, from, to int64, fn func(call Ref, a *analysis.Alert) error) error {
+	return s.scanRecords(ctx, from, to, secAlerts, func(call Ref, val []byte) error {
 		a, err := decodeAlert(val)
 		if err != nil || !inTime(a.TS, from, to) {
 			return err
@@ -68,7 +74,12 @@ func (s *Store) ScanAlerts(from, to int64, fn func(call Ref, a *analysis.Alert) 
 // ScanCalls calls fn for every call record whose start is in [from, to),
 // with the Ref of its IAM (zero when the IAM was not retained). fn must not keep c.
 func (s *Store) ScanCalls(from, to int64, fn func(call Ref, c *analysis.Call) error) error {
-	return s.scanRecords(from, to, secCalls, func(call Ref, val []byte) error {
+	return s.ScanCallsContext(context.Background(), from, to, fn)
+}
+
+// ScanCallsContext is ScanCalls that stops with ctx's error when ctx is done.
+func (s *Store) ScanCallsContext(ctx context.Context, from, to int64, fn func(call Ref, c *analysis.Call) error) error {
+	return s.scanRecords(ctx, from, to, secCalls, func(call Ref, val []byte) error {
 		c, err := decodeCall(val)
 		if err != nil || !inTime(c.Start, from, to) {
 			return err
@@ -79,7 +90,8 @@ func (s *Store) ScanCalls(from, to int64, fn func(call Ref, c *analysis.Call) er
 
 // scanRecords walks section sec (keyed by call Ref) of every partition that
 // overlaps [from, to), in capture order.
-func (s *Store) scanRecords(from, to int64, sec string, fn func(call Ref, val []byte) error) error {
+func (s *Store) scanRecords(ctx context.Context, from, to int64, sec string, fn func(call Ref, val []byte) error) error {
+	cc := &canceller{ctx: ctx}
 	sn, err := s.snapshot()
 	if err != nil {
 		return err
@@ -94,6 +106,9 @@ func (s *Store) scanRecords(from, to int64, sec string, fn func(call Ref, val []
 			return err
 		}
 		err = seg.scan(sec, func(k, val []byte) error {
+			if err := cc.check(); err != nil {
+				return err
+			}
 			var ref Ref
 			if len(k) >= 8 {
 				ref = Ref(binary.BigEndian.Uint64(k))

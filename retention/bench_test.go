@@ -72,7 +72,16 @@ func dirBytes(b *testing.B, dir string) int64 {
 // every fifth call) and seals the partitions. ns/op is per message, sealing
 // included; B/msg is the store's size on disk (segments, indexes, calls,
 // alerts, manifests) per message.
+//
+// fsync=off opens the store with Options.NoSync (no fsync at all: the cost of
+// the store's own work); fsync=on keeps the default flusher, which writes and
+// fsyncs the log every FlushInterval, as the daemon runs it.
 func BenchmarkIngest(b *testing.B) {
+	b.Run("fsync=off", func(b *testing.B) { benchIngest(b, true) })
+	b.Run("fsync=on", func(b *testing.B) { benchIngest(b, false) })
+}
+
+func benchIngest(b *testing.B, noSync bool) {
 	// 10 million calls a day is ~115 calls/s: 8.6 ms between call starts.
 	// The pool is kept small (decode.Message is large and full of pointers,
 	// which the garbage collector would otherwise scan at the store's expense);
@@ -80,7 +89,7 @@ func BenchmarkIngest(b *testing.B) {
 	const pool = 40000
 	rec := pregenerate(pool/5, int64(8600*time.Microsecond))
 	dir := b.TempDir()
-	s, err := Open(dir, Options{NoSync: true, MinFreeBytes: -1})
+	s, err := Open(dir, Options{NoSync: noSync, MinFreeBytes: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -149,6 +158,7 @@ func perturb(n *decode.Number, lap int) {
 var lookupStores = map[string]*lookupFixture{}
 
 type lookupFixture struct {
+	dir     string
 	s       *Store
 	numbers []string
 	parts   int
@@ -169,7 +179,7 @@ func lookupStore(b *testing.B, n int, gap time.Duration) *lookupFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := &lookupFixture{}
+	f := &lookupFixture{dir: dir}
 	g := newGenerator(11, t0, int64(gap))
 	g.run(n, func(m *decode.Message) {
 		f.msgs++
@@ -217,21 +227,51 @@ func BenchmarkLookup(b *testing.B) {
 		shape.name += "=" + strconv.Itoa(shape.n)
 		b.Run(shape.name, func(b *testing.B) {
 			f := lookupStore(b, shape.n, shape.gap)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				num := f.numbers[i%len(f.numbers)]
-				res, err := f.s.QueryCalls(Query{Numbers: NumberForms(num, "86")})
-				if err != nil {
-					b.Fatal(err)
+			// warm: one read-only store answers every query, so repeated
+			// lookups are served from its segment and block caches.
+			b.Run("warm", func(b *testing.B) {
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					lookupOnce(b, f.s, f.numbers[i%len(f.numbers)])
 				}
-				if len(res) == 0 {
-					b.Fatalf("%s not found", num)
+				b.StopTimer()
+				f.report(b)
+			})
+			// cold: each lookup opens the store read-only (as `gatewarden
+			// trace` does), queries once and closes it; the OS page cache is
+			// warm, the store's caches are empty.
+			b.Run("cold", func(b *testing.B) {
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					s, err := Open(f.dir, Options{ReadOnly: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					lookupOnce(b, s, f.numbers[i%len(f.numbers)])
+					if err := s.Close(); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(f.parts), "partitions")
-			b.ReportMetric(float64(f.bytes)/float64(f.msgs), "B/msg")
+				b.StopTimer()
+				f.report(b)
+			})
 		})
 	}
+}
+
+func lookupOnce(b *testing.B, s *Store, num string) {
+	res, err := s.QueryCalls(Query{Numbers: NumberForms(num, "86")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(res) == 0 {
+		b.Fatalf("%s not found", num)
+	}
+}
+
+func (f *lookupFixture) report(b *testing.B) {
+	b.ReportMetric(float64(f.parts), "partitions")
+	b.ReportMetric(float64(f.bytes)/float64(f.msgs), "B/msg")
 }

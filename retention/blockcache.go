@@ -146,3 +146,25 @@ func (c *segmentCache) open(s *Store, path, sha string, sc *scratch) (*segment, 
 	cp.cache, cp.scratch = map[int]*block{}, sc
 	return &cp, nil
 }
+
+// forget closes the cached segment sha (retention removed it): on a full
+// disk its space must come back now, not when the garbage collector runs. A
+// query still reading it gets an error instead of the removed data.
+func (c *segmentCache) forget(sha string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.items[sha]; e != nil {
+		e.f.Close()
+		delete(c.items, sha)
+	}
+}
+
+// closeAll closes every cached segment (the store is closing).
+func (c *segmentCache) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for sha, e := range c.items {
+		e.f.Close()
+		delete(c.items, sha)
+	}
+}

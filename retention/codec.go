@@ -199,8 +199,12 @@ func appendCall(b []byte, c *analysis.Call) []byte {
 		b = appendParty(b, &c.Generic[i])
 	}
 	b = appendUvarint(b, uint64(c.Messages))
-	// Added after the first release: a record that ends here is ISUP.
-	return append(b, byte(c.Protocol))
+	// Added after the first release, each optional: a record that ends
+	// early is ISUP with no transit link or origin (decodeCall stops at the end).
+	b = append(b, byte(c.Protocol))
+	b = appendString(b, c.TransitOf)
+	b = appendString(b, c.TransitTo)
+	return appendString(b, c.OriginCountry)
 }
 
 func decodeCall(b []byte) (*analysis.Call, error) {
@@ -240,6 +244,11 @@ func decodeCall(b []byte) (*analysis.Call, error) {
 	if r.err == nil && len(r.b) > 0 {
 		c.Protocol = decode.Protocol(r.byte1())
 	}
+	if r.err == nil && len(r.b) > 0 {
+		c.TransitOf = r.string()
+		c.TransitTo = r.string()
+		c.OriginCountry = r.string()
+	}
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -260,7 +269,10 @@ func appendAlert(b []byte, a *analysis.Alert) []byte {
 	b = appendString(b, a.CallID)
 	b = appendVarint(b, int64(a.Count))
 	b = appendVarint(b, int64(a.WindowS))
-	return appendString(b, a.Detail)
+	b = appendString(b, a.Detail)
+	// Added after the first release (see appendCall).
+	b = appendString(b, a.OriginCountry)
+	return appendString(b, a.Link)
 }
 
 func decodeAlert(b []byte) (*analysis.Alert, error) {
@@ -280,6 +292,10 @@ func decodeAlert(b []byte) (*analysis.Alert, error) {
 	a.Count = int(r.varint())
 	a.WindowS = int(r.varint())
 	a.Detail = r.string()
+	if r.err == nil && len(r.b) > 0 {
+		a.OriginCountry = r.string()
+		a.Link = r.string()
+	}
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -21,7 +21,9 @@ func TestCallRecordProtocol(t *testing.T) {
 	if got.Protocol != decode.ProtocolBICC || got.CIC != 100002 || got.Messages != 5 {
 		t.Errorf("round trip: protocol %v cic %d messages %d", got.Protocol, got.CIC, got.Messages)
 	}
-	old := b[:len(b)-1] // the earlier format: no protocol octet
+	// The earlier format ends after the message count: no protocol octet and
+	// none of the (here empty, one length octet each) transit and origin strings.
+	old := b[:len(b)-4]
 	got, err = decodeCall(old)
 	if err != nil {
 		t.Fatalf("earlier record: %v", err)

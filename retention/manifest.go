@@ -33,6 +33,9 @@ type Manifest struct {
 	SHA256   string `json:"sha256"` // of the segment file
 	Prev     string `json:"prev"`   // SHA-256 of the previous manifest file; empty for the first
 	Sealed   string `json:"sealed"` // wall-clock time of sealing, for the operator
+	// Skipped counts log records that failed their checksum on recovery and
+	// are not in the segment.
+	Skipped int `json:"skipped_records,omitempty"`
 }
 
 type chainHead struct {
@@ -104,27 +107,6 @@ func sha256File(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// writeFileSync writes a file atomically: temporary file, fsync, rename.
-func writeFileSync(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -175,31 +157,18 @@ func readRemovals(dir string) ([]Removal, error) {
 	return out, sc.Err()
 }
 
-func appendRemoval(dir string, r Removal) error {
-	f, err := os.OpenFile(filepath.Join(dir, removedFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	b, _ := json.Marshal(r)
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // Problem is one integrity finding of Verify.
 type Problem struct {
 	Seq    uint32 `json:"seq"`
-	Kind   string `json:"kind"` // altered, missing, reordered, unsealed
+	Kind   string `json:"kind"` // altered, missing, reordered, damaged, unsealed
+	Offset int64  `json:"offset,omitempty"`
 	Detail string `json:"detail"`
 }
 
 func (p Problem) String() string {
+	if p.Kind == "damaged" {
+		return fmt.Sprintf("partition %08d: %s at offset %d: %s", p.Seq, p.Kind, p.Offset, p.Detail)
+	}
 	return fmt.Sprintf("partition %08d: %s: %s", p.Seq, p.Kind, p.Detail)
 }
 
@@ -276,6 +245,19 @@ func Verify(dir string) (*VerifyResult, error) {
 		} else {
 			res.Open++
 			add(s, "unsealed", "open write-ahead log (not yet sealed)")
+		}
+		_, rep, err := readWAL(walPath(dir, s), false)
+		if err != nil {
+			add(s, "missing", "write-ahead log unreadable: %v", err)
+			continue
+		}
+		for _, d := range rep.Damage {
+			what := "fail their checksum; recovery will skip them"
+			if d.Fixed {
+				what = "has a damaged length field; its payload matches its checksum and recovery keeps it"
+			}
+			res.Problems = append(res.Problems, Problem{Seq: s, Kind: "damaged", Offset: d.Off,
+				Detail: fmt.Sprintf("%d bytes of the write-ahead log %s", d.Bytes, what)})
 		}
 	}
 

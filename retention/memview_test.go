@@ -137,8 +137,8 @@ func TestReadOnlyReadsOpenLogIncrementally(t *testing.T) {
 	}
 }
 
-// Queries run while the writer appends to the same open partition (run with
-// -race): every answer is consistent, nothing added before the query is
+// Queries run while the writer appends to the same open partition (.ci/run runs
+// it under -race): every answer is consistent, nothing added before the query is
 // missed, and the writer never waits for a query's work.
 func TestQueriesDuringAppend(t *testing.T) {
 	w := openTest(t, t.TempDir(), Options{})
@@ -186,7 +186,7 @@ func TestQueriesDuringAppend(t *testing.T) {
 }
 
 // The flusher fsyncs outside the writer's lock while sealing closes logs
-// (run with -race): no error, nothing lost.
+// (.ci/run runs it under -race): no error, nothing lost.
 func TestFlusherSyncsWhileSealing(t *testing.T) {
 	dir := t.TempDir()
 	w, err := Open(dir, Options{FlushInterval: time.Millisecond, MinFreeBytes: -1})

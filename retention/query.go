@@ -1,11 +1,15 @@
 package retention
 
 import (
+	"cmp"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gatewarden/gatewarden/analysis"
 )
@@ -30,6 +34,9 @@ type Query struct {
 	Rule string // any alert of the call
 
 	Limit int // at most this many calls (0: no limit)
+	// Newest returns the newest calls first (and, with Limit, the newest
+	// Limit calls); by default the oldest come first.
+	Newest bool
 }
 
 // CallResult is one call as retained: its ladder of messages in capture-time
@@ -216,31 +223,75 @@ func (s *Store) snapshot() (*snapshot, error) {
 
 func refKey(r Ref) []byte { return binary.BigEndian.AppendUint64(nil, uint64(r)) }
 
-// QueryCalls returns the calls matching q, oldest first.
+// QueryCalls returns the calls matching q, oldest first (newest first with
+// q.Newest).
 func (s *Store) QueryCalls(q Query) ([]CallResult, error) {
+	return s.QueryCallsContext(context.Background(), q)
+}
+
+// QueryCallsContext is QueryCalls that stops, returning ctx's error, when
+// ctx is done.
+func (s *Store) QueryCallsContext(ctx context.Context, q Query) ([]CallResult, error) {
 	sn, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
 	defer sn.close()
-	return s.queryCalls(sn, q)
+	return s.queryCalls(ctx, sn, q)
 }
 
-func (s *Store) queryCalls(sn *snapshot, q Query) ([]CallResult, error) {
-	cands := map[Ref]bool{}
-	var loose []analysis.Alert // alerts not tied to a retained IAM
-	switch {
-	case len(q.Numbers) > 0:
-		for _, v := range sn.views {
-			if !sn.inRange(v, q.From, q.To) {
-				continue
+// queryCalls walks the partitions of the range in order, finds each one's
+// candidate calls through the number index, the summary (rule, partner)
+// or its ladders (time range only), and assembles them until Limit calls
+// match: a listing reads only as many partitions as it needs.
+func (s *Store) queryCalls(ctx context.Context, sn *snapshot, q Query) ([]CallResult, error) {
+	cc := &canceller{ctx: ctx}
+	views := make([]*partView, 0, len(sn.views))
+	for _, v := range sn.views {
+		if sn.inRange(v, q.From, q.To) {
+			views = append(views, v)
+		}
+	}
+	if q.Newest {
+		slices.Reverse(views)
+	}
+	seen := map[Ref]bool{}
+	var out []CallResult
+	full := func() bool { return q.Limit > 0 && len(out) >= q.Limit }
+	// A call's record may be stored a partition after its IAM: put the
+	// result in Ref order (alerts without a call last).
+	defer func() {
+		slices.SortStableFunc(out, func(a, b CallResult) int {
+			switch {
+			case a.Ref == 0 || b.Ref == 0:
+				return cmpBool(a.Ref == 0, b.Ref == 0)
+			case q.Newest:
+				return cmp.Compare(b.Ref, a.Ref)
 			}
-			seg, err := v.open(s, &sn.scratch)
-			if err != nil {
-				return nil, err
+			return cmp.Compare(a.Ref, b.Ref)
+		})
+	}()
+	var cands []Ref
+	for _, v := range views {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		seg, err := v.open(s, &sn.scratch)
+		if err != nil {
+			return nil, err
+		}
+		cands = cands[:0]
+		var loose []analysis.Alert
+		add := func(r Ref) {
+			if !seen[r] {
+				seen[r] = true
+				cands = append(cands, r)
 			}
+		}
+		switch {
+		case len(q.Numbers) > 0:
 			for _, num := range q.Numbers {
-				err := seg.lookup(secNumbers, []byte(num), func(k, val []byte) error {
+				err = seg.lookup(secNumbers, []byte(num), func(k, val []byte) error {
 					if string(k) != num {
 						return nil
 					}
@@ -253,95 +304,76 @@ func (s *Store) queryCalls(sn *snapshot, q Query) ([]CallResult, error) {
 							return r.err
 						}
 						if q.Roles.Has(role) {
-							cands[ref] = true
+							add(ref)
 						}
 					}
 					return nil
 				})
 				if err != nil {
-					return nil, err
+					break
 				}
 			}
-		}
-	case q.Rule != "":
-		for _, v := range sn.views {
-			if !sn.inRange(v, q.From, q.To) {
-				continue
-			}
-			seg, err := v.open(s, &sn.scratch)
-			if err != nil {
-				return nil, err
-			}
-			err = seg.scan(secAlerts, func(k, val []byte) error {
-				a, err := decodeAlert(val)
-				if err != nil {
+		case q.Rule != "":
+			err = ruleCandidates(seg, q.Rule, cc, add, func(a *analysis.Alert) { loose = append(loose, *a) })
+		case q.Partner != "":
+			err = partnerCandidates(seg, q.Partner, cc, add)
+		default:
+			// Every call (and every message outside a call) has a ladder entry
+			// keyed by its own Ref in its own partition.
+			err = seg.scan(secLadders, func(k, _ []byte) error {
+				if err := cc.check(); err != nil {
 					return err
 				}
-				if a.Rule != q.Rule {
-					return nil
-				}
-				if ref := Ref(binary.BigEndian.Uint64(k)); ref != 0 {
-					cands[ref] = true
-				} else {
-					loose = append(loose, *a)
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-	default:
-		// Every call (and every message outside a call) has a ladder entry
-		// keyed by its own Ref in its own partition.
-		for _, v := range sn.views {
-			if !sn.inRange(v, q.From, q.To) {
-				continue
-			}
-			seg, err := v.open(s, &sn.scratch)
-			if err != nil {
-				return nil, err
-			}
-			err = seg.scan(secLadders, func(k, _ []byte) error {
 				if ref := Ref(binary.BigEndian.Uint64(k)); ref.Seq() == v.seq {
-					cands[ref] = true
+					add(ref)
 				}
 				return nil
 			})
-			if err != nil {
-				return nil, err
-			}
 		}
-	}
-	refs := make([]Ref, 0, len(cands))
-	for r := range cands {
-		refs = append(refs, r)
-	}
-	sort.Slice(refs, func(i, j int) bool { return refs[i] < refs[j] })
-	var out []CallResult
-	for _, ref := range refs {
-		res, err := s.assemble(sn, ref)
 		if err != nil {
 			return nil, err
 		}
-		if !matches(&res, &q) {
-			continue
+		slices.Sort(cands)
+		if q.Newest {
+			slices.Reverse(cands)
 		}
-		out = append(out, res)
-		if q.Limit > 0 && len(out) >= q.Limit {
-			return out, nil
-		}
-	}
-	for _, a := range loose {
-		res := CallResult{Alerts: []analysis.Alert{a}}
-		if matches(&res, &q) {
+		for _, ref := range cands {
+			if err := cc.check(); err != nil {
+				return nil, err
+			}
+			res, err := s.assemble(sn, ref)
+			if err != nil {
+				return nil, err
+			}
+			if !matches(&res, &q) {
+				continue
+			}
 			out = append(out, res)
-			if q.Limit > 0 && len(out) >= q.Limit {
-				break
+			if full() {
+				return out, nil
+			}
+		}
+		for _, a := range loose {
+			res := CallResult{Alerts: []analysis.Alert{a}}
+			if matches(&res, &q) {
+				out = append(out, res)
+				if full() {
+					return out, nil
+				}
 			}
 		}
 	}
 	return out, nil
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 func inTime(ts, from, to int64) bool {
@@ -489,6 +521,35 @@ func LinkName(m *Message) string {
 		return m.Src.String() + ">" + m.Dst.String()
 	}
 	return fmt.Sprintf("%s/%d", m.Source, m.Link)
+}
+
+// Bounds of a number an investigator may look up.
+const (
+	minLookupDigits = 3
+	maxLookupDigits = 32
+)
+
+// ParseNumber checks a number an investigator typed and returns its digits.
+// The usual human decoration (a leading +, spaces, dashes, dots, brackets) is
+// dropped; anything else, a letter for instance, is an error that says what
+// is wrong, so a typo is never silently looked up as another number. The CLI
+// and the web API share it.
+func ParseNumber(s string) (string, error) {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '(', r == ')':
+		default:
+			return "", fmt.Errorf("number %q: only digits, a leading +, spaces, dashes, dots and brackets are accepted", s)
+		}
+	}
+	d := b.String()
+	if len(d) < minLookupDigits || len(d) > maxLookupDigits {
+		return "", fmt.Errorf("number %q: want %d to %d digits, got %d", s, minLookupDigits, maxLookupDigits, len(d))
+	}
+	return d, nil
 }
 
 // NumberForms returns the ways a number may be signalled, so a lookup finds it

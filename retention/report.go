@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"context"
 	"sort"
 )
 
@@ -8,31 +9,40 @@ import (
 // calls it delivered or received and how many of them were flagged, by rule
 // (BRIEF R9, "whoever connects it is responsible").
 type ReportRow struct {
-	Partner string         `json:"partner"`
-	Link    string         `json:"link"`
-	Calls   int            `json:"calls"`
-	Flagged int            `json:"flagged"` // calls with at least one alert
-	ByRule  map[string]int `json:"by_rule"` // flagged calls (or call-less alerts) per rule
-	Alerts  int            `json:"alerts"`  // alerts in total
-	Unknown bool           `json:"-"`       // partner not configured
+	Partner string `json:"partner"`
+	Link    string `json:"link"`
+	// Direction is the calls' direction (ingress, egress, unknown); empty
+	// for alerts without a call record in range.
+	Direction string         `json:"direction"`
+	Calls     int            `json:"calls"`
+	Flagged   int            `json:"flagged"` // calls with at least one alert
+	ByRule    map[string]int `json:"by_rule"` // flagged calls (or call-less alerts) per rule
+	Alerts    int            `json:"alerts"`  // alerts in total
+	Unknown   bool           `json:"-"`       // partner not configured
 }
 
 // Report summarises the call records and alerts whose capture time is in
-// [from, to) (zero: unbounded), one row per partner and link, sorted by
-// partner then link. Alerts are attributed through their call; an alert whose
+// [from, to) (zero: unbounded), one row per partner, link and direction,
+// sorted by partner, link and direction. Alerts are attributed through their call; an alert whose
 // call record is not in range counts under its own partner with an empty link.
 func (s *Store) Report(from, to int64) ([]ReportRow, error) {
+	return s.ReportContext(context.Background(), from, to)
+}
+
+// ReportContext is Report that stops with ctx's error when ctx is done.
+func (s *Store) ReportContext(ctx context.Context, from, to int64) ([]ReportRow, error) {
+	cc := &canceller{ctx: ctx}
 	sn, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
 	defer sn.close()
-	type rowKey struct{ partner, link string }
+	type rowKey struct{ partner, link, dir string }
 	rows := map[rowKey]*ReportRow{}
 	row := func(k rowKey) *ReportRow {
 		r := rows[k]
 		if r == nil {
-			r = &ReportRow{Partner: k.partner, Link: k.link, ByRule: map[string]int{}}
+			r = &ReportRow{Partner: k.partner, Link: k.link, Direction: k.dir, ByRule: map[string]int{}}
 			rows[k] = r
 		}
 		return r
@@ -48,6 +58,9 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 			return nil, err
 		}
 		err = seg.scan(secCalls, func(_, val []byte) error {
+			if err := cc.check(); err != nil {
+				return err
+			}
 			c, err := decodeCall(val)
 			if err != nil {
 				return err
@@ -55,7 +68,7 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 			if !inTime(c.Start, from, to) {
 				return nil
 			}
-			k := rowKey{c.Partner, c.Link}
+			k := rowKey{c.Partner, c.Link, c.Direction.String()}
 			row(k).Calls++
 			callRow[c.ID] = k
 			return nil
@@ -73,6 +86,9 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 			return nil, err
 		}
 		err = seg.scan(secAlerts, func(_, val []byte) error {
+			if err := cc.check(); err != nil {
+				return err
+			}
 			a, err := decodeAlert(val)
 			if err != nil {
 				return err
@@ -82,7 +98,7 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 			}
 			k, ok := callRow[a.CallID]
 			if !ok || a.CallID == "" {
-				k = rowKey{a.Partner, ""}
+				k = rowKey{a.Partner, "", a.Direction.String()}
 			}
 			r := row(k)
 			r.Alerts++
@@ -115,7 +131,10 @@ func (s *Store) Report(from, to int64) ([]ReportRow, error) {
 		if out[i].Partner != out[j].Partner {
 			return out[i].Partner < out[j].Partner
 		}
-		return out[i].Link < out[j].Link
+		if out[i].Link != out[j].Link {
+			return out[i].Link < out[j].Link
+		}
+		return out[i].Direction < out[j].Direction
 	})
 	return out, nil
 }

@@ -254,7 +254,7 @@ func (b *segBuilder) finish(calls, alerts []kv) ([]byte, segSummary) {
 	for _, s := range []struct {
 		name string
 		kvs  []kv
-	}{{secNumbers, numKV}, {secLadders, ladKV}, {secCalls, calls}, {secAlerts, alerts}} {
+	}{{secNumbers, numKV}, {secLadders, ladKV}, {secCalls, calls}, {secAlerts, alerts}, {secSummary, buildSummary(calls, alerts)}} {
 		sec := section{name: s.name}
 		for i := 0; i < len(s.kvs); {
 			raw = raw[:0]
@@ -617,7 +617,7 @@ func (s *segment) messageCount() uint32 {
 // new slice, for blocks whose messages outlive the call).
 func (s *segment) readCompressed(off, length uint64, dst []byte) ([]byte, error) {
 	if off > uint64(s.size) || length > uint64(s.size)-off {
-		return nil, errCorrupt
+		return nil, s.corrupt(errCorrupt)
 	}
 	if s.scratch == nil {
 		s.scratch = &scratch{}
@@ -629,8 +629,27 @@ func (s *segment) readCompressed(off, length uint64, dst []byte) ([]byte, error)
 	if _, err := s.ra.ReadAt(buf, int64(off)); err != nil {
 		return nil, err
 	}
-	return s.dec.DecodeAll(buf, dst)
+	out, err := s.dec.DecodeAll(buf, dst)
+	if err != nil {
+		return nil, s.corrupt(err)
+	}
+	return out, nil
 }
+
+// CorruptError is a read of a damaged partition: it names the partition so
+// the operator knows which file, and `gatewarden verify` says the rest.
+type CorruptError struct {
+	Seq uint32
+	Err error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("retention: partition %d (%08d.seg) is damaged: %v", e.Seq, e.Seq, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+func (s *segment) corrupt(err error) error { return &CorruptError{Seq: s.seq, Err: err} }
 
 func (s *segment) block(i int) (*block, error) {
 	if b, ok := s.cache[i]; ok {
@@ -649,10 +668,10 @@ func (s *segment) block(i int) (*block, error) {
 	}
 	b, err := decodeBlock(raw, s.seq, bi.first)
 	if err != nil {
-		return nil, err
+		return nil, s.corrupt(err)
 	}
 	if b.count() != int(bi.count) {
-		return nil, errCorrupt
+		return nil, s.corrupt(errCorrupt)
 	}
 	if s.shared != nil {
 		s.shared.put(decodedID{s.id, true, uint64(i)}, b, b.size())
@@ -713,7 +732,7 @@ func (s *segment) chunk(c chunkInfo, fn func(key, val []byte) (bool, error)) (bo
 	for len(r.b) > 0 {
 		k, v := r.bytes(), r.bytes()
 		if r.err != nil {
-			return false, r.err
+			return false, s.corrupt(r.err)
 		}
 		more, err := fn(k, v)
 		if err != nil || !more {

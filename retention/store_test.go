@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -360,7 +361,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			os.Rename(f(d, 99), f(d, 3))
 		}
 	})
-	expect("forge a removal", "missing", func(d string) {
+	expect("delete a partition without recording its removal", "missing", func(d string) {
 		os.Remove(segPath(d, 1))
 		os.Remove(manifestPath(d, 1))
 	})
@@ -656,5 +657,45 @@ func TestReadOnlySeesNewPartitions(t *testing.T) {
 	checkAll(t, r, second)
 	if n := len(r.Partitions()); n != 2 {
 		t.Fatalf("read-only store lists %d partitions, want 2", n)
+	}
+}
+
+// Retention by age counts from the newest data stored, never the wall clock:
+// a capture from long ago is kept whole; data older than the window on
+// arrival is warned about once per file.
+func TestRetentionCountsFromNewestData(t *testing.T) {
+	var warned []string
+	opt := Options{RetentionDays: 1, Warnf: func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }}
+	dir := t.TempDir()
+	s := openTest(t, dir, opt)
+	old := time.Date(2019, 3, 4, 10, 0, 0, 0, time.UTC).UnixNano() // years before the wall clock
+	fill(t, s, newGenerator(31, old, int64(time.Minute)), 200)     // about 3 hours
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Removed != 0 || len(warned) != 0 {
+		t.Fatalf("a replay of old traffic was removed (%+v) or warned about: %q", st, warned)
+	}
+	// Two days later in capture time: the first partitions are now past the window.
+	g := newGenerator(32, old+int64(48*time.Hour), int64(time.Minute))
+	fill(t, s, g, 100)
+	// A late file from before the window: one warning for the file, not per message.
+	late := newGenerator(33, old, int64(time.Second))
+	late.source = "late.pcap"
+	fill(t, s, late, 50)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.RemovedByReason["age"] == 0 {
+		t.Fatalf("nothing removed by age: %+v", st)
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "late.pcap") {
+		t.Fatalf("warnings: %q", warned)
+	}
+	for _, p := range s.Partitions() {
+		if p.MaxTS < old+int64(24*time.Hour) {
+			t.Fatalf("partition %d (max %v) outlived retention", p.Seq, time.Unix(0, p.MaxTS).UTC())
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -86,30 +88,47 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
+// handleLogin checks a password. The attempt is counted against the
+// address before the password is checked (see limiter); failures are
+// audited through the per-address throttle, successes in full.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	host := remoteHost(r)
 	entry := &reqState{status: 0}
 	defer func() {
-		entry.params = map[string]string{"user": req.User}
-		s.writeAudit(r, entry)
+		entry.params = map[string]string{"user": cutName(req.User)}
+		e := s.auditEntry(r, entry)
+		if entry.status == http.StatusOK {
+			if err := s.audit.write(&e); err != nil {
+				s.log.Error("web: audit log write failed", "err", err)
+			}
+			return
+		}
+		s.auditFailure(host, &e)
 	}()
 	fail := func(status int, msg string) {
 		entry.status = status
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 		writeJSON(w, status, apiError{msg})
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		fail(http.StatusBadRequest, "body must be JSON {\"user\":..., \"password\":...}")
 		return
 	}
-	entry.p.Name = req.User
-	if s.fails.blocked(host) {
+	entry.p.Name = cutName(req.User)
+	switch s.limits.begin(host) {
+	case lockedOut:
 		fail(http.StatusTooManyRequests, "too many failed logins from your address; wait a minute")
+		return
+	case serverBusy:
+		fail(http.StatusServiceUnavailable, "too many logins in progress; try again in a second")
 		return
 	}
 	p, ok := s.checkPassword(req.User, req.Password)
+	s.limits.end(host, ok)
 	if !ok {
-		s.fails.add(host)
 		fail(http.StatusUnauthorized, "invalid user or password")
 		return
 	}
@@ -161,6 +180,12 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serverError(w http.ResponseWriter, err error) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.log.Warn("web: query stopped", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, apiError{fmt.Sprintf(
+			"query stopped after the %s limit: narrow the time range, or search by number", s.opt.QueryTimeout)})
+		return
+	}
 	s.log.Error("web: query failed", "err", err)
 	writeJSON(w, http.StatusInternalServerError, apiError{"query failed: " + err.Error()})
 }
@@ -279,7 +304,8 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	st.params = p.auditParams()
 	q := s.query(p)
 	q.Limit = p.Limit + 1 // one more tells whether the result was cut
-	calls, err := s.store.QueryCalls(q)
+	q.Newest = true       // the investigator usually wants the latest calls
+	calls, err := s.store.QueryCallsContext(r.Context(), q)
 	if err != nil {
 		s.serverError(w, err)
 		return

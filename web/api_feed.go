@@ -76,7 +76,7 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 			items = items[:limit]
 		}
 	}
-	err = s.store.ScanAlerts(from, to, func(ref retention.Ref, a *analysis.Alert) error {
+	err = s.store.ScanAlertsContext(r.Context(), from, to, func(ref retention.Ref, a *analysis.Alert) error {
 		if !want(a) {
 			return nil
 		}
@@ -162,7 +162,7 @@ func (s *Server) handlePartners(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.params = map[string]string{"from": fmtTS(from), "to": fmtTS(to)}
-	rows, err := s.store.Report(from, to)
+	rows, err := s.store.ReportContext(r.Context(), from, to)
 	if err != nil {
 		s.serverError(w, err)
 		return
@@ -214,7 +214,7 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.params = map[string]string{"from": fmtTS(from), "to": fmtTS(to), "partner": partner}
-	rows, err := s.store.Report(from, to)
+	rows, err := s.store.ReportContext(r.Context(), from, to)
 	if err != nil {
 		s.serverError(w, err)
 		return
@@ -244,7 +244,7 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 		return &series[i]
 	}
 	flaggedCalls := map[string]bool{}
-	err = s.store.ScanAlerts(from, to, func(_ retention.Ref, a *analysis.Alert) error {
+	err = s.store.ScanAlertsContext(r.Context(), from, to, func(_ retention.Ref, a *analysis.Alert) error {
 		if a.Partner != partner {
 			return nil
 		}
@@ -257,7 +257,7 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err == nil {
-		err = s.store.ScanCalls(from, to, func(_ retention.Ref, c *analysis.Call) error {
+		err = s.store.ScanCallsContext(r.Context(), from, to, func(_ retention.Ref, c *analysis.Call) error {
 			if c.Partner != partner {
 				return nil
 			}
@@ -289,7 +289,7 @@ func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
 		p.Limit = maxLimit
 	}
 	st.params = p.auditParams()
-	calls, err := s.store.QueryCalls(s.query(p))
+	calls, err := s.store.QueryCallsContext(r.Context(), s.query(p))
 	if err != nil {
 		s.serverError(w, err)
 		return

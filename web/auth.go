@@ -84,50 +84,6 @@ func (s *sessions) remove(id string) {
 	delete(s.m, hashKey(id))
 }
 
-// failures slows password guessing: after maxFailures failed logins from one
-// address within failureWindow, further attempts are refused until it passes.
-type failures struct {
-	mu  sync.Mutex
-	m   map[string][]time.Time
-	now func() time.Time
-}
-
-const (
-	maxFailures   = 5
-	failureWindow = time.Minute
-)
-
-func (f *failures) recent(addr string) []time.Time {
-	cut := f.now().Add(-failureWindow)
-	ts := f.m[addr]
-	i := 0
-	for i < len(ts) && ts[i].Before(cut) {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(f.m, addr)
-	} else {
-		f.m[addr] = ts
-	}
-	return ts
-}
-
-func (f *failures) blocked(addr string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.recent(addr)) >= maxFailures
-}
-
-func (f *failures) add(addr string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.m) > 10000 { // bound memory under a spray from many addresses
-		clear(f.m)
-	}
-	f.m[addr] = append(f.recent(addr), f.now())
-}
-
 func remoteHost(r *http.Request) string {
 	h, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -136,17 +92,53 @@ func remoteHost(r *http.Request) string {
 	return h
 }
 
-// dummyHash is compared against when the user does not exist, so a login
-// takes as long for unknown users as for wrong passwords.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gatewarden-no-such-user"), bcrypt.MinCost)
+// dummyHashes are compared against when the user does not exist, one per
+// bcrypt cost in use, so a login takes as long for unknown users as for a
+// wrong password: the dummy has the highest cost of the configured hashes.
+var (
+	dummyMu     sync.Mutex
+	dummyHashes = map[int][]byte{}
+)
+
+func dummyHash(cost int) []byte {
+	dummyMu.Lock()
+	defer dummyMu.Unlock()
+	if h, ok := dummyHashes[cost]; ok {
+		return h
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("gatewarden-no-such-user"), cost)
+	if err != nil {
+		h, _ = bcrypt.GenerateFromPassword([]byte("gatewarden-no-such-user"), bcrypt.DefaultCost)
+	}
+	dummyHashes[cost] = h
+	return h
+}
+
+// dummyCost is the highest bcrypt cost among users (DefaultCost without users).
+func dummyCost(users []User) int {
+	c := 0
+	for _, u := range users {
+		if uc, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && uc > c {
+			c = uc
+		}
+	}
+	if c == 0 {
+		c = bcrypt.DefaultCost
+	}
+	return c
+}
 
 // SetAccess replaces the users and tokens (the daemon calls it when SIGHUP
 // reloads the config). Sessions of users that are gone or whose role
 // changed end at once.
 func (s *Server) SetAccess(users []User, tokens []Token) {
+	cost := dummyCost(users)
+	dummyHash(cost) // made before the lock: it takes as long as a login
 	s.accessMu.Lock()
 	s.opt.Users, s.opt.Tokens = users, tokens
+	s.dummyCost = cost
 	s.accessMu.Unlock()
+	s.basic.clear()
 	roles := map[string]Role{}
 	for _, u := range users {
 		roles[u.Name] = u.Role
@@ -166,7 +158,10 @@ func (s *Server) access() ([]User, []Token) {
 	return s.opt.Users, s.opt.Tokens
 }
 
+// checkPassword runs bcrypt once, against the user's hash or, for an
+// unknown user, a dummy hash of the same cost.
 func (s *Server) checkPassword(name, password string) (principal, bool) {
+	s.passwordChecks.Add(1)
 	users, _ := s.access()
 	var user *User
 	for i := range users {
@@ -175,7 +170,10 @@ func (s *Server) checkPassword(name, password string) (principal, bool) {
 		}
 	}
 	if user == nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		s.accessMu.RLock()
+		cost := s.dummyCost
+		s.accessMu.RUnlock()
+		_ = bcrypt.CompareHashAndPassword(dummyHash(cost), []byte(password))
 		return principal{}, false
 	}
 	if bcrypt.CompareHashAndPassword([]byte(user.PasswordHash), []byte(password)) != nil {
@@ -214,15 +212,24 @@ func (s *Server) authenticate(r *http.Request) (p principal, ok bool, errMsg str
 			if !okb {
 				return p, false, "malformed basic credentials"
 			}
-			if s.fails.blocked(remoteHost(r)) {
-				return p, false, "too many failed logins; wait a minute"
-			}
-			if p, ok := s.checkPassword(name, pass); ok {
-				p.Via = "basic"
+			if p, ok := s.basic.get(name, pass); ok {
 				return p, true, ""
 			}
-			s.fails.add(remoteHost(r))
-			return p, false, "invalid user or password"
+			host := remoteHost(r)
+			switch s.limits.begin(host) {
+			case lockedOut:
+				return p, false, "too many failed logins; wait a minute"
+			case serverBusy:
+				return p, false, "too many logins in progress; try again in a second"
+			}
+			p, ok := s.checkPassword(name, pass)
+			s.limits.end(host, ok)
+			if !ok {
+				return p, false, "invalid user or password"
+			}
+			p.Via = "basic"
+			s.basic.put(name, pass, p)
+			return p, true, ""
 		default:
 			return p, false, "unsupported Authorization scheme (use Bearer or Basic)"
 		}

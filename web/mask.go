@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 )
 
@@ -36,8 +37,28 @@ var numberKeys = map[string]bool{
 // rawKeys carry bytes that contain the numbers: a viewer does not get them.
 var rawKeys = map[string]bool{"mtp3": true}
 
-// digitRun finds numbers embedded in free text (alert details).
-var digitRun = regexp.MustCompile(`[0-9A-F]{6,}`)
+// structuralKeys hold strings that carry digits but no subscriber number:
+// times, call and record ids, point codes, addresses and links. Every other
+// string is free text, and digit runs in it are masked.
+var structuralKeys = map[string]bool{
+	"ts": true, "t": true, "start": true, "alerting": true, "answer": true, "release": true, "end": true,
+	"from": true, "to": true, "oldest": true, "newest": true,
+	"id": true, "call": true, "call_id": true,
+	"opc_pc": true, "dpc_pc": true, "points": true, "rc": true,
+	"src": true, "dst": true, "peer": true, "local": true, "link": true, "links": true,
+}
+
+// minTextDigits is the shortest digit run in free text taken for a number:
+// short enough for "protected number 12345", long enough to leave counts
+// and durations ("3 calls in 60 s") readable.
+const minTextDigits = 4
+
+// digitRun finds numbers embedded in free text: runs of digits, with the
+// filler digits B-F an ISUP number may carry after the first.
+var digitRun = regexp.MustCompile(fmt.Sprintf("[0-9][0-9A-F]{%d,}", minTextDigits-1))
+
+// maskText masks each number in free text by the field rule (MaskNumber).
+func maskText(s string) string { return digitRun.ReplaceAllStringFunc(s, MaskNumber) }
 
 // maskValue returns v as generic JSON with every number masked: it works on
 // the encoded form, so no field added later can leak past it.
@@ -53,8 +74,10 @@ func maskValue(v any) (any, error) {
 	return maskWalk(g, ""), nil
 }
 
-// maskWalk masks strings under number keys, and digit runs inside free text
-// (alert details); other strings (times, links) are left alone.
+// maskWalk masks strings under number keys whole, and the digit runs inside
+// every other string (alert details, reasons, any text added later) by the
+// same rule; only structural strings (times, ids, point codes, addresses)
+// are left alone.
 func maskWalk(g any, key string) any {
 	switch t := g.(type) {
 	case map[string]any:
@@ -75,10 +98,10 @@ func maskWalk(g any, key string) any {
 		switch {
 		case numberKeys[key]:
 			return MaskNumber(t)
-		case key == "detail":
-			return digitRun.ReplaceAllStringFunc(t, MaskNumber)
+		case structuralKeys[key]:
+			return t
 		}
-		return t
+		return maskText(t)
 	}
 	return g
 }

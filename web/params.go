@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -29,53 +30,12 @@ type searchParams struct {
 
 // normaliseNumber accepts digits with the usual human decoration (+, spaces,
 // dashes, dots, brackets) and returns the digits, or an error that says what
-// is wrong.
-func normaliseNumber(s string) (string, error) {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '(', r == ')':
-		default:
-			return "", fmt.Errorf("number %q: only digits, a leading +, spaces, dashes, dots and brackets are accepted", s)
-		}
-	}
-	d := b.String()
-	if len(d) < 3 || len(d) > 32 {
-		return "", fmt.Errorf("number %q: want 3 to 32 digits, got %d", s, len(d))
-	}
-	return d, nil
-}
+// is wrong; the CLI's --number uses the same check.
+func normaliseNumber(s string) (string, error) { return retention.ParseNumber(s) }
 
-// parseTime reads RFC 3339, a date, or a date with HH:MM[:SS] (UTC when no
-// offset is given). A bare date as an upper bound means the end of that day.
-func parseTime(s string, upper bool) (int64, error) {
-	ns, err := parseTimeAny(s, upper)
-	// Unix nanoseconds only cover 1678-2262; signalling is not older than 1970.
-	if err == nil && (ns < 0 || ns > time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()) {
-		return 0, fmt.Errorf("time %q is outside 1970-2200", s)
-	}
-	return ns, err
-}
-
-func parseTimeAny(s string, upper bool) (int64, error) {
-	if len(s) > 64 {
-		return 0, fmt.Errorf("bad time: longer than 64 characters")
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			if t.Year() < 1970 || t.Year() >= 2200 {
-				return 0, fmt.Errorf("time %q is outside 1970-2200", s)
-			}
-			if upper && layout == "2006-01-02" {
-				t = t.AddDate(0, 0, 1)
-			}
-			return t.UnixNano(), nil
-		}
-	}
-	return 0, fmt.Errorf("bad time %q: want RFC 3339 (2025-01-31T08:00:00+08:00), a date (2025-01-31) or date and time (2025-01-31T08:00, UTC)", s)
-}
+// parseTime reads one bound with the shared parser (internal/timerange), as
+// the CLI's --from/--to do.
+func parseTime(s string, upper bool) (int64, error) { return timerange.Parse(s, upper) }
 
 // timeRange reads from and to. A missing to is just after the newest stored
 // message (at most MaxRange after from); a missing from is MaxRange before to. Ranges longer than MaxRange

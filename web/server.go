@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
@@ -39,12 +40,18 @@ type Options struct {
 	LiveAlerts func(limit int) []analysis.Alert
 	// MaxRange bounds a query's time range (default 92 days).
 	MaxRange time.Duration
-	// QueryTimeout bounds one request (default 30 s).
+	// QueryTimeout bounds one request, the wait for a slot and the query's
+	// execution together: a query still running then is cancelled (503).
+	// Default 30 s.
 	QueryTimeout time.Duration
-	// MaxConcurrent queries run at once (default half the CPUs, at least 1,
-	// so queries leave the other half to ingest); others wait up to
-	// QueryTimeout and then get 503, so queries cannot starve ingest.
+	// MaxConcurrent queries of viewers run at once, and as many of
+	// investigators and admins, in a pool of their own (default half the
+	// CPUs, at least 1, so queries leave the other half to ingest); others
+	// wait within QueryTimeout and then get 503.
 	MaxConcurrent int
+	// MaxPerUser queries of one user or token run at once; more wait
+	// within QueryTimeout (default 2).
+	MaxPerUser int
 	// Now is the wall clock for sessions and the audit log (default time.Now).
 	Now func() time.Time
 }
@@ -57,10 +64,16 @@ type Server struct {
 	log      *slog.Logger
 	audit    *auditLog
 	sessions *sessions
-	fails    *failures
-	sem      chan struct{}
-	mux      *http.ServeMux
-	static   fs.FS
+	limits   *limiter
+	basic    *basicCache
+	gate     *queryGate
+	// dummyCost is the bcrypt cost of the hash unknown users are checked
+	// against (guarded by accessMu).
+	dummyCost      int
+	passwordChecks atomic.Int64 // bcrypt comparisons made (tests, metrics)
+	failAudit      failThrottle
+	mux            *http.ServeMux
+	static         fs.FS
 }
 
 // NewHandler builds the API and UI over store. It refuses to start without
@@ -93,6 +106,9 @@ func New(store *retention.Store, opts Options) (*Server, error) {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = max(1, runtime.GOMAXPROCS(0)/2)
 	}
+	if opts.MaxPerUser <= 0 {
+		opts.MaxPerUser = 2
+	}
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 12 * time.Hour
 	}
@@ -109,18 +125,24 @@ func New(store *retention.Store, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		store: store, opt: opts, log: opts.Logger, audit: a,
-		sessions: &sessions{m: map[string]session{}, ttl: opts.SessionTTL, now: opts.Now},
-		fails:    &failures{m: map[string][]time.Time{}, now: opts.Now},
-		sem:      make(chan struct{}, opts.MaxConcurrent),
-		mux:      http.NewServeMux(),
-		static:   static,
+		sessions:  &sessions{m: map[string]session{}, ttl: opts.SessionTTL, now: opts.Now},
+		limits:    newLimiter(opts.Now),
+		basic:     newBasicCache(opts.Now),
+		gate:      newQueryGate(opts.MaxConcurrent, opts.MaxPerUser),
+		mux:       http.NewServeMux(),
+		static:    static,
+		dummyCost: dummyCost(opts.Users),
 	}
+	dummyHash(s.dummyCost)
 	s.routes()
 	return s, nil
 }
 
 // Close closes the audit log.
-func (s *Server) Close() error { return s.audit.close() }
+func (s *Server) Close() error {
+	s.flushFailures()
+	return s.audit.close()
+}
 
 // NewHTTPServer wraps h in an http.Server with timeouts that a slow or
 // hostile client cannot hold open.
@@ -176,6 +198,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	h.Set("Cache-Control", "no-store")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -189,8 +214,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestURITooLong, apiError{fmt.Sprintf("query string longer than %d bytes", maxQuery)})
 		return
 	}
+	if msg := crossSite(r); msg != "" {
+		s.log.Info("web: cross-site request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", msg)
+		writeJSON(w, http.StatusForbidden, apiError{msg})
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	s.mux.ServeHTTP(w, r)
+}
+
+// crossSite refuses a state-changing request (anything but GET, HEAD,
+// OPTIONS) that a browser sent from another site, login included: its
+// Sec-Fetch-Site must be same-origin (or none: typed by the user), its
+// Origin must be this server, and its body, if any, must be JSON, which a
+// cross-site form cannot send without a CORS preflight this server never
+// answers. Clients that send none of these headers (curl, scripts) are not
+// browsers and pass. It returns why the request is refused, or "".
+func crossSite(r *http.Request) string {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return ""
+	}
+	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" && sfs != "none" {
+		return "cross-site request refused (Sec-Fetch-Site: " + sfs + ")"
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if o != scheme+"://"+r.Host {
+			return "cross-origin request refused (Origin " + o + " is not " + scheme + "://" + r.Host + ")"
+		}
+	}
+	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+		mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+		if !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+			return "request body must be Content-Type: application/json"
+		}
+	}
+	return ""
 }
 
 // statusWriter remembers the status for the audit log.
@@ -239,21 +302,29 @@ func (s *Server) api(minRole Role, h func(w http.ResponseWriter, r *http.Request
 			writeJSON(sw, http.StatusForbidden, apiError{fmt.Sprintf("role %s may not use %s (needs %s)", p.Role, r.URL.Path, minRole)})
 			return
 		}
+		// One deadline covers the wait for a slot and the query itself:
+		// the store's scans stop when it passes.
 		ctx, cancel := context.WithTimeout(r.Context(), s.opt.QueryTimeout)
 		defer cancel()
-		select {
-		case s.sem <- struct{}{}:
-			defer func() { <-s.sem }()
-		case <-ctx.Done():
-			writeJSON(sw, http.StatusServiceUnavailable, apiError{"server busy: too many queries running; try again"})
+		release, status, msg := s.gate.acquire(ctx, p)
+		if status != 0 {
+			writeJSON(sw, status, apiError{msg})
 			return
 		}
+		defer release()
 		ctx = context.WithValue(ctx, principalKey, st)
 		h(sw, r.WithContext(ctx))
 	}
 }
 
 func (s *Server) writeAudit(r *http.Request, st *reqState) {
+	e := s.auditEntry(r, st)
+	if err := s.audit.write(&e); err != nil {
+		s.log.Error("web: audit log write failed", "err", err)
+	}
+}
+
+func (s *Server) auditEntry(r *http.Request, st *reqState) AuditEntry {
 	e := AuditEntry{
 		TS: auditTime(s.opt.Now()), User: st.p.Name, Role: st.p.Role.String(), Via: st.p.Via,
 		Remote: r.RemoteAddr, Method: r.Method, Endpoint: r.URL.Path,
@@ -265,9 +336,7 @@ func (s *Server) writeAudit(r *http.Request, st *reqState) {
 			e.Params[k] = strings.Join(v, ",")
 		}
 	}
-	if err := s.audit.write(&e); err != nil {
-		s.log.Error("web: audit log write failed", "err", err)
-	}
+	return e
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -69,7 +69,7 @@ func newEnv(t testing.TB, tweak func(*Options)) *env {
 	t.Helper()
 	pcap, cfg := fixture.Scenarios()
 	if !fixture.Exists(pcap) {
-		t.Skip("pcaps/scenarios.pcap is absent")
+		t.Fatal("pcaps/scenarios.pcap is absent")
 	}
 	dir := t.TempDir()
 	st, err := retention.Open(filepath.Join(dir, "data"), retention.Options{NoSync: true, MinFreeBytes: -1})
@@ -109,6 +109,9 @@ func (e *env) do(method, path string, a auth, body io.Reader) (*http.Response, [
 	req, err := http.NewRequest(method, e.ts.URL+path, body)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json") // as the UI sends it
 	}
 	if a != nil {
 		a(req)

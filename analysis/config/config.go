@@ -39,7 +39,8 @@ var RuleIDs = []string{
 	"cli.missing", "cli.restricted", "cli.nonconforming", "cli.intl_spoofed_domestic",
 	"cli.protected_spoofed", "cli.unauthorized", "cli.generic_number", "cli.blocklisted",
 	"fwd.loop", "fwd.unregistered", "fwd.relay", "call.one_ring", "call.bombing",
-	"caller.high_frequency",
+	"caller.high_frequency", "cli.intl_marking_stripped", "cli.altered_in_transit",
+	"route.asr_drop", "route.short_calls",
 }
 
 // Severities a rule may be given.
@@ -69,6 +70,14 @@ type Partner struct {
 	ProtectedAllowed []string
 	// PCBits is the point-code width on this partner's links (14 or 24).
 	PCBits uint8
+	// Country is the ISO 3166-1 alpha-2 code of an international partner's
+	// country: the origin of its calls whose caller has no foreign country
+	// code. "" when not configured.
+	Country string
+	// CLIChangeAllowed: the gateway may present another calling number on
+	// the egress leg of a call this partner sends or receives
+	// (cli.altered_in_transit does not fire).
+	CLIChangeAllowed bool
 }
 
 // Window is a count of events within a time window.
@@ -93,6 +102,36 @@ type Thresholds struct {
 	Relay         Window // forwarded calls by one redirecting number
 	// FwdLoopCounter is the redirection counter at or above which fwd.loop fires.
 	FwdLoopCounter int
+	// Transit correlation of ingress and egress legs.
+	Transit Transit
+	// ASRDrop is route.asr_drop; ShortCalls is route.short_calls.
+	ASRDrop    ASRDrop
+	ShortCalls ShortCalls
+}
+
+// Transit bounds the correlation of transit legs.
+type Transit struct {
+	Window     time.Duration // egress IAM at most this long after the ingress IAM
+	MaxPending int           // ingress legs held for matching
+}
+
+// ASRDrop: a route's hourly ASR (E.411) below Floor, or below Fraction of its
+// trailing 7-day ASR at the same hour, with at least MinSeizures seizures. An
+// hour is judged Settle after it ends (calls it started have closed by then).
+type ASRDrop struct {
+	Floor       float64
+	Fraction    float64
+	MinSeizures int
+	Settle      time.Duration
+}
+
+// ShortCalls: within each Window, at least MinAnswered answered calls on a
+// route and more than Share of them with talk time below MaxTalk.
+type ShortCalls struct {
+	MaxTalk     time.Duration
+	Share       float64
+	MinAnswered int
+	Window      time.Duration
 }
 
 // DefaultThresholds are the thresholds when the file does not override them.
@@ -103,6 +142,9 @@ func DefaultThresholds() Thresholds {
 		HighFrequency:  Window{Calls: 60, Window: 600 * time.Second},
 		Relay:          Window{Calls: 30, Window: 600 * time.Second},
 		FwdLoopCounter: 5,
+		Transit:        Transit{Window: 3 * time.Second, MaxPending: 1 << 16},
+		ASRDrop:        ASRDrop{Floor: 0.2, Fraction: 0.5, MinSeizures: 30, Settle: 10 * time.Minute},
+		ShortCalls:     ShortCalls{MaxTalk: 10 * time.Second, Share: 0.5, MinAnswered: 20, Window: time.Hour},
 	}
 }
 
@@ -214,6 +256,8 @@ type filePartner struct {
 	RoamingMobileExempt bool      `yaml:"roaming_mobile_exempt"`
 	ProtectedAllowed    []string  `yaml:"protected_allowed"`
 	PointCodeBits       *int      `yaml:"point_code_bits"`
+	Country             string    `yaml:"country"`
+	CLIChangeAllowed    bool      `yaml:"cli_change_allowed"`
 }
 
 type fileMatch struct {
@@ -238,6 +282,22 @@ type fileThresholds struct {
 	HighFrequency  fileWindow  `yaml:"high_frequency"`
 	Relay          fileWindow  `yaml:"relay"`
 	FwdLoopCounter *int        `yaml:"fwd_loop_counter"`
+	Transit        struct {
+		Window     *string `yaml:"window"`
+		MaxPending *int    `yaml:"max_pending"`
+	} `yaml:"transit"`
+	ASRDrop struct {
+		Floor       *float64 `yaml:"floor"`
+		Fraction    *float64 `yaml:"fraction"`
+		MinSeizures *int     `yaml:"min_seizures"`
+		Settle      *string  `yaml:"settle"`
+	} `yaml:"asr_drop"`
+	ShortCalls struct {
+		MaxTalk     *string  `yaml:"max_talk"`
+		Share       *float64 `yaml:"share"`
+		MinAnswered *int     `yaml:"min_answered"`
+		Window      *string  `yaml:"window"`
+	} `yaml:"short_calls"`
 }
 
 // problems collects every validation error so the operator sees them all at once.
@@ -393,7 +453,10 @@ func buildPartner(fp *filePartner, i int, defaultBits uint8, protected map[strin
 	p := Partner{
 		Name: fp.Name, Kind: fp.Kind, Index: i, PCBits: defaultBits,
 		AllowedCLI: fp.AllowedCLI, RoamingMobileExempt: fp.RoamingMobileExempt,
-		ProtectedAllowed: fp.ProtectedAllowed,
+		ProtectedAllowed: fp.ProtectedAllowed, Country: fp.Country, CLIChangeAllowed: fp.CLIChangeAllowed,
+	}
+	if c := p.Country; c != "" && (len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z') {
+		probs.add(key+".country", "%q is not an ISO 3166-1 alpha-2 code (two capital letters, e.g. HK)", c)
 	}
 	if p.Name == "" {
 		probs.add(key+".name", "missing")
@@ -548,6 +611,32 @@ func buildThresholds(f *fileThresholds, probs *problems) Thresholds {
 		duration(w.key+".window", w.f.Window, &w.dst.Window)
 	}
 	count("fwd_loop_counter", f.FwdLoopCounter, &t.FwdLoopCounter)
+	ratio := func(key string, v *float64, dst *float64) {
+		if v == nil {
+			return
+		}
+		if *v <= 0 || *v > 1 {
+			probs.add("thresholds."+key, "%v must be a fraction in (0, 1]", *v)
+			return
+		}
+		*dst = *v
+	}
+	duration("transit.window", f.Transit.Window, &t.Transit.Window)
+	count("transit.max_pending", f.Transit.MaxPending, &t.Transit.MaxPending)
+	ratio("asr_drop.floor", f.ASRDrop.Floor, &t.ASRDrop.Floor)
+	ratio("asr_drop.fraction", f.ASRDrop.Fraction, &t.ASRDrop.Fraction)
+	count("asr_drop.min_seizures", f.ASRDrop.MinSeizures, &t.ASRDrop.MinSeizures)
+	duration("asr_drop.settle", f.ASRDrop.Settle, &t.ASRDrop.Settle)
+	duration("short_calls.max_talk", f.ShortCalls.MaxTalk, &t.ShortCalls.MaxTalk)
+	ratio("short_calls.share", f.ShortCalls.Share, &t.ShortCalls.Share)
+	count("short_calls.min_answered", f.ShortCalls.MinAnswered, &t.ShortCalls.MinAnswered)
+	duration("short_calls.window", f.ShortCalls.Window, &t.ShortCalls.Window)
+	if t.Transit.Window > time.Minute {
+		probs.add("thresholds.transit.window", "%s: at most 1m (the egress IAM follows the ingress IAM within seconds)", t.Transit.Window)
+	}
+	if t.ASRDrop.Settle >= time.Hour {
+		probs.add("thresholds.asr_drop.settle", "%s: must be under an hour", t.ASRDrop.Settle)
+	}
 	// The redirection counter has 3 bits (Q.763 3.45): above 7 never fires.
 	if t.FwdLoopCounter > 7 {
 		probs.add("thresholds.fwd_loop_counter", "%d can never be reached (the redirection counter is at most 7)", t.FwdLoopCounter)

@@ -113,6 +113,29 @@ func TestThresholdOverrides(t *testing.T) {
 	}
 }
 
+func TestTransitAndRouteOverrides(t *testing.T) {
+	c, err := Parse([]byte(`partners:
+  - {name: hk, kind: international, country: HK, cli_change_allowed: true, match: {ips: ["192.0.2.1"]}}
+thresholds:
+  transit: {window: 5s, max_pending: 100}
+  asr_drop: {floor: 0.1, fraction: 0.4, min_seizures: 50, settle: 15m}
+  short_calls: {max_talk: 6s, share: 0.7, min_answered: 40, window: 30m}
+`), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultThresholds()
+	want.Transit = Transit{Window: 5 * time.Second, MaxPending: 100}
+	want.ASRDrop = ASRDrop{Floor: 0.1, Fraction: 0.4, MinSeizures: 50, Settle: 15 * time.Minute}
+	want.ShortCalls = ShortCalls{MaxTalk: 6 * time.Second, Share: 0.7, MinAnswered: 40, Window: 30 * time.Minute}
+	if c.Thresholds != want {
+		t.Errorf("thresholds %+v, want %+v", c.Thresholds, want)
+	}
+	if p := c.Partners[0]; p.Country != "HK" || !p.CLIChangeAllowed {
+		t.Errorf("partner %+v", p)
+	}
+}
+
 func TestPointCodeForms(t *testing.T) {
 	c, err := Parse([]byte(`point_code_bits: 14
 partners:
@@ -213,6 +236,10 @@ func TestValidationErrors(t *testing.T) {
 		{"protected_allowed not protected", partner("    protected_allowed: [\"10086\"]\n"), `key partners[0].protected_allowed[0]: "10086" is not in protected_numbers`},
 		{"allowed_cli with trunk prefix", partner("    allowed_cli: [\"010\"]\n"), `key partners[0].allowed_cli[0]: "010" starts with 0`},
 		{"protected with trunk prefix", "protected_numbers: [\"0110\"]\n", `key protected_numbers[0]: "0110" starts with 0`},
+		{"partner country not ISO", partner("    country: hk\n"), `key partners[0].country: "hk" is not an ISO 3166-1 alpha-2 code`},
+		{"asr floor not a fraction", "thresholds:\n  asr_drop: {floor: 20}\n", `key thresholds.asr_drop.floor: 20 must be a fraction in (0, 1]`},
+		{"short share zero", "thresholds:\n  short_calls: {share: 0}\n", `key thresholds.short_calls.share: 0 must be a fraction in (0, 1]`},
+		{"transit window", "thresholds:\n  transit: {window: 3}\n", `key thresholds.transit.window: "3" is not a duration`},
 		{"protected_allowed with trunk prefix", partner("    protected_allowed: [\"0110\"]\n"), `key partners[0].protected_allowed[0]: "0110" starts with 0`},
 		{"protected not digits", "protected_numbers: [\"110\", \"\"]\n", `key protected_numbers[1]: "" is not a number`},
 		{"threshold zero", "thresholds:\n  bombing: {calls: 0}\n", `key thresholds.bombing.calls: 0 must be greater than 0`},
@@ -291,7 +318,7 @@ func TestLoadMissingFile(t *testing.T) {
 func TestScenarioConfigLoads(t *testing.T) {
 	const path = "../../pcaps/scenarios.yaml"
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s absent: %v", path, err)
+		t.Fatalf("%s absent: %v", path, err)
 	}
 	c, err := Load(path)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gatewarden/gatewarden/capture"
 )
 
 // Daemon is the `daemon:` section: what `gatewarden run` captures, where it
@@ -234,6 +236,9 @@ func buildDaemon(f *fileDaemon, dir string, probs *problems) Daemon {
 	}
 	count("capture.workers", c.Workers, &d.Workers, 1)
 	d.BPF = c.BPF
+	if err := capture.ValidateFilter(c.BPF); err != nil {
+		probs.add("daemon.capture.bpf", "%v", err)
+	}
 	if c.Promiscuous != nil {
 		d.Promiscuous = *c.Promiscuous
 	} else {

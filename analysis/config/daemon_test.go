@@ -85,6 +85,15 @@ func TestDaemonFull(t *testing.T) {
 	}
 }
 
+// The RUNBOOK's filter examples are accepted.
+func TestDaemonFilterExamples(t *testing.T) {
+	for _, bpf := range []string{"sctp", "sctp and port 2905", "vlan and sctp port 2905", "sctp and (port 2905 or port 3565) and not host 10.0.0.9"} {
+		if _, err := Parse([]byte("daemon: {capture: {bpf: \""+bpf+"\"}}"), "t.yaml"); err != nil {
+			t.Errorf("%q: %v", bpf, err)
+		}
+	}
+}
+
 func TestDaemonErrors(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"daemon: {capture: {interfaces: [eth0]}, pcap_dir: /x}", "daemon.pcap_dir: set together"},
@@ -106,6 +115,8 @@ func TestDaemonErrors(t *testing.T) {
 		{"daemon: {alerts: {rate_limit: {default: {per_second: 0, burst: 1}}}}", "daemon.alerts.rate_limit.default"},
 		{"daemon: {hep: {address: homer}}", "daemon.hep.address"},
 		{"daemon: {log_level: loud}", "daemon.log_level"},
+		{"daemon: {capture: {bpf: \"sctp and port\"}}", "daemon.capture.bpf: filter \"sctp and port\": port needs a value"},
+		{"daemon: {capture: {bpf: \"sctp port http\"}}", "daemon.capture.bpf"},
 		{"daemon: {unknown_key: 1}", "daemon.unknown_key: unknown key"},
 	} {
 		_, err := Parse([]byte(tc.yaml), "t.yaml")

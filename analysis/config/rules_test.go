@@ -22,14 +22,8 @@ func TestAgreesWithRules(t *testing.T) {
 			t.Errorf("kind %q unknown to rules", k)
 		}
 	}
-	c, r := config.DefaultThresholds(), rules.DefaultThresholds()
-	got := rules.Thresholds{
-		OneRingCalls: c.OneRing.Calls, OneRingWindow: int64(c.OneRing.Window), OneRingMaxRing: int64(c.OneRing.RingMax),
-		BombingCalls: c.Bombing.Calls, BombingWindow: int64(c.Bombing.Window),
-		HighFreqCalls: c.HighFrequency.Calls, HighFreqWindow: int64(c.HighFrequency.Window),
-		RelayCalls: c.Relay.Calls, RelayWindow: int64(c.Relay.Window),
-		LoopCounter: c.FwdLoopCounter,
-	}
+	r := rules.DefaultThresholds()
+	got := rules.FromConfig(config.Default(), nil).Thresholds
 	if got != r {
 		t.Errorf("config defaults %+v\nrules defaults  %+v", got, r)
 	}

@@ -20,7 +20,12 @@ func FromConfig(cfg *config.Config, blocklist Blocklist) Settings {
 			BombingCalls: th.Bombing.Calls, BombingWindow: int64(th.Bombing.Window),
 			HighFreqCalls: th.HighFrequency.Calls, HighFreqWindow: int64(th.HighFrequency.Window),
 			RelayCalls: th.Relay.Calls, RelayWindow: int64(th.Relay.Window),
-			LoopCounter: th.FwdLoopCounter,
+			LoopCounter:   th.FwdLoopCounter,
+			TransitWindow: int64(th.Transit.Window), TransitMaxPending: th.Transit.MaxPending,
+			ASRFloor: th.ASRDrop.Floor, ASRFraction: th.ASRDrop.Fraction, ASRMinSeizures: th.ASRDrop.MinSeizures,
+			ASRSettle:    int64(th.ASRDrop.Settle),
+			ShortMaxTalk: int64(th.ShortCalls.MaxTalk), ShortShare: th.ShortCalls.Share,
+			ShortMinAnswered: th.ShortCalls.MinAnswered, ShortWindow: int64(th.ShortCalls.Window),
 		},
 		Severity: make(map[string]analysis.Severity, len(cfg.Severity)),
 	}
@@ -41,6 +46,7 @@ func FromConfig(cfg *config.Config, blocklist Blocklist) Settings {
 		s.Partners = append(s.Partners, Partner{
 			Name: p.Name, Kind: p.Kind, AllowedCLI: p.AllowedCLI, Forwarding: p.Forwarding,
 			RoamingMobileExempt: p.RoamingMobileExempt, ProtectedAllowed: p.ProtectedAllowed,
+			Country: p.Country, CLIChangeAllowed: p.CLIChangeAllowed,
 		})
 	}
 	return s

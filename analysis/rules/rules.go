@@ -38,7 +38,10 @@ import (
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/numplan"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 )
+
+var builtinCountries = numplan.BuiltinCountries()
 
 // Stable rule IDs.
 const (
@@ -56,13 +59,18 @@ const (
 	CallOneRing            = "call.one_ring"
 	CallBombing            = "call.bombing"
 	CallerHighFrequency    = "caller.high_frequency"
+	CLIIntlMarkingStripped = "cli.intl_marking_stripped"
+	CLIAlteredInTransit    = "cli.altered_in_transit"
+	RouteASRDrop           = "route.asr_drop"
+	RouteShortCalls        = "route.short_calls"
 )
 
 // IDs lists every rule, in a fixed order (for summaries and docs).
 var IDs = []string{
 	CLIMissing, CLIRestricted, CLINonconforming, CLIIntlSpoofedDomestic, CLIProtectedSpoofed,
 	CLIUnauthorized, CLIGenericNumber, CLIBlocklisted, FwdLoop, FwdUnregistered, FwdRelay,
-	CallOneRing, CallBombing, CallerHighFrequency,
+	CallOneRing, CallBombing, CallerHighFrequency, CLIIntlMarkingStripped, CLIAlteredInTransit,
+	RouteASRDrop, RouteShortCalls,
 }
 
 // DefaultSeverity is each rule's severity unless the configuration overrides it.
@@ -81,6 +89,10 @@ var DefaultSeverity = map[string]analysis.Severity{
 	CallOneRing:            analysis.SeverityCritical,
 	CallBombing:            analysis.SeverityCritical,
 	CallerHighFrequency:    analysis.SeverityWarning,
+	CLIIntlMarkingStripped: analysis.SeverityCritical,
+	CLIAlteredInTransit:    analysis.SeverityCritical,
+	RouteASRDrop:           analysis.SeverityWarning,
+	RouteShortCalls:        analysis.SeverityWarning,
 }
 
 // Partner kinds.
@@ -105,6 +117,12 @@ type Partner struct {
 	RoamingMobileExempt bool
 	// ProtectedAllowed lists protected numbers this partner may present.
 	ProtectedAllowed []string
+	// Country (ISO 3166-1 alpha-2) of an international partner: the origin
+	// of its calls whose caller has no foreign country code.
+	Country string
+	// CLIChangeAllowed: the gateway may change the calling number of the
+	// calls this partner sends or receives in transit.
+	CLIChangeAllowed bool
 }
 
 // Thresholds of the behaviour rules and fwd.loop. Durations are nanoseconds.
@@ -119,6 +137,19 @@ type Thresholds struct {
 	RelayCalls     int   // default 30
 	RelayWindow    int64 // default 600 s
 	LoopCounter    int   // redirection counter at or above which fwd.loop fires; default 5
+
+	TransitWindow     int64 // egress IAM at most this long after the ingress IAM; default 3 s
+	TransitMaxPending int   // ingress legs held for matching; default 65536
+
+	ASRFloor       float64 // route.asr_drop: hourly ASR below this; default 0.2
+	ASRFraction    float64 // or below this fraction of the trailing 7-day ASR at the same hour; default 0.5
+	ASRMinSeizures int     // with at least this many seizures in the hour (and in the 7-day baseline); default 30
+	ASRSettle      int64   // an hour is judged this long after it ends; default 10 min
+
+	ShortMaxTalk     int64   // route.short_calls: answered calls shorter than this; default 10 s
+	ShortShare       float64 // more than this share of the answered calls; default 0.5
+	ShortMinAnswered int     // with at least this many answered calls; default 20
+	ShortWindow      int64   // per window of release time; default 1 h
 }
 
 const second = int64(1e9)
@@ -130,7 +161,10 @@ func DefaultThresholds() Thresholds {
 		BombingCalls: 20, BombingWindow: 300 * second,
 		HighFreqCalls: 60, HighFreqWindow: 600 * second,
 		RelayCalls: 30, RelayWindow: 600 * second,
-		LoopCounter: 5,
+		LoopCounter:   5,
+		TransitWindow: 3 * second, TransitMaxPending: 1 << 16,
+		ASRFloor: 0.2, ASRFraction: 0.5, ASRMinSeizures: 30, ASRSettle: 600 * second,
+		ShortMaxTalk: 10 * second, ShortShare: 0.5, ShortMinAnswered: 20, ShortWindow: 3600 * second,
 	}
 }
 
@@ -158,6 +192,9 @@ type Settings struct {
 	// AnnotateCalls stores each number's E.164 form in the call record
 	// (allocates; only worth it when call records are written).
 	AnnotateCalls bool
+	// Countries names the origin country of international calls; nil: the
+	// built-in table (numplan.BuiltinCountries).
+	Countries *numplan.Countries
 }
 
 // Stats counts alerts per rule and the behaviour tables' state.
@@ -165,6 +202,9 @@ type Stats struct {
 	Alerts         map[string]uint64
 	WindowKeys     map[string]int    // live keys per behaviour rule
 	WindowOverflow map[string]uint64 // events dropped early per behaviour rule
+	Transit        transit.Stats     // transit correlation
+	Routes         int               // routes (partner, link, direction) the route rules follow
+	RouteOverflow  uint64            // calls not followed because MaxRoutes was reached
 }
 
 // Engine applies every rule. It is not safe for concurrent use.
@@ -178,6 +218,8 @@ type Engine struct {
 
 	oneRing, bombing, highFreq, relay *window
 	alerts                            map[string]uint64
+	transit                           *transit.Correlator
+	routes                            routeTable
 
 	// scratch, reused per call
 	calling, called, redir, orig numplan.Result
@@ -210,6 +252,24 @@ func New(s Settings, emit func(*analysis.Alert)) *Engine {
 	setDefault(&th.RelayCalls, def.RelayCalls)
 	setDefault64(&th.RelayWindow, def.RelayWindow)
 	setDefault(&th.LoopCounter, def.LoopCounter)
+	setDefault64(&th.TransitWindow, def.TransitWindow)
+	setDefault(&th.TransitMaxPending, def.TransitMaxPending)
+	setDefaultF := func(v *float64, d float64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDefaultF(&th.ASRFloor, def.ASRFloor)
+	setDefaultF(&th.ASRFraction, def.ASRFraction)
+	setDefault(&th.ASRMinSeizures, def.ASRMinSeizures)
+	setDefault64(&th.ASRSettle, def.ASRSettle)
+	setDefault64(&th.ShortMaxTalk, def.ShortMaxTalk)
+	setDefaultF(&th.ShortShare, def.ShortShare)
+	setDefault(&th.ShortMinAnswered, def.ShortMinAnswered)
+	setDefault64(&th.ShortWindow, def.ShortWindow)
+	if s.Countries == nil {
+		s.Countries = builtinCountries
+	}
 	if s.MaxWindowEvents <= 0 {
 		s.MaxWindowEvents = 1 << 22
 	}
@@ -236,6 +296,8 @@ func New(s Settings, emit func(*analysis.Alert)) *Engine {
 	for id, sev := range s.Severity {
 		e.severity[id] = sev
 	}
+	e.transit = transit.New(e.transitConfig())
+	e.routes.init()
 	return e
 }
 
@@ -254,6 +316,9 @@ func (e *Engine) Reconfigure(s Settings) {
 		*w.new = *w.old
 	}
 	n.alerts = e.alerts
+	e.transit.Reconfigure(n.transitConfig())
+	n.transit = e.transit
+	n.routes = e.routes
 	*e = *n
 }
 
@@ -267,6 +332,8 @@ func (e *Engine) Stats() Stats {
 		st.WindowKeys[id] = w.Keys()
 		st.WindowOverflow[id] = w.Overflow
 	}
+	st.Transit = e.transit.Stats()
+	st.Routes, st.RouteOverflow = len(e.routes.byKey), e.routes.overflow
 	return st
 }
 
@@ -296,6 +363,10 @@ func keyHash(p *analysis.PartyNumber, r *numplan.Result) uint64 {
 
 // Setup judges a call whose setup is complete (analysis.AssemblerConfig.Setup).
 func (e *Engine) Setup(c *analysis.Call) {
+	if c.Direction == analysis.DirectionIngress && c.OriginCountry == "" {
+		e.origin(c) // when Open was not wired
+	}
+	e.transit.Setup(c)
 	if len(c.Generic) > 0 && c.Direction != analysis.DirectionUnknown {
 		e.fire(c, CLIGenericNumber, c.Start, 0, 0, "generic number "+c.Generic[0].Digits+" still present")
 	}
@@ -406,8 +477,11 @@ func sameNumber(a *analysis.PartyNumber, ar *numplan.Result, b *analysis.PartyNu
 	return a.Digits == b.Digits
 }
 
-// Close judges a closed call (analysis.AssemblerConfig.Close): one-ring.
+// Close judges a closed call (analysis.AssemblerConfig.Close): one-ring and
+// the route rules.
 func (e *Engine) Close(c *analysis.Call) {
+	e.transit.Close(c)
+	e.routeClose(c)
 	if c.Direction != analysis.DirectionIngress || c.Calling == nil || c.Calling.Digits == "" {
 		return
 	}
@@ -431,7 +505,7 @@ func (e *Engine) fire(c *analysis.Call, rule string, ts int64, count int, window
 	*a = analysis.Alert{
 		TS: ts, Rule: rule, Severity: e.severity[rule], Partner: c.Partner, Direction: c.Direction,
 		OPC: c.OPC, DPC: c.DPC, CIC: c.CIC, CallID: c.ID, Outcome: c.Outcome,
-		Count: count, WindowS: int(window / second), Detail: detail,
+		Count: count, WindowS: int(window / second), Detail: detail, OriginCountry: c.OriginCountry,
 	}
 	if c.Calling != nil {
 		a.Calling = c.Calling.Digits

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -42,8 +41,7 @@ type decodeOptions struct {
 }
 
 func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
-	fs := flag.NewFlagSet("decode", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("decode", helpOut, stderr)
 	pcBits := fs.String("pc-bits", "14", "MTP3 point-code width: 14 (ITU) or 24 (China/ANSI); a NAME.pc-bits file beside a capture overrides it for that capture")
 	fcs := fs.String("fcs", "", "FCS bytes at the end of MTP2 frames: 0, 2 or 4 (default: the pcapng if_fcslen, else 2 when NAME.tshark-args says "+tsharkFCSTrue+", else 0)")
 	ifacePC := fs.String("iface-pc-bits", "", "per-capture point-code width, FILE=BITS[,FILE=BITS...]; FILE is the path as given or its base name")
@@ -51,17 +49,12 @@ func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
 	checksums := fs.Bool("verify-checksums", false, "verify SCTP CRC32c and count bad ones in the summary (taps often see unfilled, offloaded checksums)")
 	sip := fs.Bool("sip", true, "also decode SIP over UDP, TCP and SCTP, with application/ISUP bodies as SIP-I")
 	maxErrors := fs.Int("max-errors", 10, "errors printed per drop reason before the rest are only counted (0: no limit)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gatewarden decode [flags] FILE...\n\n"+
-			"Reads pcap/pcapng files (gzip-compressed too) in timestamp order and prints one JSON\n"+
-			"object per ISUP, BICC or SIP message on stdout. Errors and a summary go to stderr.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
+	fs.synopsis = "[flags] FILE...   (FILE - reads standard input)"
+	fs.about = "Reads pcap/pcapng files (gzip-compressed too) in timestamp order and prints one JSON\n" +
+		"object per ISUP, BICC or SIP message on stdout. Errors and a summary go to stderr. Exit status: 0 ok,\n" +
+		"1 a file could not be read, 2 usage, 3 a capture was damaged part-way (the rest was decoded)."
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, exitOK
-		}
-		return nil, exitUsage
+		return nil, parseExit(err)
 	}
 	usageErr := func(format string, a ...any) (*decodeOptions, int) {
 		fmt.Fprintf(stderr, "gatewarden decode: "+format+"\n", a...)
@@ -91,9 +84,7 @@ func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
 		return usageErr("invalid --max-errors %d: must be 0 (no limit) or more", o.maxErrors)
 	}
 	if len(o.files) == 0 {
-		fmt.Fprintf(stderr, "gatewarden decode: no capture files given\n")
-		fs.Usage()
-		return nil, exitUsage
+		return nil, fs.usageError("no capture files given (- reads standard input)")
 	}
 	if len(o.files) > 65535 {
 		return usageErr("%d files: at most 65535 per run", len(o.files))
@@ -266,8 +257,14 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	dec.SetErrorHandler(printer.handle)
 
 	var f decode.Frame
+	prog := newProgress(stderr, "gatewarden decode")
+	var frames uint64
 	for writeErr == nil {
 		err := r.Next(&f)
+		if frames++; prog.due() {
+			st := dec.Stats()
+			prog.show("%d frames, %d messages, %s", frames, st.Messages, r.SourceName(f.Source))
+		}
 		if errs := r.Errors(); len(errs) > reported {
 			for _, err := range errs[reported:] {
 				fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
@@ -286,6 +283,7 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	if err := out.Flush(); err != nil && writeErr == nil {
 		writeErr = err
 	}
+	prog.done()
 	printer.summary()
 	stats := dec.Stats()
 	broken := len(r.Errors()) - r.Unreadable()
@@ -297,6 +295,9 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if unreadable > 0 || notCapture == len(o.files) {
 		return exitFailed
+	}
+	if broken > 0 {
+		return exitDamaged
 	}
 	return exitOK
 }

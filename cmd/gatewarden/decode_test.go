@@ -22,7 +22,7 @@ func sharedPcapDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared captures not available: %v", err)
+		t.Fatalf("shared captures not available (part of the test contract: lay shared/ beside the repository): %v", err)
 	}
 	return dir
 }
@@ -329,9 +329,38 @@ func TestDecodeBadFiles(t *testing.T) {
 		t.Errorf("summary lacks the file counts:\n%s", stderr)
 	}
 
-	// Only broken midway: still exit 0.
-	if _, stderr, code := runDecodeCmd(t, truncated); code != exitOK {
-		t.Errorf("truncated only: exit %d\n%s", code, stderr)
+	// Only broken midway: what could be read is printed, and the exit
+	// status (3) tells a script the output is partial.
+	if stdout, stderr, code := runDecodeCmd(t, truncated); code != exitDamaged || len(parseLines(t, stdout)) == 0 {
+		t.Errorf("truncated only: exit %d, want %d with output\n%s", code, exitDamaged, stderr)
+	}
+}
+
+// "-" reads standard input, pcapng (read twice) included, and flags may
+// follow it.
+func TestDecodeStdin(t *testing.T) {
+	dir := sharedPcapDir(t)
+	for _, name := range []string{"sng_ss7mon_test2.pcap", "xdr_tester_m2pa.pcap"} {
+		path := filepath.Join(dir, name)
+		want, _, code := runDecodeCmd(t, path)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d", name, code)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := os.Stdin
+		os.Stdin = f
+		got, stderr, code := runDecodeCmd(t, "-", "--max-errors", "10")
+		os.Stdin = saved
+		f.Close()
+		if code != exitOK {
+			t.Fatalf("%s from stdin: exit %d\n%s", name, code, stderr)
+		}
+		if n := len(parseLines(t, want)); n == 0 || strings.Count(got, "\n") != n {
+			t.Errorf("%s from stdin: %d lines, want %d", name, strings.Count(got, "\n"), n)
+		}
 	}
 }
 
@@ -398,7 +427,7 @@ func BenchmarkDecodeCommand(b *testing.B) {
 	}
 	path := filepath.Join(dir, "isup_load_generator.pcap")
 	if _, err := os.Stat(path); err != nil {
-		b.Skipf("shared captures not available: %v", err)
+		b.Fatalf("shared captures not available (part of the test contract: lay shared/ beside the repository): %v", err)
 	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,8 @@ func init() {
 }
 
 func runGen(args []string) int {
-	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
+	fs := newFlagSet("gen", helpOut, os.Stderr)
+	fs.about = "Writes a synthetic interconnect capture (deterministic for a seed) and, with --truth, what it contains."
 	seed := fs.Int64("seed", 1, "pseudo-random seed (same seed, same bytes)")
 	calls := fs.Int("calls", 200, "number of calls")
 	pcBits := fs.Uint("pc-bits", 14, "point-code width: 14 (ITU) or 24 (China)")
@@ -30,11 +30,13 @@ func runGen(args []string) int {
 	segment := fs.Int("segment", 0, "with --sip over tcp: bytes per TCP segment, so longer messages span segments (default 1460)")
 	bicc := fs.Bool("bicc", false, "BICC (SI 13, 32-bit call instance codes) with a softswitch partner instead of ISUP with the default partners")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
+	}
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	if *pcBits != 14 && *pcBits != 24 {
-		fmt.Fprintln(os.Stderr, "gatewarden gen: --pc-bits must be 14 or 24")
-		return 2
+		return fs.usageError("--pc-bits must be 14 or 24")
 	}
 	if *sipTransport != "" {
 		return writeSIPCapture(gen.SIPOptions{Seed: *seed, Calls: *calls, Transport: *sipTransport, IPv6: *ipv6, MTU: *mtu, Segment: *segment}, *out, *truth)

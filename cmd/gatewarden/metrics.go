@@ -16,6 +16,7 @@ import (
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/rules"
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/retention"
 )
 
 type daemonMetrics struct {
@@ -188,7 +189,9 @@ func (m *daemonMetrics) write(w io.Writer) {
 	c(ss.Messages, "gatewarden_store_records_total", label("kind", "message"))
 	c(ss.Calls, "gatewarden_store_records_total", label("kind", "call"))
 	c(ss.Alerts, "gatewarden_store_records_total", label("kind", "alert"))
-	c(ss.Dropped, "gatewarden_store_dropped_records_total")
+	for _, reason := range []string{retention.DropDiskFull, retention.DropWriteError, retention.DropClosed} {
+		c(ss.DroppedByReason[reason], "gatewarden_store_dropped_records_total", label("reason", reason))
+	}
 	parts := d.store.Partitions()
 	var bytes int64
 	for _, pm := range parts {

@@ -62,6 +62,7 @@ func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer, store *reten
 	p.eng = rules.New(setup.rules, p.writeAlert)
 	p.asm = analysis.NewAssembler(analysis.AssemblerConfig{
 		Partner: setup.partner,
+		Open:    p.eng.Open,
 		Setup:   p.eng.Setup,
 		Close:   p.closeCall,
 	})
@@ -201,19 +202,21 @@ func (p *replayPipeline) summary() string {
 			fmt.Fprintf(&b, " %s_window_overflow=%d", id, n)
 		}
 	}
+	if rs.Transit.Linked > 0 || rs.Transit.Overflow > 0 {
+		fmt.Fprintf(&b, " transit_linked=%d transit_pending_overflow=%d", rs.Transit.Linked, rs.Transit.Overflow)
+	}
 	return b.String()
 }
 
 func replayMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("replay", stdout, stderr)
 	configPath := fs.String("config", "", "YAML configuration (partners, numbering plan, thresholds); default: built-in defaults, no partners")
 	alertsPath := fs.String("alerts", "", "write alerts (JSON lines) to FILE instead of stdout")
 	callsPath := fs.String("calls", "", "also write call records (JSON lines) to FILE")
 	dataDir := fs.String("data", "", "also keep every message, call and alert in the store at DIR (for trace, report, serve)")
 	pcBitsFlag := fs.Int("pc-bits", 0, "MTP3 point-code width, 14 or 24 (default: the configuration's point_code_bits)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gatewarden replay [--config FILE] [--data DIR] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: gatewarden replay [--config FILE] [--data DIR] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
 			"Decodes the captures in timestamp order, assembles calls and applies every rule.\n"+
 			"Alerts go to stdout (or --alerts) as JSON lines; a one-line summary goes to stderr.\n\nflags:\n")
 		fs.PrintDefaults()

@@ -268,10 +268,29 @@ func TestReplayBadConfig(t *testing.T) {
 	}
 }
 
+// replay --config checks the daemon's capture filter too, so the RUNBOOK's
+// suggested check catches a filter the daemon would refuse.
+func TestReplayConfigChecksFilter(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		bpf  string
+		code int
+	}{{"sctp and port 2905", 0}, {"sctp and port", 2}} {
+		cfg := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(cfg, []byte("daemon: {capture: {bpf: \""+tc.bpf+"\"}}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code := runReplayArgs(t, "--config", cfg, "--data", filepath.Join(dir, "data"), scenarioPcap)
+		if (code == 0) != (tc.code == 0) || (tc.code != 0 && !strings.Contains(stderr, "daemon.capture.bpf")) {
+			t.Errorf("bpf %q: exit %d, want %d: %s", tc.bpf, code, tc.code, stderr)
+		}
+	}
+}
+
 func TestReplaySharedCaptures(t *testing.T) {
 	path := filepath.Join("..", "..", "..", "shared", "pcaps", "isup_load_generator.pcap")
 	if _, err := os.Stat(path); err != nil {
-		t.Skip("shared captures not available: ", err)
+		t.Fatal("shared captures not available (part of the test contract: lay shared/ beside the repository): ", err)
 	}
 	_, stderr, code := runReplayArgs(t, path)
 	if code != 0 || !strings.Contains(stderr, "calls=1149 ") {

@@ -199,11 +199,11 @@ type daemon struct {
 }
 
 func daemonMain(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("run", helpOut, stderr)
 	configPath := fs.String("config", "", "YAML configuration with a daemon: section (see deploy/gatewarden.example.yaml)")
+	logFormat := fs.logFormatFlag()
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: gatewarden run --config FILE\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: gatewarden run --config FILE [--log-format json|text]\n\n"+
 			"Captures live (daemon.capture.interfaces) or from a directory of rotating captures\n"+
 			"(daemon.pcap_dir), keeps every ISUP message, call and alert in daemon.data_dir,\n"+
 			"delivers alerts and serves /metrics. SIGHUP reloads partners, rules, thresholds and\n"+
@@ -229,7 +229,11 @@ func daemonMain(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatewarden run: %s: %v\n", *configPath, err)
 		return 2
 	}
-	log := newLogger(stderr, gen.cfg.Daemon.LogLevel)
+	log, err := newCLILogger(stderr, *logFormat, gen.cfg.Daemon.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewarden run: %v\n", err)
+		return 2
+	}
 
 	// Signals are registered before anything starts so none is missed.
 	hup := make(chan os.Signal, 4)
@@ -263,19 +267,6 @@ func daemonMain(args []string, stderr io.Writer) int {
 	return 0
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	switch level {
-	case "debug":
-		l = slog.LevelDebug
-	case "warn":
-		l = slog.LevelWarn
-	case "error":
-		l = slog.LevelError
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
 // startDaemon opens the store, the outputs and the input, and starts every
 // stage. configPath is what reload re-reads.
 func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon, error) {
@@ -304,8 +295,9 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 		RetentionDays: dc.Retention.Days,
 		MaxBytes:      dc.Retention.MaxBytes,
 		MinFreeBytes:  dc.Retention.MinFreeMiB << 20,
-		Now:           time.Now,
 		Logf:          func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...), "component", "retention") },
+		Warnf:         func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...), "component", "retention") },
+		Errorf:        func(format string, a ...any) { log.Error(fmt.Sprintf(format, a...), "component", "retention") },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -377,7 +369,7 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 		}()
 	}
 	ok = true
-	log.Info("started", "input", d.inputName(), "data_dir", dc.DataDir, "metrics", d.addr(0), "queue_batches", dc.QueueBatches,
+	log.Info("started", "input", d.inputName(), "data_dir", dc.DataDir, "metrics", d.addr(0), "web", d.webAddr(), "queue_batches", dc.QueueBatches,
 		"frames_per_batch", dc.BatchFrames, "alert_sinks", len(d.sinkNames()), "hep", dc.HEP.Address)
 	return d, nil
 }
@@ -492,6 +484,15 @@ func (d *daemon) serveTLS(addr string, h http.Handler, tlsCfg *tls.Config) error
 		}
 	}()
 	return nil
+}
+
+// webAddr is the bound address of the web UI listener ("" if none); it is
+// the last one started.
+func (d *daemon) webAddr() string {
+	if d.dcfg.WebAddr == "" {
+		return ""
+	}
+	return d.addr(len(d.listeners) - 1)
 }
 
 // addr is the bound address of listener i ("" if none): tests listen on port 0.
@@ -937,6 +938,7 @@ func newAnalysisStage(d *daemon) *analysisStage {
 	st.asm = analysis.NewAssembler(analysis.AssemblerConfig{
 		// Through the stage, not the generation: a reload swaps what these see.
 		Partner: func(addr netip.Addr, pc uint32) string { return st.gen.cfg.PartnerName(addr, pc) },
+		Open:    func(c *analysis.Call) { st.eng.Open(c) },
 		Setup:   func(c *analysis.Call) { st.eng.Setup(c) },
 		Close:   st.onClose,
 	})

@@ -193,7 +193,7 @@ func waitMetric(t *testing.T, addr, what string, cond func(map[string]float64) b
 
 func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	staging, spool, data := filepath.Join(dir, "staging"), filepath.Join(dir, "spool"), filepath.Join(dir, "data")
@@ -231,7 +231,7 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
   pcap_poll: 20ms
   queue: {batches: 4, frames_per_batch: 64}
   data_dir: data
-  retention: {min_free_mib: -1}
+  retention: {min_free_mib: -1, days: 1}
   listen: {metrics: %q}
   alerts:
     file: {path: alerts.jsonl}
@@ -345,7 +345,9 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	}
 
 	// The store was flushed and sealed: every message and every call of the
-	// replay is in it, none lost across the files or the reload.
+	// replay is in it, none lost across the files or the reload, and none
+	// removed by the one-day retention (it counts from the newest data stored,
+	// not the wall clock, so a capture from long ago is kept).
 	st, err := retention.Open(filepath.Join(data, "store"), retention.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -413,7 +415,7 @@ func checkDashboard(t *testing.T, scraped map[string]float64, skip string) {
 // starts it again: the frames are analysed exactly once overall.
 func TestDaemonRestartResumes(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
@@ -568,7 +570,7 @@ func TestLiveEdgeDropsWhenQueueFull(t *testing.T) {
 // per message.
 func BenchmarkDaemonPipeline(b *testing.B) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		b.Skipf("%s: %v", scenarioPcap, err)
+		b.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := b.TempDir()
 	os.MkdirAll(filepath.Join(dir, "spool"), 0o755)
@@ -702,7 +704,7 @@ func TestReloadRebuildsRulesOnlyWhenTheyChange(t *testing.T) {
 // per-rule rate limit, and the held-back ones are counted.
 func TestDaemonAlertOutputs(t *testing.T) {
 	if _, err := os.Stat(scenarioPcap); err != nil {
-		t.Skipf("%s: %v", scenarioPcap, err)
+		t.Fatalf("%s: %v", scenarioPcap, err)
 	}
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -97,19 +96,26 @@ func runServe(args []string) int {
 // serveMain runs until ctx is done. ready, when set, receives the bound
 // address once the server listens (tests use port 0).
 func serveMain(ctx context.Context, args []string, stderr io.Writer, ready func(addr string)) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "", "retention directory (required)")
+	fs := newFlagSet("serve", helpOut, stderr)
+	fs.synopsis = "--data DIR --config FILE [--listen ADDR] [--log-format json|text]"
+	fs.about = "Serves the investigator web UI and API over a store, read-only (it may run beside the daemon)."
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
 	cfgPath := fs.String("config", "", "gatewarden config file with the daemon.web section: users, tokens, tls, audit_log (required)")
 	listen := fs.String("listen", "", "address to listen on (default: daemon.listen.web, else 127.0.0.1:8080)")
+	logFormat := fs.logFormatFlag()
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
-	if *data == "" || *cfgPath == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "gatewarden serve: usage: gatewarden serve --data DIR --config FILE [--listen ADDR]")
-		return 2
+	if *data == "" || *cfgPath == "" {
+		return fs.usageError("--data and --config are required")
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
+	}
+	logger, lerr := newCLILogger(stderr, *logFormat, "")
+	if lerr != nil {
+		return fs.usageError("%v", lerr)
+	}
 	cfg, err := web.LoadConfig(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
@@ -122,12 +128,13 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, ready func(
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	if _, err := os.Stat(*data); err != nil {
-		fmt.Fprintf(stderr, "gatewarden serve: --data: %v\n", err)
-		return 2
+	storeDir, err := resolveData(*data)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
+		return exitFailed
 	}
 	// Read-only: serve may run beside the daemon that writes the store.
-	st, err := retention.Open(*data, retention.Options{ReadOnly: true})
+	st, err := retention.Open(storeDir, retention.Options{ReadOnly: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
 		return 1
@@ -149,7 +156,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, ready func(
 	if cfg.TLS.Cert != "" {
 		scheme = "https"
 	}
-	logger.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/", "data", *data, "users", len(cfg.Users), "tokens", len(cfg.Tokens), "audit_log", cfg.AuditLog)
+	logger.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/", "data", storeDir, "users", len(cfg.Users), "tokens", len(cfg.Tokens), "audit_log", cfg.AuditLog)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -181,16 +188,19 @@ func runPasswd(args []string) int { return passwdMain(args, os.Stdin, os.Stdout,
 // daemon.web.users[].password_bcrypt), or with --token a new random API
 // token and the SHA-256 that goes in daemon.web.tokens[].token_sha256.
 func passwdMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("passwd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("passwd", stdout, stderr)
+	fs.synopsis = "[--cost N] < password   |   gatewarden passwd --token"
+	fs.about = "Prints the bcrypt hash of the password read from stdin (for daemon.web.users[].password_bcrypt),\nor with --token a new API token and the SHA-256 for daemon.web.tokens[].token_sha256."
 	token := fs.Bool("token", false, "make a random API token instead and print it with its SHA-256")
 	cost := fs.Int("cost", 12, "bcrypt cost (10-15)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
-	if fs.NArg() > 0 || *cost < 10 || *cost > 15 {
-		fmt.Fprintln(stderr, "gatewarden passwd: usage: gatewarden passwd [--cost N] < password   |   gatewarden passwd --token")
-		return 2
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if *cost < 10 || *cost > 15 {
+		return fs.usageError("--cost must be 10 to 15, not %d", *cost)
 	}
 	if *token {
 		var b [32]byte

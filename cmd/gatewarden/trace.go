@@ -4,17 +4,20 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/config"
+	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -24,51 +27,16 @@ func init() {
 
 func runTrace(args []string) int { return traceMain(args, os.Stdout, os.Stderr) }
 
-// parseTimeArg reads RFC 3339, a date, or a date with HH:MM[:SS] (times
-// without an offset are UTC). A bare date as an upper bound means the end of
-// that day, so --to 2025-01-31 includes the 31st.
-func parseTimeArg(s string, upper bool) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UnixNano(), nil
-	}
-	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UnixNano(), nil
-		}
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		if upper {
-			t = t.AddDate(0, 0, 1)
-		}
-		return t.UnixNano(), nil
-	}
-	return 0, fmt.Errorf("bad time %q: want RFC 3339 (2025-01-31T08:00:00+08:00), a date (2025-01-31) or date and time (2025-01-31T08:00, UTC)", s)
-}
-
+// parseRange reads --from and --to with the shared parser the web API uses.
 func parseRange(from, to string) (int64, int64, error) {
-	f, err := parseTimeArg(from, false)
+	f, t, err := timerange.Range(from, to)
 	if err != nil {
-		return 0, 0, fmt.Errorf("--from: %w", err)
-	}
-	t, err := parseTimeArg(to, true)
-	if err != nil {
-		return 0, 0, fmt.Errorf("--to: %w", err)
-	}
-	if f != 0 && t != 0 && t <= f {
-		return 0, 0, errors.New("--to must be after --from")
+		return 0, 0, fmt.Errorf("--%w", err)
 	}
 	return f, t, nil
 }
 
-func formatTS(ns int64) string {
-	if ns == 0 {
-		return ""
-	}
-	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
-}
+func formatTS(ns int64) string { return timerange.Format(ns) }
 
 type optionalUint struct {
 	v   uint32
@@ -161,6 +129,19 @@ type traceCall struct {
 	Ingress   *traceIngress  `json:"ingress,omitempty"`
 	Alerts    []traceAlert   `json:"alerts"`
 	Ladder    []traceMessage `json:"ladder"`
+	// OriginCountry of an international call (ISO 3166-1 alpha-2).
+	OriginCountry string `json:"origin_country,omitempty"`
+	// Transit: this call is one leg of a call through the gateway.
+	Transit *traceTransit `json:"transit,omitempty"`
+}
+
+// traceTransit shows the other leg of a transit call and what the gateway
+// changed between the ingress and the egress leg.
+type traceTransit struct {
+	Leg     string           `json:"leg"` // which leg this call is: ingress or egress
+	OtherID string           `json:"other_call_id"`
+	Other   *traceCall       `json:"other_leg,omitempty"` // nil when not retained
+	Changes []transit.Change `json:"changes"`
 }
 
 // redecoder runs the stored MTP3 bytes through the project's decoder, so the
@@ -201,6 +182,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 	tc.CallID = fmt.Sprintf("p%d.%d", c.Ref.Seq(), c.Ref.Ord())
 	if r := c.Call; r != nil {
 		tc.CallID, tc.Outcome, tc.Cause, tc.Direction = r.ID, r.Outcome.String(), r.Cause, r.Direction.String()
+		tc.OriginCountry = r.OriginCountry
 		if r.Calling != nil {
 			tc.Calling = r.Calling.Digits
 		}
@@ -289,15 +271,17 @@ func (m *traceMessage) summary() string {
 }
 
 func traceMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "", "retention directory (required)")
-	number := fs.String("number", "", "number to trace; commas separate several")
+	fs := newFlagSet("trace", stdout, stderr)
+	fs.synopsis = "--data DIR (--number N | --rule ID | --from T --to T) [flags]"
+	fs.about = "Traces calls back to the partner, link and point code that delivered them, with the full ladder of signalling."
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
+	number := fs.String("number", "", "number to trace (digits; +, spaces, dashes, dots, brackets allowed); commas separate several")
 	cc := fs.String("cc", "86", "country code used to also match the national and international forms of --number (empty: exact digits only)")
-	from := fs.String("from", "", "start of the time range (RFC 3339, YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC)")
+	from := fs.String("from", "", "start of the time range ("+timerange.Forms+")")
 	to := fs.String("to", "", "end of the time range (exclusive; a bare date includes that day)")
 	role := fs.String("role", "any", "role of --number: calling, called, redirecting, original_called, generic, redirection or any")
-	partner := fs.String("partner", "", "partner name")
+	partner := fs.String("partner", "", "partner name (checked against --config's partners, else the store's)")
+	cfgPath := fs.String("config", "", "configuration whose partners --partner is checked against (optional)")
 	link := fs.String("link", "", `link: "src>dst", an address, or a capture source`)
 	var opc, dpc, cic optionalUint
 	fs.Var(&opc, "opc", "originating point code of the IAM")
@@ -305,80 +289,110 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cic, "cic", "circuit identification code")
 	rule := fs.String("rule", "", "rule ID, e.g. cli.generic_number")
 	format := fs.String("format", "table", "table, json or csv")
-	pcap := fs.String("pcap", "", "also write the matching messages to this capture (MTP3 link type 141)")
+	pcap := fs.String("pcap", "", "also write the matching messages, with their link framing as captured, to this pcapng file")
 	limit := fs.Int("limit", 10000, "at most this many calls (0: all)")
 	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "gatewarden trace: "+format+"\n", a...)
-		return 2
+		return parseExit(err)
 	}
 	if *data == "" {
-		return fail("--data is required")
+		return fs.usageError("--data is required")
 	}
 	if fs.NArg() > 0 {
-		return fail("unexpected argument %q", fs.Arg(0))
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
 	}
 	if *format != "table" && *format != "json" && *format != "csv" {
-		return fail("--format must be table, json or csv")
+		return fs.usageError("--format must be table, json or csv, not %q", *format)
+	}
+	if *limit < 0 {
+		return fs.usageError("--limit must be 0 (all) or more")
 	}
 	q := retention.Query{Partner: *partner, Link: *link, Rule: *rule, OPC: opc.ptr(), DPC: dpc.ptr(), CIC: cic.ptr(), Limit: *limit}
 	var err error
 	if q.From, q.To, err = parseRange(*from, *to); err != nil {
-		return fail("%v", err)
+		return fs.usageError("%v", err)
 	}
 	if *role != "any" {
 		r, ok := retention.ParseRole(*role)
 		if !ok {
-			return fail("--role must be calling, called, redirecting, original_called, generic, redirection or any")
+			return fs.usageError("--role must be calling, called, redirecting, original_called, generic, redirection or any, not %q", *role)
 		}
 		q.Roles = 1 << r
+	}
+	if q.Rule != "" && !slices.Contains(rules.IDs, q.Rule) {
+		return fs.usageError("--rule %q is not a rule; rule IDs: %s", q.Rule, strings.Join(rules.IDs, ", "))
 	}
 	for _, n := range strings.Split(*number, ",") {
 		if n = strings.TrimSpace(n); n == "" {
 			continue
 		}
-		forms := retention.NumberForms(n, *cc)
-		if forms[0] == "" {
-			return fail("--number %q has no digits", n)
+		digits, err := retention.ParseNumber(n)
+		if err != nil {
+			return fs.usageError("--number: %v", err)
 		}
-		q.Numbers = append(q.Numbers, forms...)
+		q.Numbers = append(q.Numbers, retention.NumberForms(digits, *cc)...)
 	}
 	if len(q.Numbers) == 0 && q.Rule == "" && q.From == 0 && q.To == 0 {
-		return fail("give --number, --rule or a time range (--from/--to): tracing the whole store is not a query")
+		return fs.usageError("give --number, --rule or a time range (--from/--to): tracing the whole store is not a query")
 	}
-	st, err := retention.Open(*data, retention.Options{ReadOnly: true})
+	var known []string // partners --partner may name, when a configuration says
+	if *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return fs.usageError("--config: %v", err)
+		}
+		for i := range cfg.Partners {
+			known = append(known, cfg.Partners[i].Name)
+		}
+		if q.Partner != "" && !slices.Contains(known, q.Partner) {
+			return fs.usageError("--partner %q is not in %s; partners: %s", q.Partner, *cfgPath, listOrNone(known))
+		}
+	}
+	storeDir, err := resolveData(*data)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
-		return 1
+		return exitFailed
 	}
+	st, err := retention.Open(storeDir, retention.Options{ReadOnly: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+		return exitFailed
+	}
+	defer st.Close()
 	calls, err := st.QueryCalls(q)
 	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
-		return 1
+		fmt.Fprintf(stderr, "gatewarden trace: %v\n", storeError(storeDir, err))
+		return exitFailed
+	}
+	if len(calls) == 0 && q.Partner != "" && *cfgPath == "" {
+		// No answer: say whether the partner was a typo. Asked only now, as
+		// listing the store's partners reads every call record in range.
+		rows, err := st.Report(q.From, q.To)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden trace: %v\n", storeError(storeDir, err))
+			return exitFailed
+		}
+		stored := storedPartners(rows)
+		if !slices.Contains(stored, q.Partner) {
+			return fs.usageError("--partner %q has no calls in the store%s; partners there: %s", q.Partner, rangeText(*from, *to), listOrNone(stored))
+		}
 	}
 	if *pcap != "" {
-		f, err := os.Create(*pcap)
-		if err == nil {
-			var n int
-			n, err = retention.WritePcap(f, calls)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err == nil {
-				fmt.Fprintf(stderr, "gatewarden trace: wrote %d messages to %s\n", n, *pcap)
-			}
-		}
+		n, err := writeTracePcap(*pcap, calls)
 		if err != nil {
 			fmt.Fprintf(stderr, "gatewarden trace: --pcap: %v\n", err)
-			return 1
+			return exitFailed
 		}
+		fmt.Fprintf(stderr, "gatewarden trace: wrote %s to %s\n", plural(n, "message", "messages"), *pcap)
 	}
 	var rd redecoder
 	out := make([]traceCall, 0, len(calls))
 	for i := range calls {
-		out = append(out, buildTraceCall(&calls[i], &rd))
+		tc := buildTraceCall(&calls[i], &rd)
+		if tc.Transit, err = traceTransitOf(st, calls[i].Call, *cc, &rd); err != nil {
+			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+			return 1
+		}
+		out = append(out, tc)
 	}
 	switch *format {
 	case "json":
@@ -396,9 +410,34 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *limit > 0 && len(calls) >= *limit {
-		fmt.Fprintf(stderr, "gatewarden trace: stopped at --limit %d calls\n", *limit)
+		fmt.Fprintf(stderr, "gatewarden trace: stopped at --limit %d\n", *limit)
 	}
 	return 0
+}
+
+// traceTransitOf finds the other leg of a transit call; nil when c is not one.
+func traceTransitOf(st *retention.Store, c *analysis.Call, cc string, rd *redecoder) (*traceTransit, error) {
+	if c == nil || c.TransitOf == "" && c.TransitTo == "" {
+		return nil, nil
+	}
+	tt := &traceTransit{Leg: "egress", OtherID: c.TransitOf, Changes: []transit.Change{}}
+	if c.TransitOf == "" {
+		tt.Leg, tt.OtherID = "ingress", c.TransitTo
+	}
+	other, ok, err := st.OtherLeg(c, cc)
+	if err != nil || !ok {
+		return tt, err
+	}
+	oc := buildTraceCall(&other, rd)
+	tt.Other = &oc
+	in, out := other.Call, c
+	if tt.Leg == "ingress" {
+		in, out = c, other.Call
+	}
+	if d := transit.Diff(in, out); d != nil {
+		tt.Changes = d
+	}
+	return tt, nil
 }
 
 func rulesOf(c *traceCall) string {
@@ -419,23 +458,88 @@ func writeTraceTable(w io.Writer, calls []traceCall) error {
 			if in.RC != nil {
 				rc = strconv.FormatUint(uint64(*in.RC), 10)
 			}
-			fmt.Fprintf(tw, "  ingress\tpartner=%s\tlink=%s\tpeer=%s\t%s opc=%d dpc=%d cic=%d rc=%s\tsource=%s\n",
-				orDash(in.Partner), in.Link, orDash(in.Peer), in.Protocol, in.OPC, in.DPC, in.CIC, rc, in.Source)
+			fmt.Fprintf(tw, "  %s\tpartner=%s\tlink=%s\tpeer=%s\t%s opc=%d dpc=%d cic=%d rc=%s\tsource=%s\n",
+				c.side(), orDash(in.Partner), in.Link, orDash(in.Peer), in.Protocol, in.OPC, in.DPC, in.CIC, rc, in.Source)
+		}
+		if c.OriginCountry != "" {
+			fmt.Fprintf(tw, "  origin\t%s\n", c.OriginCountry)
 		}
 		for _, a := range c.Alerts {
 			fmt.Fprintf(tw, "  alert\t%s\t%s\t%s\t%s\n", a.TS, a.Rule, a.Severity, a.Detail)
 		}
-		for j := range c.Ladder {
-			m := &c.Ladder[j]
-			route := "-"
-			if m.Src != "" {
-				route = m.Src + ">" + m.Dst
+		writeTraceLadder(tw, "", c.Ladder)
+		if t := c.Transit; t != nil {
+			other := "ingress"
+			if t.Leg == "ingress" {
+				other = "egress"
 			}
-			fmt.Fprintf(tw, "  %s\t%s %s\t%d>%d cic=%d\t%s\t%s\n", m.TS, m.Protocol, m.Type, m.OPC, m.DPC, m.CIC, route, m.summary())
+			fmt.Fprintf(tw, "  transit\t%s leg; %s leg is call %s\n", t.Leg, other, t.OtherID)
+			if o := t.Other; o != nil {
+				partner, link := "-", "-"
+				if o.Ingress != nil {
+					partner, link = orDash(o.Ingress.Partner), o.Ingress.Link
+				}
+				fmt.Fprintf(tw, "  %s leg\t%s\tpartner=%s\tlink=%s\tcalling=%s\tcalled=%s\n", other, o.Start, partner, link, orDash(o.Calling), orDash(o.Called))
+				writeTraceLadder(tw, other+" ", o.Ladder)
+			} else {
+				fmt.Fprintf(tw, "  %s leg\tnot retained\n", other)
+			}
+			for _, ch := range t.Changes {
+				fmt.Fprintf(tw, "  changed\t%s\t%s -> %s\n", ch.Field, orDash(ch.Ingress), orDash(ch.Egress))
+			}
 		}
 	}
-	fmt.Fprintf(tw, "%d calls\n", len(calls))
+	fmt.Fprintln(tw, plural(len(calls), "call", "calls"))
 	return tw.Flush()
+}
+
+// side names the IAM's link for the table: where an ingress call entered,
+// where an egress call left.
+func (c *traceCall) side() string {
+	switch c.Direction {
+	case analysis.DirectionIngress.String():
+		return "ingress"
+	case analysis.DirectionEgress.String():
+		return "egress"
+	}
+	return "iam_link"
+}
+
+// storedPartners are the partner names the report rows name.
+func storedPartners(rows []retention.ReportRow) []string {
+	var names []string
+	for _, r := range rows {
+		if r.Partner != "" && !slices.Contains(names, r.Partner) {
+			names = append(names, r.Partner)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}
+
+func rangeText(from, to string) string {
+	if from == "" && to == "" {
+		return ""
+	}
+	return fmt.Sprintf(" between %s and %s", orDash(from), orDash(to))
+}
+
+func writeTraceLadder(tw io.Writer, prefix string, ladder []traceMessage) {
+	for j := range ladder {
+		m := &ladder[j]
+		route := "-"
+		if m.Src != "" {
+			route = m.Src + ">" + m.Dst
+		}
+		fmt.Fprintf(tw, "  %s%s\t%s %s\t%d>%d cic=%d\t%s\t%s\n", prefix, m.TS, m.Protocol, m.Type, m.OPC, m.DPC, m.CIC, route, m.summary())
+	}
 }
 
 func orDash(s string) string {
@@ -447,7 +551,9 @@ func orDash(s string) string {
 
 func writeTraceCSV(w io.Writer, calls []traceCall) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"call_id", "start", "outcome", "partner", "link", "peer", "ingress_opc", "ingress_rc", "calling", "called", "rules",
+	// The IAM's link is where an ingress call entered and where an egress
+	// call left: the columns say "iam_", which is true either way.
+	cw.Write([]string{"call_id", "start", "outcome", "direction", "partner", "link", "peer", "iam_opc", "iam_rc", "calling", "called", "rules",
 		"ts", "type", "opc", "dpc", "cic", "src", "dst", "source", "frame", "detail", "mtp3"})
 	for i := range calls {
 		c := &calls[i]
@@ -460,11 +566,24 @@ func writeTraceCSV(w io.Writer, calls []traceCall) error {
 		}
 		for j := range c.Ladder {
 			m := &c.Ladder[j]
-			cw.Write([]string{c.CallID, c.Start, c.Outcome, partner, link, peer, opc, rc, c.Calling, c.Called, rulesOf(c),
+			cw.Write([]string{c.CallID, c.Start, c.Outcome, c.Direction, partner, link, peer, opc, rc, c.Calling, c.Called, rulesOf(c),
 				m.TS, m.Type, strconv.FormatUint(uint64(m.OPC), 10), strconv.FormatUint(uint64(m.DPC), 10),
 				strconv.FormatUint(uint64(m.CIC), 10), m.Src, m.Dst, m.Source, strconv.FormatUint(m.Frame, 10), m.summary(), m.MTP3})
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// writeTracePcap writes the calls' messages to path (retention.WritePcap).
+func writeTracePcap(path string, calls []retention.CallResult) (int, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	n, err := retention.WritePcap(f, calls)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }

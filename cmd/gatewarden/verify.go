@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,18 +18,29 @@ func runVerify(args []string) int { return verifyMain(args, os.Stdout, os.Stderr
 // verifyMain exits 0 when the store is intact, 1 when data was altered,
 // removed or reordered (or cannot be read), 2 on bad usage.
 func verifyMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "", "retention directory (required)")
+	fs := newFlagSet("verify", stdout, stderr)
+	fs.synopsis = "--data DIR [--format table|json]"
+	fs.about = "Checks every sealed partition against its SHA-256 manifest chain; exits 1 if anything was altered, removed or reordered."
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
 	format := fs.String("format", "table", "table or json")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
-	if *data == "" || fs.NArg() > 0 || (*format != "table" && *format != "json") {
-		fmt.Fprintln(stderr, "gatewarden verify: usage: gatewarden verify --data DIR [--format table|json]")
-		return 2
+	if *data == "" {
+		return fs.usageError("--data is required")
 	}
-	res, err := retention.Verify(*data)
+	if fs.NArg() > 0 {
+		return fs.usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "table" && *format != "json" {
+		return fs.usageError("--format must be table or json, not %q", *format)
+	}
+	storeDir, err := resolveData(*data)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
+		return 1
+	}
+	res, err := retention.Verify(storeDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden verify: %v\n", err)
 		return 1
@@ -57,8 +67,8 @@ func verifyMain(args []string, stdout, stderr io.Writer) int {
 		if !res.OK() {
 			status = "FAILED"
 		}
-		fmt.Fprintf(stdout, "%s: %d sealed partitions checked, %d removed by retention, %d open logs\n",
-			status, res.Partitions, res.Removed, res.Open)
+		fmt.Fprintf(stdout, "%s: %s checked, %d removed by retention, %s\n",
+			status, plural(res.Partitions, "sealed partition", "sealed partitions"), res.Removed, plural(res.Open, "open log", "open logs"))
 	}
 	if !res.OK() {
 		return 1

@@ -79,6 +79,7 @@ const (
 	CauseNormal         = 16
 	CauseBusy           = 17
 	CauseNoAnswer       = 19
+	CauseRejected       = 21
 	CauseRedirected     = 23
 	CauseInvalidFormat  = 28
 	CauseNormalUnspec   = 31

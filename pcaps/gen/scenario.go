@@ -25,6 +25,19 @@ import (
 //	    released_by: calling
 //	    cause: 16
 //
+// A call with transit: is a transit call: the ingress leg as scripted, and an
+// egress leg the gateway sends to another partner delay after each ingress
+// IAM (default 100 ms), with the same timing and release, e.g.
+//
+//	transit:
+//	  label: cli.intl_marking_stripped
+//	  partner: ic-telecom
+//	  delay: 150ms
+//	  called: {digits: "13912345678", nai: 3}   # default: the ingress called number
+//	  calling: {digits: "91234567", nai: 3}     # default: the ingress calling number
+//	  drop_calling: true                       # no calling number on the egress leg
+//	  generic: []                              # default: the ingress generic numbers
+//
 // A call without calling: has no calling party number. Numbers default to
 // NPI 1 (E.164); category defaults to 10 (ordinary subscriber).
 type scenarioFile struct {
@@ -71,7 +84,24 @@ type scenarioCall struct {
 	ReleasedBy    string        `yaml:"released_by"`
 	Cause         uint8         `yaml:"cause"`
 	CauseLocation uint8         `yaml:"cause_location"`
+
+	Transit *scenarioTransit `yaml:"transit"`
 }
+
+// scenarioTransit is the egress leg of a transit call.
+type scenarioTransit struct {
+	Label       string            `yaml:"label"`
+	Partner     string            `yaml:"partner"`
+	Link        int               `yaml:"link"`
+	Delay       time.Duration     `yaml:"delay"`
+	Called      *scenarioNumber   `yaml:"called"`
+	Calling     *scenarioNumber   `yaml:"calling"`
+	DropCalling bool              `yaml:"drop_calling"`
+	Generic     *[]scenarioNumber `yaml:"generic"`
+}
+
+// defaultTransitDelay is how long after the ingress IAM the egress IAM goes out.
+const defaultTransitDelay = 100 * time.Millisecond
 
 func (n *scenarioNumber) number() *Number {
 	if n == nil {
@@ -152,13 +182,80 @@ func LoadScenario(r io.Reader, start time.Time) ([]Call, error) {
 		for j := range sc.Generic {
 			c.IAM.Generic = append(c.IAM.Generic, *sc.Generic[j].number())
 		}
+		var egress *Call
+		if tr := sc.Transit; tr != nil {
+			e, err := transitLeg(c, tr)
+			if err != nil {
+				return nil, fmt.Errorf("%s: transit: %w", where, err)
+			}
+			egress = &e
+		}
 		n := max(sc.Count, 1)
 		for k := 0; k < n; k++ {
 			c.Start = start.Add(sc.At + time.Duration(k)*sc.Every)
 			calls = append(calls, c)
+			if egress != nil {
+				e := *egress
+				e.Start = c.Start.Add(sc.Transit.Delay)
+				calls = append(calls, e)
+			}
 		}
 	}
 	return calls, nil
+}
+
+// transitLeg builds the egress leg of the ingress call in (its Start is set
+// by the caller).
+func transitLeg(in Call, tr *scenarioTransit) (Call, error) {
+	if tr.Partner == "" {
+		return Call{}, errors.New("partner is required")
+	}
+	if tr.Delay < 0 {
+		return Call{}, errors.New("delay must not be negative")
+	}
+	if tr.Delay == 0 {
+		tr.Delay = defaultTransitDelay
+	}
+	if tr.Delay >= in.Release {
+		return Call{}, errors.New("delay must be shorter than the ingress leg's release")
+	}
+	for _, n := range []*scenarioNumber{tr.Called, tr.Calling} {
+		if n != nil && !validDigits(n.Digits) {
+			return Call{}, fmt.Errorf("digits %q: want at most %d of 0-9, A-F", n.Digits, maxScenarioDigits)
+		}
+	}
+	e := in
+	e.Label, e.Partner, e.Link, e.Direction, e.CIC = tr.Label, tr.Partner, tr.Link, Egress, 0
+	e.IAM.Generic = append([]Number(nil), in.IAM.Generic...)
+	if tr.Called != nil {
+		e.IAM.Called = *tr.Called.number()
+	}
+	switch {
+	case tr.DropCalling:
+		e.IAM.Calling = nil
+	case tr.Calling != nil:
+		e.IAM.Calling = tr.Calling.number()
+	}
+	if tr.Generic != nil {
+		e.IAM.Generic = nil
+		for j := range *tr.Generic {
+			e.IAM.Generic = append(e.IAM.Generic, *(*tr.Generic)[j].number())
+		}
+	}
+	// The egress leg's backward messages arrive before the gateway passes
+	// them back on the ingress leg: its timing is the ingress leg's, shifted
+	// by the delay, so both legs release together.
+	shift := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return 0
+		}
+		return max(d-tr.Delay, time.Millisecond)
+	}
+	e.ACM, e.Alerting, e.Answer, e.Release = shift(in.ACM), shift(in.Alerting), shift(in.Answer), shift(in.Release)
+	if e.SAMDigits != "" {
+		e.SAMDelay = shift(in.SAMDelay)
+	}
+	return e, nil
 }
 
 // maxScenarioDigits is the longest address a scenario may script (Q.763

@@ -44,6 +44,22 @@ type Options struct {
 	// OnCall, when set, is told about each call once its IAM is written:
 	// how a scenario test finds its labelled calls in the decoder's output.
 	OnCall func(CallRecord)
+	// OnCallEnd, when set, is told about each call once its RLC is written,
+	// with the capture times of its messages: the truth route figures
+	// (ASR, ACD, PDD) are computed from.
+	OnCallEnd func(CallTruth)
+}
+
+// CallTruth is a finished call as written: capture times (Unix ns, zero when
+// the message was not sent) of its IAM, of the message that alerted (ACM
+// with "subscriber free" or CPG alerting), of ANM, and of REL.
+type CallTruth struct {
+	Call                           Call
+	CIC                            uint16
+	Src, Dst                       string // ip:port of the IAM
+	IAM, Alerting, Answer, Release int64
+	ReleaseCause                   uint8
+	ReleasedByCaller               bool
 }
 
 // CallRecord says where a call's IAM went.
@@ -141,6 +157,7 @@ type callState struct {
 	sls   uint8
 	steps []step
 	next  int
+	truth CallTruth // filled as the messages go out (OnCallEnd)
 }
 
 // wireCIC is the circuit identification code the messages of the call carry:
@@ -175,6 +192,31 @@ type generator struct {
 	err     error // first write error
 	// messages completed by the packet being built, written to truth after it
 	done []doneMsg
+}
+
+// noteTruth records when a call's message went out, and reports the call
+// once its RLC has.
+func (g *generator) noteTruth(d doneMsg, t int64) {
+	cs, tr := d.cs, &d.cs.truth
+	switch d.st.typ {
+	case TypeIAM:
+		a := cs.a
+		*tr = CallTruth{Call: cs.c, CIC: cs.cic, Src: a.ep[d.from].addrPort, Dst: a.ep[1-d.from].addrPort, IAM: t}
+	case TypeACM:
+		if cs.c.Alerting == cs.c.ACM && tr.Alerting == 0 {
+			tr.Alerting = t
+		}
+	case TypeCPG:
+		if tr.Alerting == 0 {
+			tr.Alerting = t
+		}
+	case TypeANM:
+		tr.Answer = t
+	case TypeREL:
+		tr.Release, tr.ReleaseCause, tr.ReleasedByCaller = t, cs.c.Cause.Value, d.st.fromCaller
+	case TypeRLC:
+		g.opt.OnCallEnd(*tr)
+	}
 }
 
 type doneMsg struct {
@@ -447,6 +489,9 @@ func (g *generator) finish(t int64) int64 {
 	g.sum.Last = ci.Timestamp
 	for _, d := range g.done {
 		g.writeTruth(d, t)
+		if g.opt.OnCallEnd != nil {
+			g.noteTruth(d, t)
+		}
 		if d.st.typ == TypeIAM && g.opt.OnCall != nil {
 			lab := g.label(d.cs, d.from)
 			a := d.cs.a

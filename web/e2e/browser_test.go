@@ -42,7 +42,7 @@ func TestBrowser(t *testing.T) {
 	}
 	pcap, cfg := fixture.Scenarios()
 	if !fixture.Exists(pcap) {
-		t.Skip("pcaps/scenarios.pcap is absent")
+		t.Fatal("pcaps/scenarios.pcap is absent")
 	}
 	dir := t.TempDir()
 
