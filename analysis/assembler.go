@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"strconv"
 	"unsafe"
@@ -97,6 +98,12 @@ type openCall struct {
 	setup    bool
 	released bool // REL seen, waiting for RLC
 
+	// SIP dialogs: the caller's From tag (hashed), whether the caller
+	// cancelled, and the header identity of a SIP-I call.
+	callerTag uint64
+	cancelled bool
+	header    PartyNumber
+
 	prev, next   *openCall // activity list (least recent first)
 	rprev, rnext *openCall // release list (oldest REL first)
 }
@@ -114,6 +121,7 @@ type Assembler struct {
 	stats    AssemblerStats
 	idBuf    []byte
 	strs     strArena
+	seed     maphash.Seed // hashes SIP Call-IDs and tags
 	// links caches each link's name so calls on one link share the string.
 	links map[linkName]string
 }
@@ -139,7 +147,7 @@ func NewAssembler(cfg AssemblerConfig) *Assembler {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 4 * 3600 * second
 	}
-	return &Assembler{cfg: cfg, open: make(map[circuitKey]*openCall)}
+	return &Assembler{cfg: cfg, open: make(map[circuitKey]*openCall), seed: maphash.MakeSeed()}
 }
 
 // Stats returns the counters so far.
@@ -171,6 +179,10 @@ func (a *Assembler) Feed(m *decode.Message) {
 	if m.TS > a.now {
 		a.now = m.TS
 		a.expire()
+	}
+	if m.Transport.IsSIP() {
+		a.feedSIP(m)
+		return
 	}
 	isup := &m.ISUP
 	switch isup.Type {
@@ -336,7 +348,12 @@ func (a *Assembler) fill(oc *openCall, m *decode.Message) {
 			c.Partner, c.Direction = p, DirectionEgress
 		}
 	}
+	a.fillNumbers(oc, isup)
+}
 
+// fillNumbers takes the call's numbers, category and redirection from an IAM.
+func (a *Assembler) fillNumbers(oc *openCall, isup *decode.ISUP) {
+	c := &oc.call
 	c.Calling = a.setNumber(&oc.numbers[0], &isup.Calling)
 	c.Called = a.setNumber(&oc.numbers[1], &isup.Called)
 	c.Redirecting = a.setNumber(&oc.numbers[2], &isup.Redirecting)

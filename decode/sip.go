@@ -119,6 +119,21 @@ type SIP struct {
 	HasISUP     bool
 }
 
+// SIPDialogCode is a 32-bit FNV-1a hash of a Call-ID: SIP calls carry it
+// where ISUP calls carry their CIC, so the store can link a dialog's
+// messages, call record and alerts.
+func SIPDialogCode(callID []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range callID {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
+}
+
+// IsInitialInvite reports whether s opens a dialog: an INVITE without a To tag.
+func (s *SIP) IsInitialInvite() bool { return s.Request && s.Method == SIPInvite && s.To.Tag == nil }
+
 // PrivacyID reports whether the Privacy header asks for the identity to be
 // withheld (RFC 3323 "id", or "user"/"header" hiding the From).
 func (s *SIP) PrivacyID() bool {

@@ -30,7 +30,10 @@ func (s *Store) ExportPcap(w io.Writer, q Query) (int, error) {
 }
 
 // WritePcap writes the ladders of calls as an MTP3 pcap (see ExportPcap),
-// each message once, and returns how many packets it wrote.
+// each message once, and returns how many packets it wrote. When a ladder
+// holds SIP, every message is written as a Wireshark exported PDU (link type
+// 252): SS7 messages for the mtp3 dissector, SIP messages for the sip
+// dissector with their captured addresses, transport and ports as tags.
 func WritePcap(w io.Writer, calls []CallResult) (int, error) {
 	seen := map[Ref]bool{}
 	var msgs []*Message
@@ -49,17 +52,30 @@ func WritePcap(w io.Writer, calls []CallResult) (int, error) {
 		}
 		return msgs[a].Ref < msgs[b].Ref
 	})
+	linkType := uint32(LinkTypeMTP3)
+	for _, m := range msgs {
+		if m.IsSIP() {
+			linkType = LinkTypeUpperPDU
+			break
+		}
+	}
 	bw := bufio.NewWriter(w)
 	var hdr [24]byte
 	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b23c4d) // nanosecond-resolution pcap
 	binary.LittleEndian.PutUint16(hdr[4:], 2)
 	binary.LittleEndian.PutUint16(hdr[6:], 4)
 	binary.LittleEndian.PutUint32(hdr[16:], 65535)
-	binary.LittleEndian.PutUint32(hdr[20:], LinkTypeMTP3)
+	binary.LittleEndian.PutUint32(hdr[20:], linkType)
 	if _, err := bw.Write(hdr[:]); err != nil {
 		return 0, err
 	}
+	var pdu []byte
 	for _, m := range msgs {
+		data := m.MTP3
+		if linkType == LinkTypeUpperPDU {
+			pdu = appendUpperPDU(pdu[:0], m)
+			data = pdu
+		}
 		var rec [16]byte
 		sec, nsec := m.TS/1e9, m.TS%1e9
 		if nsec < 0 {
@@ -67,12 +83,12 @@ func WritePcap(w io.Writer, calls []CallResult) (int, error) {
 		}
 		binary.LittleEndian.PutUint32(rec[0:], uint32(sec))
 		binary.LittleEndian.PutUint32(rec[4:], uint32(nsec))
-		binary.LittleEndian.PutUint32(rec[8:], uint32(len(m.MTP3)))
-		binary.LittleEndian.PutUint32(rec[12:], uint32(len(m.MTP3)))
+		binary.LittleEndian.PutUint32(rec[8:], uint32(len(data)))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(len(data)))
 		if _, err := bw.Write(rec[:]); err != nil {
 			return 0, err
 		}
-		if _, err := bw.Write(m.MTP3); err != nil {
+		if _, err := bw.Write(data); err != nil {
 			return 0, err
 		}
 	}

@@ -280,15 +280,21 @@ func (s *Store) AddMessage(m *decode.Message, sourceName string) error {
 	s.warnExpired(m.TS, sourceName)
 	ref := MakeRef(s.curSeq, s.curOrd)
 	var call Ref // zero: the message opens (or is) its own call
+	opens, ends := m.ISUP.Type == isupIAM, m.ISUP.Type == isupRLC || m.ISUP.Type == isupRSC
 	key := circuitOf(m.Label.OPC, m.Label.DPC, m.ISUP.CIC)
+	if m.Transport.IsSIP() {
+		// A SIP dialog: named by its Call-ID, as analysis names the call.
+		key = circuitOf(0, 0, decode.SIPDialogCode(m.SIP.CallID))
+		opens, ends = m.SIP.IsInitialInvite(), false
+	}
 	st, known := s.circuits[key]
 	switch {
-	case m.ISUP.Type == isupIAM:
+	case opens:
 		st = circuitState{cur: ref, curTS: m.TS, prev: st.cur, prevTS: st.curTS, open: true}
 		s.circuits[key] = st
 	case known && st.open:
 		call = st.cur
-		if m.ISUP.Type == isupRLC || m.ISUP.Type == isupRSC {
+		if ends {
 			st.open = false
 			s.circuits[key] = st
 		}

@@ -268,7 +268,7 @@ func summarise(c *retention.CallResult, rd *redecoder) CallSummary {
 	}
 	sum.Messages = len(c.Ladder)
 	for i := range c.Ladder {
-		sum.Sequence = append(sum.Sequence, decode.MessageTypeName(c.Ladder[i].Type))
+		sum.Sequence = append(sum.Sequence, c.Ladder[i].TypeName())
 	}
 	seen := map[string]bool{}
 	for _, a := range c.Alerts {
@@ -404,7 +404,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	for i := range c.Ladder {
 		m := &c.Ladder[i]
 		lm := LadderMessage{
-			TS: fmtTS(m.TS), Type: decode.MessageTypeName(m.Type), OPC: m.Label.OPC, DPC: m.Label.DPC,
+			TS: fmtTS(m.TS), Type: m.TypeName(), OPC: m.Label.OPC, DPC: m.Label.DPC,
 			OPCText: decode.FormatPC(m.Label.OPC, m.Label.PCBits), DPCText: decode.FormatPC(m.Label.DPC, m.Label.PCBits),
 			SLS: m.Label.SLS, CIC: m.CIC, Transport: m.Transport.String(), Protocol: m.Protocol().String(), Source: m.Source, Frame: m.Frame,
 			Stream: m.Stream, MTP3: hex.EncodeToString(m.MTP3),
@@ -439,6 +439,14 @@ type redecoder struct {
 }
 
 func (rd *redecoder) decode(m *retention.Message) (decode.Message, bool) {
+	if m.IsSIP() {
+		ok, r := retention.DecodeSIP(m, &rd.got)
+		rd.reason = ""
+		if !ok {
+			rd.reason = r.String()
+		}
+		return rd.got, ok
+	}
 	if rd.decs == nil {
 		rd.decs = map[uint8]*decode.Decoder{}
 	}

@@ -40,7 +40,7 @@ var RuleIDs = []string{
 	"cli.protected_spoofed", "cli.unauthorized", "cli.generic_number", "cli.blocklisted",
 	"fwd.loop", "fwd.unregistered", "fwd.relay", "call.one_ring", "call.bombing",
 	"caller.high_frequency", "cli.intl_marking_stripped", "cli.altered_in_transit",
-	"route.asr_drop", "route.short_calls",
+	"route.asr_drop", "route.short_calls", "cli.identity_mismatch",
 }
 
 // Severities a rule may be given.

@@ -70,7 +70,7 @@ func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer, store *reten
 	if store != nil {
 		handler = p.storeAndFeed
 	}
-	p.dec = decode.New(decode.Config{PCBits: setup.pcBits, LinkPCBits: setup.linkPCBits}, handler)
+	p.dec = decode.New(decode.Config{PCBits: setup.pcBits, LinkPCBits: setup.linkPCBits, SIP: true}, handler)
 	return p
 }
 

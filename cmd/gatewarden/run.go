@@ -948,7 +948,7 @@ func newAnalysisStage(d *daemon) *analysisStage {
 }
 
 func (st *analysisStage) newDecoder() *decode.Decoder {
-	return decode.New(decode.Config{PCBits: st.gen.pcBits, LinkPCBits: st.gen.linkPCBits}, st.onMessage)
+	return decode.New(decode.Config{PCBits: st.gen.pcBits, LinkPCBits: st.gen.linkPCBits, SIP: true}, st.onMessage)
 }
 
 // applyReload switches to a new generation between two batches. The
