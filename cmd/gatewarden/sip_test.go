@@ -120,6 +120,25 @@ func TestReplaySIPCalls(t *testing.T) {
 				t.Fatalf("%d INVITEs, %d calls, %d identity mismatches", invites, len(calls), mismatches)
 			}
 
+			// The report counts the partner's calls by protocol.
+			code, repOut, stderr0 := run(t, reportRun, "--data", data, "--format", "json")
+			if code != 0 {
+				t.Fatalf("report exit %d: %s", code, stderr0)
+			}
+			var rep struct{ Rows []retention.ReportRow }
+			if err := json.Unmarshal([]byte(repOut), &rep); err != nil {
+				t.Fatal(err)
+			}
+			byProto := map[string]int{}
+			for _, r := range rep.Rows {
+				for p, n := range r.ByProtocol {
+					byProto[p] += n
+				}
+			}
+			if byProto["sip-i"]+byProto["sip"] != invites || byProto["sip-i"] == 0 || byProto["sip"] == 0 {
+				t.Errorf("report by protocol %v for %d calls", byProto, invites)
+			}
+
 			// Trace a SIP-I call: ladder of SIP methods and responses with their ISUP.
 			var target string
 			for _, w := range truth {
