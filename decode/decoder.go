@@ -128,6 +128,7 @@ func (d *Decoder) beginMessage(t Transport) *Message {
 	m.Protocol = ProtocolISUP
 	m.Src, m.Dst = d.sctp.cur.src, d.sctp.cur.dst
 	m.VTag, m.Stream, m.TSN = d.sctp.cur.vtag, d.sctp.cur.stream, d.sctp.cur.tsn
+	m.PPID, m.SSN = d.sctp.cur.ppid, d.sctp.cur.ssn
 	m.Link = 0
 	m.RoutingContext, m.NetworkAppearance = 0, 0
 	m.HasRC, m.HasNA = false, false

@@ -603,6 +603,21 @@ func diffMessage(r *tsharkref.Record, m *gwMessage) []string {
 		}
 	}
 
+	d = append(d, diffNumber("subsequent", r.Subsequent, &u.Subsequent)...)
+	d = append(d, diffNumber("connected", r.Connected, &u.Connected)...)
+	opt := func(field string, v *uint8, has bool, ours uint8) {
+		switch {
+		case v == nil:
+			eq(field, "absent", presence(has))
+		case !has:
+			eq(field, *v, "absent")
+		default:
+			eq(field, *v, ours)
+		}
+	}
+	opt("event", r.Event, u.HasEventInformation, u.EventInformation)
+	opt("hop_counter", r.HopCounter, u.HasHopCounter, u.HopCounter)
+
 	if r.Category == nil {
 		eq("category", "absent", presence(u.HasCategory))
 	} else if !u.HasCategory {

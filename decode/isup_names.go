@@ -260,3 +260,157 @@ func CauseName(v uint8) string {
 	}
 	return "Unassigned cause " + strconv.Itoa(int(v))
 }
+
+// Names of parameter values, as Wireshark shows them beside the code. One
+// home for the web call page and `gatewarden trace`. A value a table does
+// not name is "spare" or "reserved" per the clause; ValueName returns ""
+// for a field it has no table for.
+
+// NatureOfAddressNames: Q.763 3.9 (called), 3.10 (calling) and the other
+// number parameters: nature of address indicator.
+var NatureOfAddressNames = map[uint8]string{
+	0: "spare", 1: "subscriber number (national use)", 2: "unknown (national use)",
+	3: "national (significant) number", 4: "international number",
+	5: "network-specific number (national use)",
+	6: "network routing number in national (significant) number format (national use)",
+	7: "network routing number in network-specific number format (national use)",
+	8: "network routing number concatenated with called directory number (national use)",
+}
+
+// NumberingPlanNames: Q.763 3.9 numbering plan indicator.
+var NumberingPlanNames = map[uint8]string{
+	0: "spare", 1: "ISDN (telephony) numbering plan (E.164)", 2: "spare",
+	3: "data numbering plan (X.121) (national use)", 4: "telex numbering plan (F.69) (national use)",
+	5: "private numbering plan (national use)", 6: "reserved for national use", 7: "spare",
+}
+
+// PresentationNames: Q.763 3.10 address presentation restricted indicator.
+var PresentationNames = map[uint8]string{
+	0: "presentation allowed", 1: "presentation restricted", 2: "address not available (national use)",
+	3: "reserved for restriction by the network",
+}
+
+// ScreeningNames: Q.763 3.10 screening indicator.
+var ScreeningNames = map[uint8]string{
+	0: "reserved (user provided, not verified)", 1: "user provided, verified and passed",
+	2: "reserved (user provided, verified and failed)", 3: "network provided",
+}
+
+// NumberQualifierNames: Q.763 3.26 number qualifier indicator of a generic number.
+var NumberQualifierNames = map[uint8]string{
+	0: "reserved (dialled digits) (national use)", 1: "additional called number (national use)",
+	2: "reserved (supplemental user provided calling number, failed network screening) (national use)",
+	3: "reserved (supplemental user provided calling number, not screened) (national use)",
+	4: "reserved (redirecting terminating number) (national use)", 5: "additional connected number",
+	6: "additional calling party number", 7: "reserved for additional original called number",
+	8: "reserved for additional redirecting number", 9: "reserved for additional redirection number",
+	10: "reserved (used in 1992 version)",
+}
+
+// CallingCategoryNames: Q.763 3.11 calling party's category.
+var CallingCategoryNames = map[uint8]string{
+	0: "calling party's category unknown at this time (national use)",
+	1: "operator, language French", 2: "operator, language English", 3: "operator, language German",
+	4: "operator, language Russian", 5: "operator, language Spanish",
+	6: "available to Administrations", 7: "available to Administrations", 8: "available to Administrations",
+	9: "reserved (national use)", 10: "ordinary calling subscriber", 11: "calling subscriber with priority",
+	12: "data call (voice band data)", 13: "test call", 14: "IEPS call marking for preferential call set up",
+	15: "payphone", 16: "mobile terminal located in the home PLMN", 17: "mobile terminal located in a visited PLMN",
+}
+
+func init() {
+	for v := 224; v <= 254; v++ {
+		CallingCategoryNames[uint8(v)] = "reserved for national use"
+	}
+	for v := 112; v <= 126; v++ {
+		NatureOfAddressNames[uint8(v)] = "reserved for national use"
+	}
+}
+
+// CauseLocationNames: Q.850 2.2.3 location.
+var CauseLocationNames = map[uint8]string{
+	0: "user", 1: "private network serving the local user", 2: "public network serving the local user",
+	3: "transit network", 4: "public network serving the remote user", 5: "private network serving the remote user",
+	7: "international network", 10: "network beyond interworking point",
+}
+
+// RedirectingIndicatorNames: Q.763 3.45 redirecting indicator.
+var RedirectingIndicatorNames = map[uint8]string{
+	0: "no redirection (national use)", 1: "call rerouted (national use)",
+	2: "call rerouted, all redirection information presentation restricted (national use)",
+	3: "call diverted", 4: "call diverted, all redirection information presentation restricted",
+	5: "call rerouted, redirection number presentation restricted (national use)",
+	6: "call diversion, redirection number presentation restricted (national use)", 7: "spare",
+}
+
+// OriginalRedirectionReasonNames: Q.763 3.45 original redirection reason.
+var OriginalRedirectionReasonNames = map[uint8]string{
+	0: "unknown/not available", 1: "user busy (national use)", 2: "no reply (national use)", 3: "unconditional (national use)",
+}
+
+// RedirectingReasonNames: Q.763 3.45 redirecting reason.
+var RedirectingReasonNames = map[uint8]string{
+	0: "unknown/not available", 1: "user busy", 2: "no reply", 3: "unconditional",
+	4: "deflection during alerting", 5: "deflection immediate response", 6: "mobile subscriber not reachable",
+}
+
+// EventNames: Q.763 3.21 event indicator (bits 1-7).
+var EventNames = map[uint8]string{
+	1: "ALERTING", 2: "PROGRESS", 3: "in-band information or an appropriate pattern is now available",
+	4: "call forwarded on busy (national use)", 5: "call forwarded on no reply (national use)",
+	6: "call forwarded unconditional (national use)",
+}
+
+// valueTables names the table of each decoded field by its name in the
+// `gatewarden decode` JSON: the field's own key, or parent.key where the
+// key alone is ambiguous.
+var valueTables = map[string]map[uint8]string{
+	"nai": NatureOfAddressNames, "npi": NumberingPlanNames, "apri": PresentationNames, "si": ScreeningNames,
+	"qualifier": NumberQualifierNames, "category": CallingCategoryNames, "event": EventNames,
+	"cause.location":        CauseLocationNames,
+	"redirection.indicator": RedirectingIndicatorNames, "redirection.original_reason": OriginalRedirectionReasonNames,
+	"redirection.reason": RedirectingReasonNames,
+}
+
+// ValueName names value v of the decoded field at path (JSON keys joined by
+// dots, array indexes as "[i]": "calling.nai", "cause.value",
+// "generic[0].qualifier"): the table's name, "spare" for a value the table
+// does not list (for a cause, CauseName's "Unassigned cause N"), or ""
+// when the field has no table.
+func ValueName(path string, v uint64) string {
+	if path == "cause.value" {
+		if v > 0xFF {
+			return "spare"
+		}
+		return CauseName(uint8(v))
+	}
+	key, parent := path, ""
+	if i := lastDot(path); i >= 0 {
+		key, parent = path[i+1:], path[:i]
+		if j := lastDot(parent); j >= 0 {
+			parent = parent[j+1:]
+		}
+	}
+	t, ok := valueTables[parent+"."+key]
+	if !ok {
+		if t, ok = valueTables[key]; !ok {
+			return ""
+		}
+	}
+	if v > 0xFF {
+		return "spare"
+	}
+	if n, ok := t[uint8(v)]; ok {
+		return n
+	}
+	return "spare"
+}
+
+func lastDot(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '.' {
+			return i
+		}
+	}
+	return -1
+}

@@ -103,6 +103,8 @@ type Message struct {
 	VTag      uint32         // SCTP verification tag
 	Stream    uint16         // SCTP stream identifier
 	TSN       uint32         // SCTP TSN of the (last) DATA chunk
+	SSN       uint16         // SCTP stream sequence number of that chunk (0 for I-DATA)
+	PPID      uint32         // SCTP payload protocol identifier as sent (even when unassigned)
 	Link      uint16         // MTP2 pseudo-header link number, M2UA interface identifier
 
 	RoutingContext    uint32 // M3UA, valid when HasRC

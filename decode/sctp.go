@@ -45,7 +45,9 @@ type sctpCur struct {
 	src, dst netip.AddrPort
 	vtag     uint32
 	stream   uint16
+	ssn      uint16 // stream sequence number (DATA; 0 for I-DATA)
 	tsn      uint32
+	ppid     uint32 // as sent, before any fallback by port
 }
 
 type assocKey struct {
@@ -202,6 +204,11 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 	}
 	d.sctp.cur.stream = stream
 	d.sctp.cur.tsn = tsn
+	d.sctp.cur.ppid = ppid
+	d.sctp.cur.ssn = 0
+	if !idata {
+		d.sctp.cur.ssn = binary.BigEndian.Uint16(c[10:])
+	}
 
 	begin, end := flags&2 != 0, flags&1 != 0
 	if begin && end {
@@ -262,6 +269,7 @@ func (d *Decoder) appendFragment(r *sctpReasm, payload []byte, end bool) bool {
 	buf, ppid := r.buf, r.ppid
 	// The buffer is reused only by a later reassembly, never during this call.
 	s.release(r)
+	d.sctp.cur.ppid = ppid // the first fragment's
 	d.sigtran(ppid, buf)
 	return true
 }

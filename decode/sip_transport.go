@@ -77,7 +77,7 @@ func (d *Decoder) deliverSIP(t Transport, src, dst netip.AddrPort, p []byte, dat
 	m := d.beginMessage(t)
 	m.Src, m.Dst = src, dst
 	if t != TransportSCTP {
-		m.VTag, m.Stream, m.TSN = 0, 0, 0
+		m.VTag, m.Stream, m.TSN, m.PPID, m.SSN = 0, 0, 0, 0, 0
 	}
 	m.Protocol = ProtocolSIP
 	s := &m.SIP

@@ -67,8 +67,8 @@ type sinkWorker struct {
 	dropped   atomic.Uint64
 }
 
-// Dispatcher fans alerts out to sinks after per-rule rate limiting. Send is
-// called by one goroutine (the pipeline); Stats from any.
+// Dispatcher fans alerts out to sinks after per-rule rate limiting. Send and
+// Stats may be called from any goroutine.
 type Dispatcher struct {
 	opt     Options
 	workers []*sinkWorker
@@ -130,12 +130,16 @@ func (d *Dispatcher) allow(a *analysis.Alert) bool {
 }
 
 // Send queues a copy of a for every sink; it never blocks. It reports
-// whether the alert passed the rate limit.
+// whether the alert passed the rate limit. It may be called from several
+// goroutines (the pipeline, and the store's checkpoints).
 func (d *Dispatcher) Send(a *analysis.Alert) bool {
-	if !d.allow(a) {
-		d.mu.Lock()
+	d.mu.Lock()
+	ok := d.allow(a)
+	if !ok {
 		d.rateLimited[a.Rule]++
-		d.mu.Unlock()
+	}
+	d.mu.Unlock()
+	if !ok {
 		return false
 	}
 	if len(d.workers) == 0 {

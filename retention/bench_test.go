@@ -211,6 +211,13 @@ func lookupStore(b *testing.B, n int, gap time.Duration) *lookupFixture {
 // (hourly partitions fill as in production), then the same call counts spread
 // over 30 days (720 partitions: the cost of the partition count).
 func BenchmarkLookup(b *testing.B) {
+	b.Cleanup(func() {
+		for key, f := range lookupStores {
+			f.s.Close()
+			os.RemoveAll(f.dir)
+			delete(lookupStores, key)
+		}
+	})
 	scale := benchScale()
 	day := 8600 * time.Microsecond // 10 million calls a day
 	for _, shape := range []struct {

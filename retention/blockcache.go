@@ -76,7 +76,10 @@ func (c *decodedCache) put(id decodedID, val any, size int) {
 	c.bytes += size
 }
 
-func (b *block) size() int { return len(b.rows)*40 + len(b.mtp3) + len(b.assocs)*128 }
+// blockRowBytes is the size of a blockRow in memory (unsafe.Sizeof).
+const blockRowBytes = 48
+
+func (b *block) size() int { return len(b.rows)*blockRowBytes + len(b.mtp3) + len(b.assocs)*128 }
 
 // segmentCache keeps sealed segments open with their tables of contents
 // parsed. An evicted segment's file is closed by the garbage collector once

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -165,5 +166,128 @@ func TestExportPcapTsharkAgrees(t *testing.T) {
 		if a[i] != b[i] {
 			t.Fatalf("line %d: original %q, export %q", i, a[i], b[i])
 		}
+	}
+}
+
+// The export keeps each message's link framing: tshark reads the exported
+// pcapng to the same addresses, ports, stream, routing context and ISUP fields
+// as the original frame its comment names.
+func TestExportPcapLinkFramingTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed")
+	}
+	fields := []string{"ip.src", "ip.dst", "sctp.srcport", "sctp.dstport", "sctp.verification_tag", "sctp.data_sid", "sctp.data_ssn",
+		"sctp.data_payload_proto_id", "m3ua.routing_context", "m3ua.protocol_data_opc", "m3ua.protocol_data_dpc",
+		"mtp3.opc", "mtp3.dpc", "isup.message_type", "isup.cic", "isup.calling", "isup.called", "isup.cause_indicator"}
+	// run prints the fields, then the frame's comment and number.
+	run := func(path string, extra []string, filter string) []string {
+		args := append([]string{"-n", "-r", path}, extra...)
+		args = append(args, "-Y", filter, "-T", "fields", "-E", "separator=|")
+		for _, f := range fields {
+			args = append(args, "-e", f)
+		}
+		args = append(args, "-e", "frame.comment", "-e", "frame.number")
+		b, err := exec.Command(tshark, args...).Output()
+		if err != nil {
+			t.Fatalf("tshark %v: %v", args, err)
+		}
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	for _, c := range []struct {
+		name      string
+		transport string
+		wantIP    bool
+	}{
+		{"mod_isup_m3ua_mgcp.pcap", "m3ua", true},
+		{"xdr_tester_m2pa.pcap", "m2pa", true},
+		{"isup_load_generator.pcap", "mtp2", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			original := filepath.Join("..", "..", "shared", "pcaps", c.name)
+			if _, err := os.Stat(original); err != nil {
+				t.Skipf("real captures not available: %v", err)
+			}
+			var extra []string
+			if b, err := os.ReadFile(original + ".tshark-args"); err == nil {
+				extra = strings.Fields(string(b))
+			}
+			r, err := capture.OpenFiles([]string{original})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			s := openTest(t, dir, Options{})
+			fcs := int8(-1)
+			if strings.Contains(strings.Join(extra, " "), "frame_check_sequence:TRUE") {
+				fcs = 2
+			}
+			dec := decode.New(decode.Config{MTP2FCSLen: max(fcs, 0)}, func(m *decode.Message) { s.AddMessage(m, r.SourceName(m.Source)) })
+			var f decode.Frame
+			for r.Next(&f) == nil {
+				dec.Decode(&f)
+			}
+			dec.Flush()
+			s.Close()
+			ro, err := Open(dir, Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "export.pcapng")
+			w, _ := os.Create(out)
+			n, err := ro.ExportPcap(w, Query{})
+			w.Close()
+			if err != nil || n == 0 {
+				t.Fatalf("export: %d %v", n, err)
+			}
+			// The export has no MTP2 FCS (its interface says if_fcslen 0);
+			// the original's other preferences apply to it too.
+			var exportArgs []string
+			for i := 0; i+1 < len(extra); i += 2 {
+				if !strings.Contains(extra[i+1], "frame_check_sequence") {
+					exportArgs = append(exportArgs, extra[i], extra[i+1])
+				}
+			}
+			exported := run(out, exportArgs, "isup")
+			if len(exported) != n {
+				t.Fatalf("tshark sees %d ISUP packets in the export, %d written", len(exported), n)
+			}
+			byFrame := map[string][]string{} // the original, by frame number
+			for _, line := range run(original, extra, "isup") {
+				cols := strings.Split(line, "|")
+				byFrame[cols[len(cols)-1]] = cols
+			}
+			frameRe := regexp.MustCompile(`frame (\d+) \(` + c.transport + `\)`)
+			compared := 0
+			for _, line := range exported {
+				cols := strings.Split(line, "|")
+				comment := cols[len(cols)-2]
+				mm := frameRe.FindStringSubmatch(comment)
+				if mm == nil || !strings.Contains(comment, c.name) {
+					t.Fatalf("comment %q does not name the source file and frame", comment)
+				}
+				if c.wantIP && (cols[0] == "" || cols[2] == "" || cols[6] == "") {
+					t.Fatalf("export lacks addresses, ports or PPID: %q", line)
+				}
+				want, ok := byFrame[mm[1]]
+				if !ok || strings.Contains(want[13], ",") {
+					continue // bundled messages: not one-to-one
+				}
+				for i, f := range fields {
+					if strings.HasPrefix(f, "sctp.") {
+						if strings.Contains(want[i], ",") {
+							continue // bundled SACK or several chunks
+						}
+					}
+					if want[i] != cols[i] {
+						t.Errorf("frame %s %s: original %q, export %q", mm[1], f, want[i], cols[i])
+					}
+				}
+				compared++
+			}
+			if compared < n/2 {
+				t.Fatalf("only %d of %d frames compared", compared, n)
+			}
+		})
 	}
 }

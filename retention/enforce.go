@@ -70,6 +70,7 @@ func (s *Store) removeOldest(reason string) bool {
 	s.stats.RemovedByReason[reason]++
 	s.opt.Logf("retention: removed partition %d (%s, %d bytes, %d messages, %s .. %s)", p.Seq, reason, p.Bytes, p.Messages,
 		time.Unix(0, p.MinTS).UTC().Format(time.RFC3339), time.Unix(0, p.MaxTS).UTC().Format(time.RFC3339))
+	s.checkpoint("removal", p.Seq)
 	return true
 }
 

@@ -100,12 +100,14 @@ func (s *Store) retry() {
 func (s *Store) writeOut() error {
 	for len(s.buf) > s.flushed {
 		n, err := s.curFile.Write(s.buf[s.flushed:])
+		s.hashWritten(s.buf[s.flushed : s.flushed+n])
 		s.curBytes += int64(n)
 		s.flushed += n
 		if err != nil {
 			return fmt.Errorf("retention: writing log of partition %d: %w", s.curSeq, err)
 		}
 	}
+	s.walHashedOrd = s.curOrd
 	return nil
 }
 
@@ -119,6 +121,7 @@ func (s *Store) sealLeftovers() error {
 		}
 		s.stats.Recovered++
 		s.leftover = s.leftover[1:]
+		s.checkpoint("seal", seq)
 	}
 	return nil
 }

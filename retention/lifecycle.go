@@ -34,6 +34,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.Errorf == nil {
 		opt.Errorf = opt.Logf
 	}
+	if opt.CheckpointInterval <= 0 {
+		opt.CheckpointInterval = time.Minute
+	}
 	if opt.OpenFile == nil {
 		opt.OpenFile = osOpenFile
 	}
@@ -133,6 +136,9 @@ func (s *Store) load() error {
 	if s.opt.ReadOnly {
 		return nil
 	}
+	if err := s.loadCheckpoints(); err != nil {
+		return err
+	}
 	// Seal what a crashed or stopped writer left, oldest first, so the chain
 	// stays in sequence order. When that fails (a full disk) the store still
 	// opens for queries; new records are refused and the flusher retries
@@ -200,6 +206,9 @@ func (s *Store) flusher() {
 			if s.stall == nil && s.dirty && s.cur && s.writeBuffer(false) == nil {
 				s.dirty = false
 				f = s.curFile
+			}
+			if s.cur && s.stall == nil && s.walHashed > s.cpLogBytes && time.Since(s.cpAt) >= s.opt.CheckpointInterval {
+				s.checkpoint("log", s.curSeq)
 			}
 			s.keepReserve()
 			s.mu.Unlock()

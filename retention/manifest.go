@@ -174,10 +174,14 @@ func (p Problem) String() string {
 
 // VerifyResult is what Verify found.
 type VerifyResult struct {
-	Partitions int       `json:"partitions"` // sealed partitions checked
-	Removed    int       `json:"removed"`    // partitions retention removed (from removed.log)
-	Open       int       `json:"open"`       // unsealed write-ahead logs (a writer is running or crashed)
-	Problems   []Problem `json:"problems"`
+	Partitions int         `json:"partitions"` // sealed partitions checked
+	Removed    int         `json:"removed"`    // partitions retention removed (from removed.log)
+	Open       int         `json:"open"`       // unsealed write-ahead logs (a writer is running or crashed)
+	Head       uint32      `json:"head_seq"`   // chain head: newest sealed partition
+	HeadHash   string      `json:"head"`       // its manifest's SHA-256
+	PublicKey  string      `json:"public_key"` // Ed25519 key that signs checkpoints (hex)
+	Checkpoint *Checkpoint `json:"checkpoint"` // the newest signed checkpoint in the store
+	Problems   []Problem   `json:"problems"`
 }
 
 // OK reports whether no altered, missing or reordered data was found. Open
@@ -261,6 +265,8 @@ func Verify(dir string) (*VerifyResult, error) {
 		}
 	}
 
+	res.Checkpoint = verifyOwnCheckpoints(dir, removals, add)
+	res.PublicKey = PublicKey(dir)
 	for i, seq := range mseqs {
 		res.Partitions++
 		mb, err := os.ReadFile(manifestPath(dir, seq))
@@ -317,6 +323,7 @@ func Verify(dir string) (*VerifyResult, error) {
 			add(seq, "altered", "segment SHA-256 %s does not match manifest %s", sum[:16], m.SHA256[:min(16, len(m.SHA256))])
 		}
 	}
+	res.Head, res.HeadHash = head.Seq, head.Manifest
 	// The newest link must be the one CHAIN names.
 	if head.Seq != 0 {
 		switch {

@@ -72,6 +72,8 @@ type Message struct {
 	VTag      uint32           `json:"-"`
 	Stream    uint16           `json:"stream"`
 	TSN       uint32           `json:"-"`
+	SSN       uint16           `json:"-"` // SCTP stream sequence number (0 in stores older than it)
+	PPID      uint32           `json:"-"` // SCTP payload protocol identifier as sent (0: not kept)
 	Link      uint16           `json:"link,omitempty"`
 
 	RoutingContext    uint32 `json:"rc,omitempty"`
@@ -139,6 +141,14 @@ type walMessage struct {
 	numbers []number
 }
 
+// Extensions that may follow a message record's numbers, and a block's
+// MTP3 bytes: a tag, then its fields. Records and blocks written before an
+// extension existed simply end earlier, so old stores read as before (the
+// fields are zero); a reader stops at a tag it does not know.
+const (
+	extSCTP = 1 // SCTP payload protocol identifier and stream sequence number
+)
+
 // Flag bits of a stored message.
 const (
 	flagHasRC = 1 << iota
@@ -173,12 +183,19 @@ func appendMessageRecord(b []byte, m *decode.Message, source string, call Ref) [
 	b = appendUvarint(b, uint64(l.OPC))
 	b = appendUvarint(b, uint64(l.DPC))
 	if m.Transport.IsSIP() {
-		return appendSIPRecord(b, m)
+		b = appendSIPRecord(b, m)
+	} else {
+		b = appendUvarint(b, uint64(m.ISUP.CIC))
+		b = append(b, m.ISUP.Type)
+		b = appendBytes(b, m.MTP3)
+		b = appendNumbers(b, &m.ISUP)
 	}
-	b = appendUvarint(b, uint64(m.ISUP.CIC))
-	b = append(b, m.ISUP.Type)
-	b = appendBytes(b, m.MTP3)
-	return appendNumbers(b, &m.ISUP)
+	if m.PPID != 0 || m.SSN != 0 {
+		b = append(b, extSCTP)
+		b = appendUvarint(b, uint64(m.PPID))
+		b = appendUvarint(b, uint64(m.SSN))
+	}
+	return b
 }
 
 // appendSIPRecord writes the rest of a SIP message's record: the dialog code
@@ -331,6 +348,12 @@ func decodeMessageRecord(b []byte, w *walMessage, lastSource *string) error {
 			return errCorrupt
 		}
 		w.numbers = append(w.numbers, number{role: role, digits: d})
+	}
+	w.PPID, w.SSN = 0, 0
+	if r.err == nil && len(r.b) > 0 && r.b[0] == extSCTP {
+		r.byte1()
+		w.PPID = uint32(r.uvarint())
+		w.SSN = uint16(r.uvarint())
 	}
 	return r.err
 }

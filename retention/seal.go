@@ -30,6 +30,7 @@ func (s *Store) sealCurrent() error {
 	s.curFile.Close()
 	s.cur, s.curFile, s.sealPending = false, nil, false
 	s.releaseLog()
+	s.checkpoint("seal", s.curSeq)
 	return nil
 }
 

@@ -388,6 +388,18 @@ func encodeBlock(b []byte, rows []walMessage) []byte {
 	for i := range rows {
 		b = append(b, rows[i].MTP3...)
 	}
+	for i := range rows {
+		if rows[i].PPID != 0 || rows[i].SSN != 0 {
+			b = append(b, extSCTP)
+			for i := range rows {
+				b = appendUvarint(b, uint64(rows[i].PPID))
+			}
+			for i := range rows {
+				b = appendUvarint(b, uint64(rows[i].SSN))
+			}
+			break
+		}
+	}
 	return b
 }
 
@@ -415,7 +427,8 @@ type blockRow struct {
 	tsn, cic         uint32
 	assoc            uint32
 	mtp3End          uint32
-	stream           uint16
+	stream, ssn      uint16
+	ppid             uint32
 	sls, mp, msgType uint8
 }
 
@@ -431,7 +444,7 @@ func (b *block) message(i int, m *Message) {
 	}
 	*m = Message{
 		Ref: MakeRef(b.seq, b.first+uint32(i)), TS: r.ts, Source: k.source, Frame: r.frame, Transport: k.transport,
-		Src: k.src, Dst: k.dst, VTag: k.vtag, Stream: r.stream, TSN: r.tsn, Link: k.link,
+		Src: k.src, Dst: k.dst, VTag: k.vtag, Stream: r.stream, SSN: r.ssn, PPID: r.ppid, TSN: r.tsn, Link: k.link,
 		RoutingContext: k.rc, NetworkAppearance: k.na, HasRC: k.flags&flagHasRC != 0, HasNA: k.flags&flagHasNA != 0,
 		Label: decode.Label{NI: k.ni, SI: k.si, PCBits: k.pcbits, OPC: k.opc, DPC: k.dpc, SLS: r.sls, MP: r.mp},
 		CIC:   r.cic, Type: r.msgType, MTP3: b.mtp3[start:r.mtp3End:r.mtp3End],
@@ -518,6 +531,15 @@ func decodeBlock(raw []byte, seq, first uint32) (*block, error) {
 		rows[i].mtp3End = uint32(total)
 	}
 	data := r.bytesN(int(total))
+	if r.err == nil && len(r.b) > 0 && r.b[0] == extSCTP {
+		r.byte1()
+		for i := range rows {
+			rows[i].ppid = uint32(r.uvarint())
+		}
+		for i := range rows {
+			rows[i].ssn = uint16(r.uvarint())
+		}
+	}
 	if r.err != nil {
 		return nil, r.err
 	}

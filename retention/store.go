@@ -10,8 +10,10 @@
 package retention
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"sync"
 	"time"
@@ -54,6 +56,13 @@ type Options struct {
 	// OpenFile opens the store's files for writing; tests inject faults
 	// through it. Default: os.OpenFile.
 	OpenFile OpenFileFunc
+	// OnCheckpoint receives every signed checkpoint (see checkpoint.go), to
+	// be sent off the box. It is called with the store's lock held and must
+	// not block.
+	OnCheckpoint func(Checkpoint)
+	// CheckpointInterval is the least wall-clock time between checkpoints of
+	// the open log's growth. Default 1 min.
+	CheckpointInterval time.Duration
 	// Warnf receives warnings an operator should act on: records older than
 	// the retention window on arrival (once per source file). Default: Logf.
 	Warnf func(format string, args ...any)
@@ -158,6 +167,16 @@ type Store struct {
 	sealPending    bool     // the open partition's seal failed; it stays open until a retry succeeds
 	leftover       []uint32 // logs a previous run left that Open could not seal (disk full)
 
+	// Signed checkpoints, and the running hash of the open log's bytes
+	// written so far (walHashedOrd: messages in them).
+	key          ed25519.PrivateKey
+	cpN          uint64
+	cpAt         time.Time
+	cpLogBytes   int64
+	walHash      hash.Hash
+	walHashed    int64
+	walHashedOrd uint32
+
 	enc *zstd.Encoder
 	dec *zstd.Decoder
 
@@ -229,6 +248,7 @@ func (s *Store) openPartition(slot int64) error {
 	}
 	s.cur, s.curSeq, s.curSlot, s.curOrd, s.curFile, s.curBytes = true, s.next, slot, 0, f, 0
 	s.curSum = segSummary{}
+	s.walHash, s.walHashed, s.walHashedOrd, s.cpLogBytes = nil, 0, 0, 0
 	s.next++
 	s.buf, s.bufOrd, s.flushed = s.newChunk(), 0, 0
 	return nil

@@ -3,7 +3,6 @@ package retention
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
 )
 
@@ -378,24 +378,45 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	})
 }
 
-// readPcap parses an MTP3 pcap written by WritePcap.
-func readPcap(t *testing.T, b []byte) (ts []int64, frames [][]byte) {
+// readPcap reads a pcapng written by WritePcap back through the capture
+// reader and the project's decoder, and returns each packet's time and the
+// MTP3 bytes (SIO, label, ISUP) the decoder finds in its rebuilt framing.
+func readPcap(t *testing.T, b []byte) (ts []int64, mtp3 [][]byte) {
 	t.Helper()
-	if len(b) < 24 || binary.LittleEndian.Uint32(b) != 0xa1b23c4d || binary.LittleEndian.Uint32(b[20:]) != LinkTypeMTP3 {
-		t.Fatalf("bad pcap header %x", b[:min(24, len(b))])
+	path := filepath.Join(t.TempDir(), "export.pcapng")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	b = b[24:]
-	for len(b) >= 16 {
-		sec, nsec := binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint32(b[4:])
-		n := int(binary.LittleEndian.Uint32(b[8:]))
-		ts = append(ts, int64(sec)*1e9+int64(nsec))
-		frames = append(frames, b[16:16+n])
-		b = b[16+n:]
+	f, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(b) != 0 {
-		t.Fatalf("%d trailing bytes", len(b))
+	defer f.Close()
+	if f.Format() != capture.FormatPcapNG {
+		t.Fatalf("export is %v, want pcapng", f.Format())
 	}
-	return ts, frames
+	packets := 0
+	dec := decode.New(decode.Config{PCBits: 14}, func(m *decode.Message) {
+		ts = append(ts, m.TS)
+		mtp3 = append(mtp3, append([]byte(nil), m.MTP3...))
+	})
+	var fr decode.Frame
+	for {
+		err := f.Next(&fr)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		packets++
+		dec.Decode(&fr)
+	}
+	dec.Flush()
+	if len(ts) != packets {
+		t.Fatalf("%d packets decode to %d messages", packets, len(ts))
+	}
+	return ts, mtp3
 }
 
 func TestExportPcap(t *testing.T) {
@@ -548,6 +569,8 @@ func TestExportPcapRedecodes(t *testing.T) {
 		got = append(got, *m)
 		raws = append(raws, append([]byte(nil), m.MTP3...))
 	})
+	// frames are the MTP3 bytes readPcap's decoder found; decoding them
+	// again as MTP3 gives the ISUP fields.
 	for i, f := range frames {
 		dec.Decode(&decode.Frame{TS: ts[i], LinkType: decode.LinkTypeMTP3, Frame: uint64(i + 1), FCSLen: -1, Data: f})
 	}

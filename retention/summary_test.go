@@ -134,3 +134,24 @@ func TestQueryCancelled(t *testing.T) {
 		t.Errorf("ScanCallsContext: %v", err)
 	}
 }
+
+// FuzzSummaryPeek: the summary's readers of a record's partner and rule
+// never panic on damaged bytes, and agree with the full decoders.
+func FuzzSummaryPeek(f *testing.F) {
+	f.Add(appendCall(nil, &analysis.Call{ID: "c1", Start: t0, Partner: "ic-telecom", Link: "a>b", Answer: t0 + 5}))
+	f.Add(appendAlert(nil, &analysis.Alert{TS: t0, Rule: "cli.missing", Partner: "p", Detail: "x"}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if p, err := callPartner(b); err == nil {
+			if c, err := decodeCall(b); err == nil && c.Partner != string(p) {
+				t.Errorf("callPartner %q, decodeCall %q", p, c.Partner)
+			}
+		}
+		if r, p, err := alertRulePartner(b); err == nil {
+			if a, err := decodeAlert(b); err == nil && (a.Rule != string(r) || a.Partner != string(p)) {
+				t.Errorf("alertRulePartner %q %q, decodeAlert %q %q", r, p, a.Rule, a.Partner)
+			}
+		}
+		buildSummary([]kv{{key: make([]byte, 8), val: b}}, []kv{{key: make([]byte, 8), val: b}})
+	})
+}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/netip"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/netip"
 	"path"
 	"sort"
 	"strconv"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -172,7 +173,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := map[string]any{"user": st.p.Name, "role": st.p.Role.String(),
-		"max_range_days": int(s.opt.MaxRange / (24 * time.Hour)), "live_alerts": s.opt.LiveAlerts != nil}
+		"max_range_days": int(s.opt.MaxRange / (24 * time.Hour)), "live_alerts": s.opt.LiveAlerts != nil,
+		"display_zone": s.opt.DisplayZone, "home_country_code": s.opt.HomeCountryCode}
 	if ok {
 		out["oldest"], out["newest"] = fmtTS(oldest), fmtTS(newest)
 	}
@@ -219,6 +221,7 @@ type CallSummary struct {
 	Start       string   `json:"start"`
 	Outcome     string   `json:"outcome,omitempty"`
 	Cause       uint8    `json:"cause,omitempty"`
+	CauseName   string   `json:"cause_name,omitempty"` // Q.850
 	Partner     string   `json:"partner,omitempty"`
 	Direction   string   `json:"direction,omitempty"`
 	Link        string   `json:"link,omitempty"`
@@ -253,6 +256,9 @@ func summarise(c *retention.CallResult, rd *redecoder) CallSummary {
 	if rec := c.Call; rec != nil {
 		sum.CallID = rec.ID
 		sum.Outcome, sum.Cause, sum.Partner = rec.Outcome.String(), rec.Cause, rec.Partner
+		if rec.Cause != 0 {
+			sum.CauseName = decode.ValueName("cause.value", uint64(rec.Cause))
+		}
 		sum.Direction = rec.Direction.String()
 		if rec.Link != "" {
 			sum.Link = rec.Link
@@ -345,8 +351,11 @@ type LadderMessage struct {
 	Stream    uint16          `json:"stream"`
 	RC        *uint32         `json:"rc,omitempty"`
 	Decoded   json.RawMessage `json:"decoded,omitempty"` // `gatewarden decode` JSON of the stored bytes
-	DecodeErr string          `json:"decode_error,omitempty"`
-	MTP3      string          `json:"mtp3"` // hex of SIO, routing label and ISUP
+	// Names of the coded values in Decoded, by path ("calling.nai",
+	// "cause.value", "generic[0].qualifier"): Q.763/Q.850 names.
+	Names     map[string]string `json:"names,omitempty"`
+	DecodeErr string            `json:"decode_error,omitempty"`
+	MTP3      string            `json:"mtp3"` // hex of SIO, routing label and ISUP
 }
 
 // CallDetail is the call page.
@@ -357,6 +366,39 @@ type CallDetail struct {
 	Points  [2]string         `json:"points"` // the two signalling points of the ladder: IAM sender, receiver
 	Ladder  []LadderMessage   `json:"ladder"`
 	Ingress map[string]string `json:"ingress,omitempty"`
+	// OriginCountry of an international call (ISO 3166-1 alpha-2).
+	OriginCountry string `json:"origin_country,omitempty"`
+	// Transit: this call is one leg of a call through the gateway.
+	Transit *CallTransit `json:"transit,omitempty"`
+}
+
+// CallTransit names the other leg of a transit call and what the gateway
+// changed between the ingress and the egress leg (as trace shows it).
+type CallTransit struct {
+	Leg          string           `json:"leg"`             // which leg this call is: ingress or egress
+	OtherCallID  string           `json:"other_call_id"`   // analysis call id
+	Other        string           `json:"other,omitempty"` // its /api/calls/{id}, when retained
+	OtherPartner string           `json:"other_partner,omitempty"`
+	OtherLink    string           `json:"other_link,omitempty"`
+	Changes      []transit.Change `json:"changes"`
+}
+
+// callTransit finds the other leg of a transit call; nil when c is not one.
+func (s *Server) callTransit(c *analysis.Call) (*CallTransit, error) {
+	if c == nil || c.TransitOf == "" && c.TransitTo == "" {
+		return nil, nil
+	}
+	t := &CallTransit{Leg: "egress", OtherCallID: c.TransitOf, Changes: []transit.Change{}}
+	if c.TransitOf == "" {
+		t.Leg, t.OtherCallID = "ingress", c.TransitTo
+	}
+	other, ok, err := s.store.OtherLeg(c, s.opt.HomeCountryCode)
+	if err != nil || !ok || other.Call == nil {
+		return t, err
+	}
+	t.Other, t.OtherPartner, t.OtherLink = CallID(other.Ref), other.Call.Partner, other.Call.Link
+	t.Leg, t.Changes = transit.Compare(c, other.Call)
+	return t, nil
 }
 
 func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
@@ -381,6 +423,11 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	d := CallDetail{CallSummary: summarise(&c, &rd), Alerts: []json.RawMessage{}, Ladder: []LadderMessage{}}
 	if c.Call != nil {
 		d.Record = analysis.AppendCallJSON(nil, c.Call)
+		d.OriginCountry = c.Call.OriginCountry
+		if d.Transit, err = s.callTransit(c.Call); err != nil {
+			s.serverError(w, err)
+			return
+		}
 	}
 	for i := range c.Alerts {
 		d.Alerts = append(d.Alerts, analysis.AppendAlertJSON(nil, &c.Alerts[i]))
@@ -421,6 +468,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 			dm.Transport, dm.Src, dm.Dst, dm.Frame = m.Transport, m.Src, m.Dst, m.Frame
 			dm.HasRC, dm.RoutingContext = m.HasRC, m.RoutingContext
 			lm.Decoded = decode.AppendJSON(nil, &dm, m.Source)
+			lm.Names = valueNames(lm.Decoded)
 		} else {
 			lm.DecodeErr = rd.reason
 		}
@@ -443,6 +491,44 @@ func pointOf(m *retention.Message, pc uint32, ap netip.AddrPort) string {
 		return ap.String()
 	}
 	return decode.FormatPC(pc, m.Label.PCBits)
+}
+
+// valueNames names every coded value of a message's decoded JSON that
+// decode.ValueName has a table for, keyed by its path.
+func valueNames(decoded []byte) map[string]string {
+	var g map[string]any
+	if json.Unmarshal(decoded, &g) != nil {
+		return nil
+	}
+	out := map[string]string{}
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				walk(x, p)
+			}
+		case []any:
+			for i, x := range t {
+				walk(x, fmt.Sprintf("%s[%d]", path, i))
+			}
+		case float64:
+			if t >= 0 && t == float64(uint64(t)) {
+				if n := decode.ValueName(path, uint64(t)); n != "" {
+					out[path] = n
+				}
+			}
+		}
+	}
+	walk(g, "")
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // redecoder runs stored MTP3 bytes through the project's decoder, so the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/kpi"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -35,10 +36,24 @@ func checkKnown(q url.Values, known ...string) error {
 	return nil
 }
 
+// maxAlertOffset bounds paging into the alert feed: a page further back
+// than this is better found by narrowing the time range.
+const maxAlertOffset = 10000
+
+// parseSeverity reads a minimum severity: info, warning or critical.
+func parseSeverity(v string) (analysis.Severity, error) {
+	for s := analysis.SeverityInfo; s <= analysis.SeverityCritical; s++ {
+		if s.String() == v {
+			return s, nil
+		}
+	}
+	return 0, fmt.Errorf("severity %q: want info, warning or critical", v)
+}
+
 func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	q := r.URL.Query()
-	if err := checkKnown(q, "rule", "partner", "from", "to", "limit"); err != nil {
+	if err := checkKnown(q, "rule", "partner", "severity", "from", "to", "limit", "offset"); err != nil {
 		badRequest(w, "%v", err)
 		return
 	}
@@ -57,23 +72,41 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "%v", err)
 		return
 	}
+	minSev := analysis.SeverityInfo
+	if v := q.Get("severity"); v != "" {
+		if minSev, err = parseSeverity(v); err != nil {
+			badRequest(w, "%v", err)
+			return
+		}
+	}
 	limit, err := limitParam(q, defaultLimit, maxLimit)
 	if err != nil {
 		badRequest(w, "%v", err)
 		return
 	}
-	st.params = map[string]string{"from": fmtTS(from), "to": fmtTS(to), "rule": rule, "partner": partner, "limit": strconv.Itoa(limit)}
-	want := func(a *analysis.Alert) bool {
-		return (rule == "" || a.Rule == rule) && (partner == "" || a.Partner == partner)
+	offset := 0
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 || offset > maxAlertOffset {
+			badRequest(w, "offset: want 0 to %d, got %q (narrow the time range to go further back)", maxAlertOffset, v)
+			return
+		}
 	}
+	st.params = map[string]string{"from": fmtTS(from), "to": fmtTS(to), "rule": rule, "partner": partner,
+		"severity": q.Get("severity"), "limit": strconv.Itoa(limit), "offset": strconv.Itoa(offset)}
+	want := func(a *analysis.Alert) bool {
+		return (rule == "" || a.Rule == rule) && (partner == "" || a.Partner == partner) && a.Severity >= minSev
+	}
+	// keep is how many of the newest are needed: this page, and one more to
+	// tell whether there is an older page.
+	keep := offset + limit + 1
 	var items []AlertItem
 	seen := map[string]bool{}
 	key := func(a *analysis.Alert) string { return fmt.Sprint(a.TS, a.Rule, a.CallID, a.OPC, a.DPC, a.CIC) }
-	// Keep only the newest: trim whenever the slice grows well past limit.
+	// Keep only the newest: trim whenever the slice grows well past keep.
 	trim := func() {
 		sort.SliceStable(items, func(i, j int) bool { return items[i].ts > items[j].ts })
-		if len(items) > limit {
-			items = items[:limit]
+		if len(items) > keep {
+			items = items[:keep]
 		}
 	}
 	err = s.store.ScanAlertsContext(r.Context(), from, to, func(ref retention.Ref, a *analysis.Alert) error {
@@ -86,7 +119,7 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		}
 		seen[key(a)] = true
 		items = append(items, it)
-		if len(items) >= 4*limit+1024 {
+		if len(items) >= 4*keep+1024 {
 			trim()
 		}
 		return nil
@@ -96,18 +129,25 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.opt.LiveAlerts != nil {
-		for _, a := range s.opt.LiveAlerts(limit) {
+		for _, a := range s.opt.LiveAlerts(keep) {
 			if want(&a) && (a.TS >= from && a.TS < to) && !seen[key(&a)] {
 				items = append(items, AlertItem{Alert: analysis.AppendAlertJSON(nil, &a), Live: true, ts: a.TS})
 			}
 		}
 	}
 	trim()
+	more := len(items) > offset+limit
+	if offset < len(items) {
+		items = items[offset:min(len(items), offset+limit)]
+	} else {
+		items = nil
+	}
 	if items == nil {
 		items = []AlertItem{}
 	}
 	st.results = len(items)
-	respond(w, r, map[string]any{"count": len(items), "alerts": items})
+	respond(w, r, map[string]any{"count": len(items), "offset": offset, "more": more,
+		"from": fmtTS(from), "to": fmtTS(to), "alerts": items})
 }
 
 // PartnerRow is a partner's totals over a time range, links merged.
@@ -256,11 +296,16 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+	// Route quality: per link and direction for the range, and per hour
+	// (links merged) for the charts; the definitions of `report --kpi`.
+	routes, hourly := kpi.New(kpi.Options{}), kpi.New(kpi.Options{Hourly: true, MergeLinks: true})
 	if err == nil {
 		err = s.store.ScanCallsContext(r.Context(), from, to, func(_ retention.Ref, c *analysis.Call) error {
 			if c.Partner != partner {
 				return nil
 			}
+			routes.Add(c)
+			hourly.Add(c)
 			if b := bucket(c.Start); b != nil {
 				b.Calls++
 				if flaggedCalls[c.ID] {
@@ -275,7 +320,8 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.results = total.Calls
-	respond(w, r, map[string]any{"from": fmtTS(from), "to": fmtTS(to), "partner": total, "links": links, "series": series})
+	respond(w, r, map[string]any{"from": fmtTS(from), "to": fmtTS(to), "partner": total, "links": links, "series": series,
+		"kpi": routes.Rows(), "kpi_hourly": hourly.Rows()})
 }
 
 func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
@@ -303,8 +349,8 @@ func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.results = len(calls)
-	name := fmt.Sprintf("gatewarden-%s.pcap", time.Unix(0, p.From).UTC().Format("20060102T150405"))
-	w.Header().Set("Content-Type", "application/vnd.tcpdump.pcap")
+	name := fmt.Sprintf("gatewarden-%s.pcapng", time.Unix(0, p.From).UTC().Format("20060102T150405"))
+	w.Header().Set("Content-Type", "application/x-pcapng")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Header().Set("X-Gatewarden-Calls", strconv.Itoa(len(calls)))

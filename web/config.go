@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	_ "time/tzdata" // display_time_zone on hosts without a zone database
 
+	"github.com/gatewarden/gatewarden/analysis/config"
 	"gopkg.in/yaml.v3"
 )
 
@@ -66,13 +68,20 @@ type TLS struct {
 // log in, TLS, and where the audit log goes. It is the single source of truth
 // for both `gatewarden serve` and `gatewarden run`.
 type Config struct {
-	Listen      string // daemon.listen.web, when set
-	Users       []User
-	Tokens      []Token
-	TLS         TLS
-	AuditLog    string
-	SessionTTL  time.Duration
-	CountryCode string // for number lookups in every form (e.g. "86")
+	Listen     string // daemon.listen.web, when set
+	Users      []User
+	Tokens     []Token
+	TLS        TLS
+	AuditLog   string
+	SessionTTL time.Duration
+	// HomeCountryCode is the file's top-level home_country_code (the one
+	// country code of the configuration, also used by analysis and the
+	// blocklist): number searches try every form of a number with it.
+	HomeCountryCode string
+	// DisplayZone is the IANA time zone the UI shows times in
+	// (daemon.web.display_time_zone, e.g. Asia/Shanghai; default UTC). The
+	// API speaks UTC whatever it is.
+	DisplayZone string
 }
 
 type fileWeb struct {
@@ -92,7 +101,9 @@ type fileWeb struct {
 	} `yaml:"tls"`
 	AuditLog    string `yaml:"audit_log"`
 	SessionTTL  string `yaml:"session_ttl"`
-	CountryCode string `yaml:"country_code"`
+	DisplayZone string `yaml:"display_time_zone"`
+	// CountryCode is refused with a pointer to home_country_code.
+	CountryCode *string `yaml:"country_code"`
 }
 
 // LoadConfig reads the daemon.web section (and daemon.listen.web) of the
@@ -109,7 +120,8 @@ func LoadConfig(path string) (Config, error) {
 // ParseConfig is LoadConfig on bytes already read; dir resolves relative paths.
 func ParseConfig(data []byte, dir string) (Config, error) {
 	var outer struct {
-		Daemon struct {
+		HomeCountryCode *string `yaml:"home_country_code"`
+		Daemon          struct {
 			Listen struct {
 				Web string `yaml:"web"`
 			} `yaml:"listen"`
@@ -137,8 +149,21 @@ func ParseConfig(data []byte, dir string) (Config, error) {
 		}
 		return filepath.Join(dir, p)
 	}
-	c := Config{Listen: outer.Daemon.Listen.Web, SessionTTL: 12 * time.Hour, CountryCode: f.CountryCode}
+	c := Config{Listen: outer.Daemon.Listen.Web, SessionTTL: 12 * time.Hour, HomeCountryCode: config.DefaultHomeCountryCode, DisplayZone: "UTC"}
+	if outer.HomeCountryCode != nil {
+		c.HomeCountryCode = *outer.HomeCountryCode
+	}
 	var probs []string
+	if f.CountryCode != nil {
+		probs = append(probs, "daemon.web.country_code: removed; number searches use the top-level home_country_code")
+	}
+	if f.DisplayZone != "" {
+		if _, err := time.LoadLocation(f.DisplayZone); err != nil {
+			probs = append(probs, "daemon.web.display_time_zone: "+f.DisplayZone+" is not an IANA time zone (e.g. Asia/Shanghai)")
+		} else {
+			c.DisplayZone = f.DisplayZone
+		}
+	}
 	seen := map[string]bool{}
 	for i, u := range f.Users {
 		key := fmt.Sprintf("daemon.web.users[%d]", i)
@@ -183,12 +208,6 @@ func ParseConfig(data []byte, dir string) (Config, error) {
 			probs = append(probs, "daemon.web.session_ttl: "+f.SessionTTL+" is not a positive duration")
 		}
 		c.SessionTTL = d
-	}
-	for _, ch := range c.CountryCode {
-		if ch < '0' || ch > '9' {
-			probs = append(probs, "daemon.web.country_code: "+c.CountryCode+" is not digits")
-			break
-		}
 	}
 	if len(probs) > 0 {
 		return c, errors.New("web config: " + strings.Join(probs, "; "))

@@ -38,7 +38,8 @@ var numberKeys = map[string]bool{
 var rawKeys = map[string]bool{"mtp3": true}
 
 // structuralKeys hold strings that carry digits but no subscriber number:
-// times, call and record ids, point codes, addresses and links. Every other
+// times, call and record ids, point codes, addresses and links, partner and
+// rule names, capture sources. Every other
 // string is free text, and digit runs in it are masked.
 var structuralKeys = map[string]bool{
 	"ts": true, "t": true, "start": true, "alerting": true, "answer": true, "release": true, "end": true,
@@ -46,6 +47,11 @@ var structuralKeys = map[string]bool{
 	"id": true, "call": true, "call_id": true,
 	"opc_pc": true, "dpc_pc": true, "points": true, "rc": true,
 	"src": true, "dst": true, "peer": true, "local": true, "link": true, "links": true,
+	// names from the configuration and the capture, not from subscribers
+	"partner": true, "rule": true, "source": true, "transport": true, "protocol": true,
+	"limit": true, "offset": true, // echoed query parameters
+	"transit_of": true, "transit_to": true, "other_call_id": true, "other": true, "other_link": true,
+	"hour": true,
 }
 
 // minTextDigits is the shortest digit run in free text taken for a number:

@@ -151,7 +151,7 @@ func (s *Server) parseSearch(q url.Values, maxLim int) (searchParams, error) {
 func (s *Server) query(p searchParams) retention.Query {
 	q := retention.Query{From: p.From, To: p.To, Partner: p.Partner, Rule: p.Rule, Limit: p.Limit}
 	if p.Number != "" {
-		q.Numbers = retention.NumberForms(p.Number, s.opt.CountryCode)
+		q.Numbers = retention.NumberForms(p.Number, s.opt.HomeCountryCode)
 	}
 	if r, ok := retention.ParseRole(p.Role); ok {
 		q.Roles = 1 << r

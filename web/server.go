@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -105,6 +106,12 @@ func New(store *retention.Store, opts Options) (*Server, error) {
 	}
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	if opts.HomeCountryCode == "" {
+		opts.HomeCountryCode = config.DefaultHomeCountryCode
+	}
+	if opts.DisplayZone == "" {
+		opts.DisplayZone = "UTC"
 	}
 	if opts.MaxPerUser <= 0 {
 		opts.MaxPerUser = 2

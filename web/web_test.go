@@ -59,8 +59,8 @@ func testOptions(t testing.TB, dir string) Options {
 			{Name: "ci", Role: RoleInvestigator, SHA256: sha256.Sum256([]byte(testToken))},
 			{Name: "wall", Role: RoleViewer, SHA256: sha256.Sum256([]byte(viewerToken))},
 		},
-		AuditLog:    filepath.Join(dir, "audit.jsonl"),
-		CountryCode: "86",
+		AuditLog:        filepath.Join(dir, "audit.jsonl"),
+		HomeCountryCode: "86",
 	}}
 }
 
@@ -71,7 +71,13 @@ func newEnv(t testing.TB, tweak func(*Options)) *env {
 	if !fixture.Exists(pcap) {
 		t.Fatal("pcaps/scenarios.pcap is absent")
 	}
-	dir := t.TempDir()
+	return newEnvFrom(t, t.TempDir(), pcap, cfg, tweak)
+}
+
+// newEnvFrom replays a capture with its configuration into a fresh store
+// under dir and serves it.
+func newEnvFrom(t testing.TB, dir, pcap, cfg string, tweak func(*Options)) *env {
+	t.Helper()
 	st, err := retention.Open(filepath.Join(dir, "data"), retention.Options{NoSync: true, MinFreeBytes: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +365,15 @@ func TestCallDetail(t *testing.T) {
 	if iam["type"] != "IAM" || iam["cic"] == nil || iam["category"] == nil {
 		t.Errorf("decoded IAM lacks type/cic/category: %v", iam)
 	}
+	// Coded values carry their Q.763/Q.850 names (issue 10 of the test).
+	if n := d.Ladder[0].Names; n["calling.nai"] == "" || n["called.nai"] != decode.ValueName("called.nai", uint64(called["nai"].(float64))) ||
+		n["category"] == "" || n["calling.apri"] == "" {
+		t.Errorf("IAM value names %v", n)
+	}
 	for _, m := range d.Ladder {
+		if m.Type == "REL" && (m.Names["cause.value"] == "" || m.Names["cause.location"] == "") {
+			t.Errorf("REL value names %v", m.Names)
+		}
 		if m.Decoded == nil || m.MTP3 == "" {
 			t.Errorf("%s: decoded %s, mtp3 %q, error %q", m.Type, m.Decoded, m.MTP3, m.DecodeErr)
 		}
@@ -554,8 +568,8 @@ func TestPcapDownloadRedecodes(t *testing.T) {
 	e.getJSON("/api/calls/"+res.Calls[0].ID, bearer(testToken), 200, &d)
 
 	resp, body := e.do("GET", "/api/pcap?"+q.Encode(), bearer(testToken), nil)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.tcpdump.pcap" ||
-		!strings.Contains(resp.Header.Get("Content-Disposition"), ".pcap") {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-pcapng" ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), ".pcapng") {
 		t.Fatalf("pcap: %d %v", resp.StatusCode, resp.Header)
 	}
 	path := filepath.Join(t.TempDir(), "out.pcap")

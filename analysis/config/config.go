@@ -167,6 +167,11 @@ type Config struct {
 	Severity map[string]string
 	// Daemon is the `daemon:` section (gatewarden run); see daemon.go.
 	Daemon Daemon
+	// Box names this gatewarden box in the province (default: host name);
+	// every row shipped to the central store carries it (central.go).
+	Box string
+	// Central is the `central:` section (central.go).
+	Central Central
 
 	byAddr map[netip.Addr]*Partner
 	byPC   map[uint32]*Partner
@@ -220,6 +225,8 @@ func Default() *Config {
 		Thresholds:       DefaultThresholds(),
 		Severity:         map[string]string{},
 		Daemon:           defaultDaemon(),
+		Box:              defaultBox(),
+		Central:          buildCentral(nil, nil),
 		byAddr:           map[netip.Addr]*Partner{},
 		byPC:             map[uint32]*Partner{},
 	}
@@ -245,6 +252,8 @@ type fileConfig struct {
 	Thresholds       fileThresholds    `yaml:"thresholds"`
 	Severity         map[string]string `yaml:"severity"`
 	Daemon           *fileDaemon       `yaml:"daemon"`
+	Box              *string           `yaml:"box"`
+	Central          *fileCentral      `yaml:"central"`
 }
 
 type filePartner struct {
@@ -300,14 +309,20 @@ type fileThresholds struct {
 	} `yaml:"short_calls"`
 }
 
-// problems collects every validation error so the operator sees them all at once.
+// problems collects every validation error so the operator sees them all at
+// once, each with the file, key and line.
 type problems struct {
 	file string
+	root *yaml.Node // the parsed document, for line numbers; nil if none
 	errs []error
 }
 
 func (p *problems) add(key, format string, a ...any) {
-	p.errs = append(p.errs, fmt.Errorf("%s: key %s: %s", p.file, key, fmt.Sprintf(format, a...)))
+	msg := fmt.Sprintf(format, a...)
+	if line := lineOf(p.root, key); line > 0 {
+		msg += fmt.Sprintf(" (line %d)", line)
+	}
+	p.errs = append(p.errs, fmt.Errorf("%s: key %s: %s", p.file, key, msg))
 }
 
 func (p *problems) err() error { return errors.Join(p.errs...) }
@@ -316,21 +331,24 @@ func (p *problems) err() error { return errors.Join(p.errs...) }
 // messages and to resolve relative paths in it.
 func Parse(data []byte, name string) (*Config, error) {
 	var f fileConfig
+	probs := &problems{file: name}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil {
+		probs.root = &root
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
-		var root yaml.Node
-		if errors.As(err, &te) && yaml.Unmarshal(data, &root) == nil {
-			var errs []error
-			for _, m := range te.Errors {
-				errs = append(errs, explainTypeError(&root, name, m))
-			}
-			return nil, errors.Join(errs...)
+		if !errors.As(err, &te) || probs.root == nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		// Unknown keys and wrong types: yaml.v3 decoded everything else, so
+		// it is validated too and every problem is listed at once.
+		for _, m := range te.Errors {
+			probs.errs = append(probs.errs, explainTypeError(probs.root, name, m))
+		}
 	}
-	probs := &problems{file: name}
 	c := Default()
 	c.File = name
 	dir := filepath.Dir(name)
@@ -393,6 +411,7 @@ func Parse(data []byte, name string) (*Config, error) {
 	if f.Daemon != nil {
 		c.Daemon = buildDaemon(f.Daemon, dir, probs)
 	}
+	c.Box, c.Central = buildBox(f.Box, probs), buildCentral(f.Central, probs)
 
 	if err := probs.err(); err != nil {
 		return nil, err
@@ -417,6 +436,12 @@ func loadPlan(spec, home, dir string, probs *problems) *numplan.Plan {
 		path := spec
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(dir, path)
+		}
+		if _, serr := os.Stat(path); serr != nil && !strings.ContainsAny(spec, `/\.`) {
+			// A bare word that is not a plan name is a typo of one, not a
+			// file the operator meant.
+			probs.add("numbering_plan", "%q is not a built-in plan (cn, e164) nor a plan file (%s: %v)", spec, path, serr)
+			return nil
 		}
 		plan, err = numplan.Load(path)
 	}

@@ -50,7 +50,10 @@ func TestExampleLoads(t *testing.T) {
 		t.Errorf("PartnerName(invalid, 133633) = %q", got)
 	}
 	bank := c.PartnerByName("bank-leased-line")
-	if bank == nil || bank.Forwarding || len(bank.AllowedCLI) != 2 || bank.ProtectedAllowed[0] != "95588" {
+	if hk.Country != "HK" {
+		t.Errorf("intl-hk country %q", hk.Country)
+	}
+	if bank == nil || bank.Forwarding || bank.CLIChangeAllowed || len(bank.AllowedCLI) != 2 || bank.ProtectedAllowed[0] != "95588" {
 		t.Errorf("bank: %+v", bank)
 	}
 	if c.Severity["cli.restricted"] != "info" {
@@ -327,5 +330,44 @@ func TestScenarioConfigLoads(t *testing.T) {
 	r, err := c.NewBlocklistReloader()
 	if err != nil || r == nil || r.Blocklist().Len() == 0 {
 		t.Fatalf("scenario blocklist: %v, %v", r, err)
+	}
+}
+
+// An unknown key no longer hides the other problems, and every problem says
+// its file, key and line.
+func TestUnknownKeyDoesNotHideOtherProblems(t *testing.T) {
+	body := "colour: red\n" + // 1
+		"point_code_bits: 9\n" + // 2
+		"partners:\n" + // 3
+		"  - name: a\n" + // 4
+		"    kind: peering\n" + // 5
+		"    match: {ips: [\"192.0.2.1\"]}\n" + // 6
+		"thresholds: {bombing: {calls: 0}}\n" + // 7
+		"numbering_plan: cnn\n" // 8
+	_, err := Parse([]byte(body), "gw.yaml")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		"gw.yaml: key colour: unknown key (line 1)",
+		"gw.yaml: key point_code_bits: 9 is not 14 or 24 (line 2)",
+		`gw.yaml: key partners[0].kind: "peering" is not one of international, interconnect, leased_line, internal (line 5)`,
+		"gw.yaml: key thresholds.bombing.calls: 0 must be greater than 0 (line 7)",
+		`gw.yaml: key numbering_plan: "cnn" is not a built-in plan (cn, e164) nor a plan file`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%s", want, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "(line 8)") {
+		t.Errorf("numbering_plan problem has no line:\n%s", err)
+	}
+}
+
+// A missing setting is reported at its parent's line.
+func TestLineOfMissingKey(t *testing.T) {
+	_, err := Parse([]byte("home_country_code: \"86\"\npartners:\n  - {kind: interconnect, match: {point_codes: [1]}}\n"), "gw.yaml")
+	if err == nil || !strings.Contains(err.Error(), "key partners[0].name: missing (line 3)") {
+		t.Errorf("error %v", err)
 	}
 }

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -396,10 +398,34 @@ func buildAlertOutputs(f *fileDaemon, d *Daemon, resolve func(string) string,
 	}
 }
 
-// CheckRunnable reports what `gatewarden run` additionally needs: an input.
+// CheckRunnable reports what `gatewarden run` additionally needs: an input,
+// and a pcap_dir that exists (a missing one would otherwise be polled, and
+// warned about, forever). data_dir and the alerts file's directory are
+// created by the daemon.
 func (d *Daemon) CheckRunnable() error {
 	if len(d.Interfaces) == 0 && d.PcapDir == "" {
 		return fmt.Errorf("daemon: no input: set daemon.capture.interfaces or daemon.pcap_dir")
+	}
+	var errs []error
+	if d.PcapDir != "" {
+		if err := isDir(d.PcapDir); err != nil {
+			errs = append(errs, fmt.Errorf("key daemon.pcap_dir: %w: create it or correct the path", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isDir says why path is not an existing directory.
+func isDir(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("directory %s does not exist", path)
+		}
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", path)
 	}
 	return nil
 }

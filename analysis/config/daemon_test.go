@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +125,24 @@ func TestDaemonErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want it to mention %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+// run refuses a pcap_dir that does not exist, instead of polling it forever.
+func TestCheckRunnableMissingPcapDir(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gw.yaml")
+	os.WriteFile(path, []byte("daemon:\n  data_dir: data\n  pcap_dir: incoming\n"), 0o644)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Daemon.CheckRunnable()
+	if err == nil || !strings.Contains(err.Error(), "daemon.pcap_dir") || !strings.Contains(err.Error(), filepath.Join(dir, "incoming")+" does not exist") {
+		t.Fatalf("missing pcap_dir: %v", err)
+	}
+	os.Mkdir(filepath.Join(dir, "incoming"), 0o755)
+	if err := c.Daemon.CheckRunnable(); err != nil {
+		t.Fatalf("existing pcap_dir: %v", err)
 	}
 }

@@ -59,39 +59,15 @@ func explainTypeError(root *yaml.Node, file, msg string) error {
 // findPath walks the document and returns the key path of the first node
 // match accepts; match gets the mapping key (nil for sequence items) and the value.
 func findPath(n *yaml.Node, path string, match func(key, value *yaml.Node) bool) (string, bool) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			if p, ok := findPath(c, path, match); ok {
-				return p, true
-			}
+	var found string
+	ok := walkPaths(n, path, func(p string, k, v *yaml.Node) bool {
+		if match(k, v) {
+			found = p
+			return true
 		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
-			}
-			if match(k, v) {
-				return p, true
-			}
-			if q, ok := findPath(v, p, match); ok {
-				return q, true
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			if match(nil, c) {
-				return p, true
-			}
-			if q, ok := findPath(c, p, match); ok {
-				return q, true
-			}
-		}
-	}
-	return "", false
+		return false
+	})
+	return found, ok
 }
 
 // describeType names a Go type of the schema in the file's terms.
@@ -110,4 +86,68 @@ func describeType(t string) string {
 		return "a string"
 	}
 	return "a " + t
+}
+
+// lineOf is the line of the key path (as problems and findPath spell it:
+// "a.b[2].c") in the document, or of its nearest present ancestor when the
+// key itself is absent (a missing setting); 0 when nothing matches.
+func lineOf(root *yaml.Node, key string) int {
+	if root == nil {
+		return 0
+	}
+	for key != "" {
+		line := 0
+		walkPaths(root, "", func(path string, k, v *yaml.Node) bool {
+			if path != key {
+				return false
+			}
+			if k != nil {
+				line = k.Line
+			} else {
+				line = v.Line
+			}
+			return true
+		})
+		if line > 0 {
+			return line
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i <= 0 {
+			return 0
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+// walkPaths calls fn with each node's key path, as findPath builds it, until
+// fn returns true.
+func walkPaths(n *yaml.Node, path string, fn func(path string, key, value *yaml.Node) bool) bool {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if walkPaths(c, path, fn) {
+				return true
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			if fn(p, k, v) || walkPaths(v, p, fn) {
+				return true
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if fn(p, nil, c) || walkPaths(c, p, fn) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -12,7 +12,9 @@
 //     alerted), or released by the caller after alerting (ring no answer);
 //     cause 21 (call rejected: terminal rejection). Every other release
 //     (network causes, resets, time-outs, callers giving up before any
-//     alerting) counts against NER.
+//     alerting) counts against NER. The four categories are E.425's; their
+//     mapping to Q.850 cause values is this package's reading of Q.850's
+//     definitions (17, 18/19, 21), not a table quoted from E.425.
 //   - ACD, average call duration: mean talk time (answer to release) of
 //     answered calls.
 //   - PDD, post-dial delay: IAM to the first backward message that alerts
@@ -110,11 +112,11 @@ func (f Figure) MarshalJSON() ([]byte, error) {
 // Valid reports whether the figure has a value.
 func (f Figure) Valid() bool { return !math.IsNaN(float64(f)) }
 
+// acc is a Table row being counted: the route counters, and every PDD for
+// the percentiles.
 type acc struct {
-	seizures, answered, user int
-	talk                     int64
-	pdd                      []int64
-	causes                   map[uint8]int
+	RouteCounters
+	pdd []int64
 }
 
 // Options select how calls are grouped.
@@ -143,22 +145,11 @@ func (t *Table) Add(c *analysis.Call) {
 	}
 	a := t.rows[k]
 	if a == nil {
-		a = &acc{causes: map[uint8]int{}}
+		a = &acc{}
 		t.rows[k] = a
 	}
-	a.seizures++
-	if c.Outcome == analysis.OutcomeAnswered {
-		a.answered++
-		a.talk += c.TalkNanos()
-	}
-	if UserOutcome(c) {
-		a.user++
-	}
-	if c.Alerting != 0 && c.Alerting >= c.Start {
-		a.pdd = append(a.pdd, c.Alerting-c.Start)
-	}
-	if c.Release != 0 && c.ReleasedBy != analysis.SideReset {
-		a.causes[c.Cause]++
+	if pdd, ok := a.count(c); ok {
+		a.pdd = append(a.pdd, pdd)
 	}
 }
 
@@ -167,20 +158,22 @@ func (t *Table) Rows() []Row {
 	out := make([]Row, 0, len(t.rows))
 	for k, a := range t.rows {
 		r := Row{Partner: k.Partner, Link: k.Link, Direction: k.Direction.String(), key: k,
-			Seizures: a.seizures, Answered: a.answered, UserOutcome: a.user, PDDCalls: len(a.pdd)}
+			Seizures: int(a.Seizures), Answered: int(a.Answered), UserOutcome: int(a.UserOutcome), PDDCalls: len(a.pdd)}
 		if t.opt.Hourly {
 			r.Hour = time.Unix(k.Hour, 0).UTC().Format(time.RFC3339)
 		}
-		r.ASR = ratio(a.answered, a.seizures)
-		r.NER = ratio(a.user, a.seizures)
+		r.ASR = ratio(r.Answered, r.Seizures)
+		r.NER = ratio(r.UserOutcome, r.Seizures)
 		r.ACD = Figure(math.NaN())
-		if a.answered > 0 {
-			r.ACD = Figure(float64(a.talk) / float64(a.answered) / 1e9)
+		if a.Answered > 0 {
+			r.ACD = Figure(float64(a.TalkNanos) / float64(a.Answered) / 1e9)
 		}
 		sort.Slice(a.pdd, func(i, j int) bool { return a.pdd[i] < a.pdd[j] })
 		r.PDDMedian, r.PDDP95 = percentile(a.pdd, 50), percentile(a.pdd, 95)
-		for v, n := range a.causes {
-			r.Causes = append(r.Causes, CauseCount{Cause: v, Name: decode.CauseName(v), Calls: n})
+		for v, n := range a.Causes {
+			if n > 0 {
+				r.Causes = append(r.Causes, CauseCount{Cause: uint8(v), Name: decode.CauseName(uint8(v)), Calls: int(n)})
+			}
 		}
 		sort.Slice(r.Causes, func(i, j int) bool {
 			if r.Causes[i].Calls != r.Causes[j].Calls {

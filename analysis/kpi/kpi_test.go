@@ -74,3 +74,40 @@ func TestEmptyFiguresAreNull(t *testing.T) {
 		t.Fatalf("json %s", b)
 	}
 }
+
+// Counters count what Table counts.
+func TestCountersAgreeWithTable(t *testing.T) {
+	var cs kpi.Counters
+	tb := kpi.New(kpi.Options{})
+	start := int64(1_772_442_000) * sec
+	for i := 0; i < 50; i++ {
+		c := &analysis.Call{Partner: "p", Link: "l", Direction: analysis.DirectionEgress, Start: start + int64(i)*sec,
+			ReleasedBy: analysis.SideCalled, Cause: uint8(16 + i%6), Outcome: analysis.OutcomeFailed}
+		c.Release = c.Start + 40*sec
+		if i%3 == 0 {
+			c.Alerting = c.Start + int64(i%7)*sec/2
+		}
+		if i%4 == 0 {
+			c.Outcome, c.Answer = analysis.OutcomeAnswered, c.Start+5*sec
+		}
+		cs.Add(c)
+		tb.Add(c)
+	}
+	snap := cs.Snapshot()
+	r := tb.Rows()[0]
+	got := snap[kpi.Key{Partner: "p", Link: "l", Direction: analysis.DirectionEgress}]
+	if int(got.Seizures) != r.Seizures || int(got.Answered) != r.Answered || int(got.UserOutcome) != r.UserOutcome ||
+		int(got.PDDCount) != r.PDDCalls || float64(got.TalkNanos)/float64(got.Answered)/1e9 != float64(r.ACD) {
+		t.Fatalf("counters %+v, table %+v", got, r)
+	}
+	var buckets uint64
+	for _, n := range got.PDDBuckets {
+		buckets += n
+	}
+	if buckets != got.PDDCount || got.Causes[16] != 9 {
+		t.Fatalf("buckets %d of %d, cause 16: %d", buckets, got.PDDCount, got.Causes[16])
+	}
+	if n := testing.AllocsPerRun(100, func() { cs.Add(&analysis.Call{Partner: "p", Link: "l", Direction: analysis.DirectionEgress}) }); n != 0 {
+		t.Errorf("Add allocates %v times for a known route", n)
+	}
+}

@@ -31,3 +31,21 @@ func FuzzNormalise(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCountries: any bytes are a table or a clear error; a table only
+// ever answers two capital letters or nothing.
+func FuzzParseCountries(f *testing.F) {
+	f.Add(builtinCountries, []byte("85291234567"))
+	f.Add([]byte("countries: {\"1\": US, \"1876\": JM}"), []byte("18765550123"))
+	f.Add([]byte("countries: {\"12345\": US}"), []byte("1"))
+	f.Add([]byte("countries: [1, 2]"), []byte(""))
+	f.Fuzz(func(t *testing.T, data, number []byte) {
+		c, err := ParseCountries(data, "fuzz")
+		if err != nil {
+			return
+		}
+		if iso := c.Of(number); iso != "" && (len(iso) != 2 || iso[0] < 'A' || iso[0] > 'Z' || iso[1] < 'A' || iso[1] > 'Z') {
+			t.Fatalf("Of(%q) = %q", number, iso)
+		}
+	})
+}

@@ -29,6 +29,14 @@
 //     within ring_max of alerting, at release time). An alert fires when the
 //     count reaches the threshold, then not again for that key until a window
 //     length later. Memory: see window.
+//   - Transit (transit.go): Engine.Open gives ingress calls their origin
+//     country and registers them with the transit correlator
+//     (analysis/transit); when an egress call's setup links it to its
+//     ingress leg, cli.intl_marking_stripped and cli.altered_in_transit judge
+//     the pair and alert on the egress leg.
+//   - Route (route.go), at close, per partner, link and direction:
+//     route.asr_drop (hourly ASR) and route.short_calls (share of short
+//     answered calls).
 package rules
 
 import (
@@ -226,6 +234,7 @@ type Engine struct {
 	// scratch, reused per call
 	calling, called, redir, orig numplan.Result
 	header                       numplan.Result // a SIP-I call's header identity
+	tin, tout                    numplan.Result // transit legs' calling numbers, origin
 	alert                        analysis.Alert
 	buf                          []byte
 }
@@ -319,10 +328,11 @@ func (e *Engine) Reconfigure(s Settings) {
 		*w.new = *w.old
 	}
 	n.alerts = e.alerts
-	e.transit.Reconfigure(n.transitConfig())
 	n.transit = e.transit
 	n.routes = e.routes
 	*e = *n
+	// The correlator keeps its pending legs; its callbacks must see e.
+	e.transit.Reconfigure(e.transitConfig())
 }
 
 // Stats returns alert counts and table sizes.
@@ -339,6 +349,9 @@ func (e *Engine) Stats() Stats {
 	st.Routes, st.RouteOverflow = len(e.routes.byKey), e.routes.overflow
 	return st
 }
+
+// TransitStats returns the transit correlator's counters (cheaper than Stats).
+func (e *Engine) TransitStats() transit.Stats { return e.transit.Stats() }
 
 func (e *Engine) normalise(p *analysis.PartyNumber, out *numplan.Result) bool {
 	*out = numplan.Result{}

@@ -48,10 +48,11 @@ func (e *Engine) Open(c *analysis.Call) {
 func (e *Engine) origin(c *analysis.Call) {
 	p := e.partners[c.Partner]
 	intlPartner := p != nil && p.Kind == KindInternational
-	var r numplan.Result
+	r := &e.tin
+	*r = numplan.Result{}
 	if c.Calling != nil && c.Calling.Digits != "" && e.s.Plan != nil {
 		e.buf = append(e.buf[:0], c.Calling.Digits...)
-		e.s.Plan.Normalise(e.buf, c.Calling.NAI, &r)
+		e.s.Plan.Normalise(e.buf, c.Calling.NAI, r)
 	}
 	switch {
 	case r.NE164 > 0 && !r.Home:
@@ -72,8 +73,8 @@ func (e *Engine) onLink(in, out *analysis.Call) {
 	}
 	pin, pout := e.partners[in.Partner], e.partners[out.Partner]
 	allowed := pin != nil && pin.CLIChangeAllowed || pout != nil && pout.CLIChangeAllowed
-	var ri, ro numplan.Result
-	e.normaliseInto(in.Calling, &ri)
+	ri, ro := &e.tin, &e.tout
+	e.normaliseInto(in.Calling, ri)
 	if out.Calling == nil || out.Calling.Digits == "" || out.Calling.APRI == 2 {
 		if !allowed {
 			e.fire(out, CLIAlteredInTransit, out.Start, 0, 0,
@@ -81,11 +82,11 @@ func (e *Engine) onLink(in, out *analysis.Call) {
 		}
 		return
 	}
-	e.normaliseInto(out.Calling, &ro)
+	e.normaliseInto(out.Calling, ro)
 	if ri.NE164 > 0 && ri.NE164 == ro.NE164 && ri.E164 == ro.E164 {
 		return // the same number, still with its country code
 	}
-	if !sameNumberAnyForm(in.Calling, &ri, out.Calling.Digits) {
+	if !sameNumberAnyForm(in.Calling, ri, out.Calling.Digits) {
 		if !allowed {
 			e.fire(out, CLIAlteredInTransit, out.Start, 0, 0,
 				"calling number "+in.Calling.Digits+" (NAI "+strconv.Itoa(int(in.Calling.NAI))+") of ingress call "+in.ID+

@@ -21,14 +21,18 @@ func transitSettings(t *testing.T) Settings {
 func transitPair(t *testing.T, st Settings, in, out *analysis.Call) []analysis.Alert {
 	t.Helper()
 	var rec recorder
-	e := New(st, rec.emit)
+	feedPair(New(st, rec.emit), in, out)
+	return rec.alerts
+}
+
+// feedPair runs both legs through the engine in the assembler's order.
+func feedPair(e *Engine, in, out *analysis.Call) {
 	e.Open(in)
 	e.Open(out)
 	e.Setup(out)
 	e.Setup(in)
 	e.Close(out)
 	e.Close(in)
-	return rec.alerts
 }
 
 func leg(id string, dir analysis.Direction, partner string, start int64, calling *analysis.PartyNumber) *analysis.Call {
@@ -179,5 +183,59 @@ func TestRouteASRFloorAndShortCalls(t *testing.T) {
 	}
 	if got[RouteASRDrop] != 1 || got[RouteShortCalls] != 1 {
 		t.Fatalf("alerts %v", got)
+	}
+}
+
+// A transit pair that keeps its caller costs no allocation once the tables
+// are warm: Open, Setup and Close run on every call.
+func TestTransitPairAllocatesNothing(t *testing.T) {
+	e := New(transitSettings(t), func(*analysis.Alert) {})
+	in := leg("in", analysis.DirectionIngress, "intl-hk", 0, num("85291234567", 4))
+	out := leg("out", analysis.DirectionEgress, "ic-cm", 0, num("85291234567", 4))
+	out.Called = num("8613912345678", 4)
+	start := int64(100 * s)
+	run := func() {
+		start += s
+		in.Start, out.Start = start, start+s/10
+		in.TransitTo, out.TransitOf, in.OriginCountry, out.OriginCountry = "", "", "", ""
+		feedPair(e, in, out)
+	}
+	for i := 0; i < 10; i++ {
+		run()
+	}
+	if out.TransitOf != "in" {
+		t.Fatal("not linked")
+	}
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Errorf("%v allocations per transit pair", n)
+	}
+}
+
+// A reload between the two legs keeps the pending ingress leg and judges the
+// pair under the new settings.
+func TestTransitAcrossReconfigure(t *testing.T) {
+	var rec recorder
+	st := transitSettings(t)
+	e := New(st, rec.emit)
+	in := leg("in", analysis.DirectionIngress, "intl-hk", 100*s, num("85291234567", 4))
+	out := leg("out", analysis.DirectionEgress, "ic-cm", 100*s+s/2, num("13800138000", 3))
+	e.Open(in)
+	e.Open(out)
+	st2 := transitSettings(t)
+	for i := range st2.Partners {
+		if st2.Partners[i].Name == "ic-cm" {
+			st2.Partners[i].CLIChangeAllowed = true
+		}
+	}
+	e.Reconfigure(st2)
+	e.Setup(out)
+	if out.TransitOf != "in" || in.TransitTo != "out" {
+		t.Fatalf("not linked across the reload: %q %q", out.TransitOf, in.TransitTo)
+	}
+	if len(rec.alerts) != 0 {
+		t.Fatalf("alerts %+v: ic-cm may change CLIs after the reload", rec.alerts)
+	}
+	if e.Stats().Transit.Linked != 1 {
+		t.Fatalf("stats %+v", e.Stats().Transit)
 	}
 }

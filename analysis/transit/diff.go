@@ -37,6 +37,20 @@ func Diff(in, out *analysis.Call) []Change {
 	return ch
 }
 
+// Compare names which leg c is ("ingress" or "egress") of the transit call
+// whose other leg is other, and lists what changed from the ingress to the
+// egress leg (never nil). It is the one view trace and the web UI show.
+func Compare(c, other *analysis.Call) (leg string, changes []Change) {
+	in, out, leg := other, c, "egress"
+	if c.TransitOf == "" {
+		in, out, leg = c, other, "ingress"
+	}
+	if changes = Diff(in, out); changes == nil {
+		changes = []Change{}
+	}
+	return leg, changes
+}
+
 func digits(p *analysis.PartyNumber) string {
 	if p == nil {
 		return ""

@@ -89,6 +89,7 @@ type Correlator struct {
 	free       []*entry
 	stats      Stats
 	res        numplan.Result
+	ra, rb     numplan.Result
 	buf        []byte
 }
 
@@ -214,12 +215,13 @@ func (t *Correlator) Setup(c *analysis.Call) {
 
 // sameCalled confirms a hash match.
 func (t *Correlator) sameCalled(a, b *analysis.Call) bool {
-	var ra, rb numplan.Result
+	ra, rb := &t.ra, &t.rb
+	*ra, *rb = numplan.Result{}, numplan.Result{}
 	if t.cfg.Plan != nil {
 		t.buf = append(t.buf[:0], a.Called.Digits...)
-		t.cfg.Plan.Normalise(t.buf, a.Called.NAI, &ra)
+		t.cfg.Plan.Normalise(t.buf, a.Called.NAI, ra)
 		t.buf = append(t.buf[:0], b.Called.Digits...)
-		t.cfg.Plan.Normalise(t.buf, b.Called.NAI, &rb)
+		t.cfg.Plan.Normalise(t.buf, b.Called.NAI, rb)
 	}
 	if ra.NE164 > 0 || rb.NE164 > 0 {
 		return ra.NE164 == rb.NE164 && ra.E164 == rb.E164

@@ -1,6 +1,8 @@
 package transit_test
 
 import (
+	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/gatewarden/gatewarden/analysis"
@@ -143,4 +145,28 @@ func TestDiff(t *testing.T) {
 	if d := transit.Diff(in, in); d != nil {
 		t.Fatalf("diff of a leg with itself: %v", d)
 	}
+}
+
+// TestPendingMemory backs the RUNBOOK's per-leg figure (about 120 bytes, at most 200).
+func TestPendingMemory(t *testing.T) {
+	const n = 1 << 16
+	tc, _ := newCorrelator(t, transit.Config{MaxPending: n})
+	calls := make([]*analysis.Call, n)
+	for i := range calls {
+		calls[i] = call("c", analysis.DirectionIngress, int64(i), "139"+strconv.Itoa(10_000_000+i), 3)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, c := range calls {
+		tc.Open(c)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("%.0f bytes per pending ingress leg", per)
+	if tc.Stats().Pending != n || per > 200 {
+		t.Fatalf("%d pending, %.0f bytes each (want at most 200)", tc.Stats().Pending, per)
+	}
+	runtime.KeepAlive(calls)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gatewarden/gatewarden/retention"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Every command prints its usage on stdout for -h and --help and exits 0;
@@ -55,6 +56,10 @@ func TestHelpGoesToStdoutAndExitsZero(t *testing.T) {
 				code = decodeMain([]string{h}, io.Discard, &stderr)
 			case "gen":
 				code = runGen([]string{h})
+			case "central":
+				code = centralMain([]string{h}, &stdout, &stderr)
+			case "ship":
+				code = shipMain([]string{h}, &stdout, &stderr)
 			default:
 				t.Errorf("%s: not covered by this test: add it", name)
 				continue
@@ -181,6 +186,7 @@ func TestTraceValidation(t *testing.T) {
 		{[]string{"--partner", "nosuch", "--from", "2000-01-01"}, []string{"nosuch", "partners there: load-generator"}},
 		{[]string{"--partner", "nosuch", "--from", "2000-01-01", "--config", cfg}, []string{"nosuch", "alpha, beta"}},
 		{[]string{"--from", "yesterday"}, []string{"--from", "RFC 3339"}},
+		{[]string{"--number", "13850000002", "--cc", "+86"}, []string{"--cc", "1 to 3 digits"}},
 		{[]string{"--from", "2026-03-03", "--to", "2026-03-02"}, []string{"--to must be after from"}},
 	} {
 		code, out, stderr := run(t, traceRun, append([]string{"--data", store}, c.args...)...)
@@ -236,5 +242,136 @@ func TestReportAndTraceOutput(t *testing.T) {
 	var rep struct{ Rows []map[string]any }
 	if err := json.Unmarshal([]byte(jout), &rep); err != nil || len(rep.Rows) == 0 || rep.Rows[0]["direction"] == nil {
 		t.Errorf("report json rows lack direction: %v %s", err, jout)
+	}
+}
+
+// The daemon's start line names the web listener; a missing pcap_dir is
+// refused at start (exit 2, naming the key and the path).
+func TestDaemonStartLineAndMissingPcapDir(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := scenarioConfig(t, dir, "daemon:\n  pcap_dir: spool\n  data_dir: data\n  retention: {min_free_mib: -1}\n  listen: {metrics: \"127.0.0.1:0\", web: \"127.0.0.1:0\"}\n")
+	var stderr bytes.Buffer
+	if code := daemonMain([]string{"--config", cfgPath}, &stderr); code != exitUsage ||
+		!strings.Contains(stderr.String(), "daemon.pcap_dir") || !strings.Contains(stderr.String(), filepath.Join(dir, "spool")+" does not exist") {
+		t.Fatalf("missing pcap_dir: exit %d %s", code, stderr.String())
+	}
+	os.MkdirAll(filepath.Join(dir, "spool"), 0o755)
+	var logs bytes.Buffer
+	log, err := newCLILogger(&logs, logFormatJSON, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := mustStart(t, cfgPath, log)
+	defer d.stop(context.Background())
+	var started map[string]any
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "started" {
+			started = m
+		}
+	}
+	web, _ := started["web"].(string)
+	if started == nil || !strings.HasPrefix(web, "127.0.0.1:") || web == started["metrics"] {
+		t.Errorf("start line %v lacks the web listener:\n%s", started, logs.String())
+	}
+}
+
+// serve logs JSON by default, like the daemon, and text on request.
+func TestServeLogFormat(t *testing.T) {
+	store, _, _ := retainedCapture(t)
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	hash, _ := bcrypt.GenerateFromPassword([]byte("secret-pass"), bcrypt.MinCost)
+	os.WriteFile(cfg, []byte("daemon:\n  web:\n    users:\n      - {name: ana, role: admin, password_bcrypt: \""+string(hash)+"\"}\n    audit_log: audit.jsonl\n"), 0o600)
+	for format, want := range map[string]string{"": `{"time":`, "text": "time="} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var logs bytes.Buffer
+		args := []string{"--data", store, "--config", cfg, "--listen", "127.0.0.1:0"}
+		if format != "" {
+			args = append(args, "--log-format", format)
+		}
+		code := serveMain(ctx, args, &logs, func(string) { cancel() })
+		if code != 0 || !strings.HasPrefix(logs.String(), want) {
+			t.Errorf("--log-format %q: exit %d, log %q", format, code, logs.String())
+		}
+	}
+	var stderr bytes.Buffer
+	if code := serveMain(context.Background(), []string{"--data", store, "--config", cfg, "--log-format", "xml"}, &stderr, nil); code != exitUsage {
+		t.Errorf("--log-format xml: exit %d", code)
+	}
+}
+
+// A damaged segment: trace names the partition and says to run verify.
+func TestCorruptionErrorNamesPartition(t *testing.T) {
+	store, calling, _ := retainedCapture(t)
+	segs, _ := filepath.Glob(filepath.Join(store, "*.seg"))
+	if len(segs) == 0 {
+		t.Fatal("no sealed segment")
+	}
+	for _, seg := range segs {
+		b, err := os.ReadFile(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Damage the compressed blocks, not the footer or table of contents.
+		for i := 16; i < len(b)*2/3; i += 97 {
+			b[i] ^= 0x5a
+		}
+		os.WriteFile(seg, b, 0o644)
+	}
+	code, _, stderr := run(t, traceRun, "--data", store, "--number", calling, "--from", "2000-01-01", "--to", "2100-01-01")
+	if code != exitFailed || !strings.Contains(stderr, "partition ") || !strings.Contains(stderr, ".seg") ||
+		!strings.Contains(stderr, "gatewarden verify --data "+store) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// A progress line is drawn only on a terminal (a character device).
+func TestProgressOnlyOnTerminal(t *testing.T) {
+	if newProgress(&bytes.Buffer{}, "x") != nil {
+		t.Error("progress on a buffer")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if newProgress(f, "x") != nil {
+		t.Error("progress on a regular file")
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/null")
+	}
+	defer null.Close()
+	if !isTerminal(null) {
+		t.Error("a character device is not taken for a terminal")
+	}
+	var b bytes.Buffer
+	p := &progress{w: &b, label: "gatewarden decode"}
+	p.show("%d frames", 10)
+	p.done()
+	if b.String() != "\r\033[Kgatewarden decode: 10 frames\r\033[K" {
+		t.Errorf("progress output %q", b.String())
+	}
+}
+
+// "-" reads the capture from standard input for replay too.
+func TestReplayStdin(t *testing.T) {
+	fx := writeScenarioFixture(t, 14)
+	want, _, code := runReplayArgs(t, "--config", fx.config, fx.pcap)
+	if code != 0 {
+		t.Fatalf("replay: exit %d", code)
+	}
+	f, err := os.Open(fx.pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin
+	os.Stdin = f
+	got, stderr, code := runReplayArgs(t, "-", "--config", fx.config)
+	os.Stdin = saved
+	if code != 0 || got != want || want == "" {
+		t.Errorf("replay - : exit %d, %d bytes of alerts, want %d\n%s", code, len(got), len(want), stderr)
 	}
 }

@@ -82,6 +82,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 		metrics.WriteGaugeUint64(w, metricName(name, labels...), v)
 	}
 
+	d.ship.writeMetrics(w)
+
 	// Capture.
 	for i, name := range d.ifaceNames {
 		c(d.ifaces[i].packets.Load(), "gatewarden_capture_packets_total", label("interface", name))
@@ -152,6 +154,10 @@ func (m *daemonMetrics) write(w io.Writer) {
 		}
 	}
 	g(uint64(p.open), "gatewarden_calls_open")
+	writeRouteMetrics(w, p.routes)
+	g(uint64(p.transit.Pending), "gatewarden_transit_pending_legs")
+	c(p.transit.Linked, "gatewarden_transit_linked_total")
+	c(p.transit.Overflow, "gatewarden_transit_pending_overflow_total")
 	c(p.asm.Evicted, "gatewarden_calls_evicted_total")
 	alertKeys := make([][2]string, 0, len(p.alerts))
 	for k := range p.alerts {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gatewarden/gatewarden/analysis/kpi"
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -24,9 +26,11 @@ func runReport(args []string) int { return reportMain(args, os.Stdout, os.Stderr
 
 func reportMain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("report", stdout, stderr)
-	fs.synopsis = "--data DIR [--from T] [--to T] [--format table|json|csv]"
+	fs.synopsis = "(--data DIR | --clickhouse DSN [--box NAME]) [--from T] [--to T] [--format table|json|csv]"
 	fs.about = "Calls, flagged calls and alerts per partner, link and direction, with totals."
-	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it (this or --clickhouse)")
+	dsn := fs.String("clickhouse", "", "report over the central store instead: clickhouse://host:port/database (one row per box, partner, link and direction)")
+	box := fs.String("box", "", "with --clickhouse: only this box")
 	from := fs.String("from", "", "start of the time range ("+timerange.Forms+")")
 	to := fs.String("to", "", "end of the time range (exclusive; a bare date includes that day)")
 	format := fs.String("format", "table", "table, json or csv")
@@ -37,8 +41,14 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	if *data == "" {
-		return fs.usageError("--data is required")
+	if (*data == "") == (*dsn == "") {
+		return fs.usageError("give --data DIR or --clickhouse DSN")
+	}
+	if *dsn != "" && (*kpiFlag || *origin) {
+		return fs.usageError("--kpi and --origin need --data (the central store has no KPI or origin report yet)")
+	}
+	if *box != "" && *dsn == "" {
+		return fs.usageError("--box needs --clickhouse")
 	}
 	if fs.NArg() > 0 {
 		return fs.usageError("unexpected argument %q", fs.Arg(0))
@@ -46,9 +56,24 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	if *format != "table" && *format != "json" && *format != "csv" {
 		return fs.usageError("--format must be table, json or csv, not %q", *format)
 	}
+	switch {
+	case *kpiFlag && *origin:
+		return fs.usageError("--kpi and --origin are separate reports")
+	case (*hourly || *mergeLinks) && !*kpiFlag:
+		return fs.usageError("--hourly and --merge-links go with --kpi")
+	}
 	f, t, err := parseRange(*from, *to)
 	if err != nil {
 		return fs.usageError("%v", err)
+	}
+	if *dsn != "" {
+		a, err := central.OpenArchive(context.Background(), "", *dsn, "")
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			return exitFailed
+		}
+		defer a.Close()
+		return writeReport(a, *box, f, t, *format, true, func(err error) error { return err }, stdout, stderr)
 	}
 	storeDir, err := resolveData(*data)
 	if err != nil {
@@ -62,15 +87,13 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 	}
 	defer st.Close()
 	switch {
-	case *kpiFlag && *origin:
-		return fs.usageError("--kpi and --origin are separate reports")
 	case *kpiFlag:
 		rows, err := kpiRows(st, f, t, kpi.Options{Hourly: *hourly, MergeLinks: *mergeLinks})
 		if err == nil {
 			err = writeKPI(stdout, *format, f, t, *hourly, rows)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", storeError(storeDir, err))
 			return exitFailed
 		}
 		return exitOK
@@ -80,31 +103,42 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 			err = writeOrigin(stdout, *format, f, t, rows)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
+			fmt.Fprintf(stderr, "gatewarden report: %v\n", storeError(storeDir, err))
 			return exitFailed
 		}
 		return exitOK
 	}
-	rows, err := st.Report(f, t)
+	return writeReport(&central.Local{Store: st}, "", f, t, *format, false,
+		func(err error) error { return storeError(storeDir, err) }, stdout, stderr)
+}
+
+// writeReport writes the partner and link report of an archive (a box's
+// store, or the central one with a box column).
+func writeReport(a central.Archive, box string, f, t int64, format string, withBox bool, explain func(error) error, stdout, stderr io.Writer) int {
+	rows, err := a.Report(context.Background(), f, t, box)
 	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden report: %v\n", storeError(storeDir, err))
+		fmt.Fprintf(stderr, "gatewarden report: %v\n", explain(err))
 		return exitFailed
 	}
-	switch *format {
+	boxCol := func(string) []string { return nil }
+	if withBox {
+		boxCol = func(b string) []string { return []string{b} }
+	}
+	switch format {
 	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false) // links read "a>b", not "a\u003eb"
 		err = enc.Encode(struct {
-			From string                `json:"from,omitempty"`
-			To   string                `json:"to,omitempty"`
-			Rows []retention.ReportRow `json:"rows"`
-		}{formatTS(f), formatTS(t), append([]retention.ReportRow{}, rows...)})
+			From string              `json:"from,omitempty"`
+			To   string              `json:"to,omitempty"`
+			Rows []central.ReportRow `json:"rows"`
+		}{formatTS(f), formatTS(t), append([]central.ReportRow{}, rows...)})
 	case "csv":
 		cw := csv.NewWriter(stdout)
-		cw.Write([]string{"partner", "link", "direction", "calls", "flagged", "alerts", "rule", "rule_flagged"})
+		cw.Write(append(boxCol("box"), "partner", "link", "direction", "calls", "flagged", "alerts", "rule", "rule_flagged"))
 		for _, r := range rows {
-			base := []string{r.Partner, r.Link, r.Direction, strconv.Itoa(r.Calls), strconv.Itoa(r.Flagged), strconv.Itoa(r.Alerts)}
+			base := append(boxCol(r.Box), r.Partner, r.Link, r.Direction, strconv.Itoa(r.Calls), strconv.Itoa(r.Flagged), strconv.Itoa(r.Alerts))
 			if len(r.ByRule) == 0 {
 				cw.Write(append(base, "", ""))
 			}
@@ -116,10 +150,12 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 		err = cw.Error()
 	default:
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "PARTNER\tLINK\tDIRECTION\tCALLS\tFLAGGED\tALERTS\tBY RULE")
+		cols := func(c ...string) string { return strings.Join(append(boxCol(c[0]), c[1:]...), "\t") }
+		fmt.Fprintln(tw, cols("BOX", "PARTNER", "LINK", "DIRECTION", "CALLS", "FLAGGED", "ALERTS", "BY RULE"))
 		total := retention.ReportRow{ByRule: map[string]int{}}
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", orDash(r.Partner), orDash(r.Link), orDash(r.Direction), r.Calls, r.Flagged, r.Alerts, byRule(r.ByRule))
+			fmt.Fprintln(tw, cols(r.Box, orDash(r.Partner), orDash(r.Link), orDash(r.Direction), strconv.Itoa(r.Calls),
+				strconv.Itoa(r.Flagged), strconv.Itoa(r.Alerts), byRule(r.ByRule)))
 			total.Calls += r.Calls
 			total.Flagged += r.Flagged
 			total.Alerts += r.Alerts
@@ -127,14 +163,14 @@ func reportMain(args []string, stdout, stderr io.Writer) int {
 				total.ByRule[rule] += n
 			}
 		}
-		fmt.Fprintf(tw, "total\t\t\t%d\t%d\t%d\t%s\n", total.Calls, total.Flagged, total.Alerts, byRule(total.ByRule))
+		fmt.Fprintln(tw, cols("", "total", "", "", strconv.Itoa(total.Calls), strconv.Itoa(total.Flagged), strconv.Itoa(total.Alerts), byRule(total.ByRule)))
 		err = tw.Flush()
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden report: %v\n", err)
-		return 1
+		return exitFailed
 	}
-	return 0
+	return exitOK
 }
 
 // byRule is "rule=n rule=n" in rule order.

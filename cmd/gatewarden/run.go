@@ -43,7 +43,9 @@ import (
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/config"
+	"github.com/gatewarden/gatewarden/analysis/kpi"
 	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/deliver"
@@ -174,6 +176,7 @@ type daemon struct {
 	store  *retention.Store
 	alerts *deliver.Dispatcher
 	hep    *deliver.HEPMirror // nil: off
+	ship   *daemonShipping    // nil: no central store (run_central.go)
 
 	live        *capture.Live
 	liveWorkers []liveWorker
@@ -290,6 +293,7 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 			return nil, err
 		}
 	}
+	var cpSinks atomic.Pointer[deliver.Dispatcher] // set once the sinks are open
 	d.store, err = retention.Open(filepath.Join(dc.DataDir, "store"), retention.Options{
 		FlushInterval: dc.Retention.FlushPeriod,
 		RetentionDays: dc.Retention.Days,
@@ -298,13 +302,21 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 		Logf:          func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...), "component", "retention") },
 		Warnf:         func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...), "component", "retention") },
 		Errorf:        func(format string, a ...any) { log.Error(fmt.Sprintf(format, a...), "component", "retention") },
+		// Signed checkpoints go to the alert sinks too, so a SIEM holds the head off the box.
+		OnCheckpoint: func(c retention.Checkpoint) {
+			if a := cpSinks.Load(); a != nil {
+				a.Send(&analysis.Alert{TS: time.Now().UnixNano(), Rule: "store.checkpoint", Severity: analysis.SeverityInfo, Detail: c.String()})
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	d.ship = startShipping(gen.cfg, d.store, log)
 	if d.alerts, err = openAlertOutputs(&dc, log); err != nil {
 		return nil, err
 	}
+	cpSinks.Store(d.alerts)
 	if dc.HEP.Address != "" {
 		if d.hep, err = deliver.NewHEPMirror(dc.HEP.Address, dc.HEP.AgentID, dc.HEP.Password, dc.HEP.Queue); err != nil {
 			return nil, fmt.Errorf("hep: %w", err)
@@ -612,8 +624,8 @@ func sameDaemonSection(a, b *config.Daemon) bool {
 }
 
 // stop drains and closes everything in order: input, queue, analysis (calls
-// still open are closed and recorded), the HTTP servers, then alert sinks,
-// HEP and the store (sealed).
+// still open are closed and recorded), the HTTP servers, then the store
+// (sealed; its checkpoint is sent), alert sinks and HEP.
 func (d *daemon) stop(ctx context.Context) error {
 	d.inputCancel()
 	if d.live != nil {
@@ -660,7 +672,11 @@ func (d *daemon) totalDrops() uint64 {
 }
 
 func (d *daemon) closeOutputs(ctx context.Context) error {
+	d.ship.stop()
 	var errs []error
+	if d.store != nil { // first: its last checkpoint goes to the alert sinks
+		errs = append(errs, d.store.Close())
+	}
 	if d.alerts != nil {
 		errs = append(errs, d.alerts.Close(ctx))
 	}
@@ -669,9 +685,6 @@ func (d *daemon) closeOutputs(ctx context.Context) error {
 	}
 	if d.live != nil {
 		errs = append(errs, d.live.Close())
-	}
-	if d.store != nil {
-		errs = append(errs, d.store.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -904,6 +917,7 @@ type analysisStage struct {
 	lastCounts  *[256]uint64
 	calls       map[string]*[6]uint64 // by partner, outcome
 	alerts      map[[2]string]uint64  // by rule, partner
+	routes      kpi.Counters          // route KPIs by partner, link, direction
 
 	mu        sync.Mutex
 	published published
@@ -927,6 +941,8 @@ type published struct {
 	msgs     map[string][256]uint64
 	calls    map[string][6]uint64
 	alerts   map[[2]string]uint64
+	routes   map[kpi.Key]kpi.RouteCounters
+	transit  transit.Stats
 	reloaded int
 }
 
@@ -1123,6 +1139,7 @@ func (st *analysisStage) publish() {
 	for k, v := range st.alerts {
 		p.alerts[k] = v
 	}
+	p.routes, p.transit = st.routes.Snapshot(), st.eng.TransitStats()
 	st.mu.Lock()
 	st.published = p
 	st.mu.Unlock()
@@ -1162,6 +1179,7 @@ func (st *analysisStage) onMessage(m *decode.Message) {
 
 func (st *analysisStage) onClose(c *analysis.Call) {
 	st.eng.Close(c)
+	st.routes.Add(c)
 	counts := st.calls[c.Partner]
 	if counts == nil {
 		counts = new([6]uint64)

@@ -172,8 +172,10 @@ func TestReplaySIPCalls(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if binary.LittleEndian.Uint32(b[20:]) != retention.LinkTypeUpperPDU {
-				t.Fatal("pcap link type is not exported PDU")
+			// pcapng: an interface of link type 252 (exported PDU) follows the section header.
+			if binary.LittleEndian.Uint32(b) != 0x0a0d0d0a || !bytes.Contains(b, []byte{1, 0, 0, 0}) ||
+				!bytes.Contains(b, binary.LittleEndian.AppendUint16(nil, retention.LinkTypeUpperPDU)) {
+				t.Fatal("export is not pcapng with exported-PDU packets")
 			}
 			if !tsharkref.Available() {
 				t.Log("tshark not installed: the exported pcap is not dissected")

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/analysis/rules"
 	"github.com/gatewarden/gatewarden/analysis/transit"
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/internal/timerange"
 	"github.com/gatewarden/gatewarden/retention"
@@ -119,6 +121,7 @@ type traceAlert struct {
 }
 
 type traceCall struct {
+	Box       string         `json:"box,omitempty"` // central store: the box that saw it
 	CallID    string         `json:"call_id"`
 	Start     string         `json:"start"`
 	Outcome   string         `json:"outcome,omitempty"`
@@ -129,6 +132,8 @@ type traceCall struct {
 	Ingress   *traceIngress  `json:"ingress,omitempty"`
 	Alerts    []traceAlert   `json:"alerts"`
 	Ladder    []traceMessage `json:"ladder"`
+	// Path: central store only, the call's legs across boxes (central.Path).
+	Path []central.Hop `json:"path,omitempty"`
 	// OriginCountry of an international call (ISO 3166-1 alpha-2).
 	OriginCountry string `json:"origin_country,omitempty"`
 	// Transit: this call is one leg of a call through the gateway.
@@ -269,23 +274,25 @@ func (m *traceMessage) summary() string {
 		add("generic", &m.Generic[i])
 	}
 	if m.Cause != nil {
-		parts = append(parts, fmt.Sprintf("cause=%d", *m.Cause))
+		parts = append(parts, fmt.Sprintf("cause=%d (%s)", *m.Cause, decode.ValueName("cause.value", uint64(*m.Cause))))
 	}
 	return strings.Join(parts, " ")
 }
 
 func traceMain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("trace", stdout, stderr)
-	fs.synopsis = "--data DIR (--number N | --rule ID | --from T --to T) [flags]"
+	fs.synopsis = "(--data DIR | --clickhouse DSN [--box NAME]) (--number N | --rule ID | --from T --to T) [flags]"
 	fs.about = "Traces calls back to the partner, link and point code that delivered them, with the full ladder of signalling."
-	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it (this or --clickhouse)")
+	dsn := fs.String("clickhouse", "", "query the central store instead: clickhouse://host:port/database (every box; calls carry their box and path)")
+	box := fs.String("box", "", "with --clickhouse: only calls seen by this box")
 	number := fs.String("number", "", "number to trace (digits; +, spaces, dashes, dots, brackets allowed); commas separate several")
-	cc := fs.String("cc", "86", "country code used to also match the national and international forms of --number (empty: exact digits only)")
+	cc := fs.String("cc", config.DefaultHomeCountryCode, "country code used to also match the national and international forms of --number (empty: exact digits only; default: home_country_code of --config)")
 	from := fs.String("from", "", "start of the time range ("+timerange.Forms+")")
 	to := fs.String("to", "", "end of the time range (exclusive; a bare date includes that day)")
 	role := fs.String("role", "any", "role of --number: calling, called, redirecting, original_called, generic, redirection or any")
 	partner := fs.String("partner", "", "partner name (checked against --config's partners, else the store's)")
-	cfgPath := fs.String("config", "", "configuration whose partners --partner is checked against (optional)")
+	cfgPath := fs.String("config", "", "configuration whose partners --partner is checked against, and whose home_country_code is the default of --cc (optional)")
 	link := fs.String("link", "", `link: "src>dst", an address, or a capture source`)
 	var opc, dpc, cic optionalUint
 	fs.Var(&opc, "opc", "originating point code of the IAM")
@@ -298,8 +305,11 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	if *data == "" {
-		return fs.usageError("--data is required")
+	if (*data == "") == (*dsn == "") {
+		return fs.usageError("give --data DIR or --clickhouse DSN")
+	}
+	if *box != "" && *dsn == "" {
+		return fs.usageError("--box needs --clickhouse")
 	}
 	if fs.NArg() > 0 {
 		return fs.usageError("unexpected argument %q", fs.Arg(0))
@@ -315,12 +325,26 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	if q.From, q.To, err = parseRange(*from, *to); err != nil {
 		return fs.usageError("%v", err)
 	}
+	var cfg *config.Config
+	if *cfgPath != "" {
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return fs.usageError("--config: %v", err)
+		}
+		ccSet := false
+		fs.Visit(func(f *flag.Flag) { ccSet = ccSet || f.Name == "cc" })
+		if !ccSet {
+			*cc = cfg.HomeCountryCode // one country code: the configuration's
+		}
+	}
 	if *role != "any" {
 		r, ok := retention.ParseRole(*role)
 		if !ok {
 			return fs.usageError("--role must be calling, called, redirecting, original_called, generic, redirection or any, not %q", *role)
 		}
 		q.Roles = 1 << r
+	}
+	if !validCountryCode(*cc) {
+		return fs.usageError("--cc %q is not a country code: 1 to 3 digits, or empty for exact digits only", *cc)
 	}
 	if q.Rule != "" && !slices.Contains(rules.IDs, q.Rule) {
 		return fs.usageError("--rule %q is not a rule; rule IDs: %s", q.Rule, strings.Join(rules.IDs, ", "))
@@ -339,11 +363,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		return fs.usageError("give --number, --rule or a time range (--from/--to): tracing the whole store is not a query")
 	}
 	var known []string // partners --partner may name, when a configuration says
-	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			return fs.usageError("--config: %v", err)
-		}
+	if cfg != nil {
 		for i := range cfg.Partners {
 			known = append(known, cfg.Partners[i].Name)
 		}
@@ -351,33 +371,42 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 			return fs.usageError("--partner %q is not in %s; partners: %s", q.Partner, *cfgPath, listOrNone(known))
 		}
 	}
-	storeDir, err := resolveData(*data)
-	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
-		return exitFailed
-	}
-	st, err := retention.Open(storeDir, retention.Options{ReadOnly: true})
-	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
-		return exitFailed
-	}
-	defer st.Close()
-	calls, err := st.QueryCalls(q)
-	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden trace: %v\n", storeError(storeDir, err))
-		return exitFailed
-	}
-	if len(calls) == 0 && q.Partner != "" && *cfgPath == "" {
-		// No answer: say whether the partner was a typo. Asked only now, as
-		// listing the store's partners reads every call record in range.
-		rows, err := st.Report(q.From, q.To)
+	var calls []retention.CallResult
+	var tr *traced          // central store
+	var st *retention.Store // the box's store
+	if *dsn != "" {
+		if calls, tr, err = traceCentral(*dsn, *box, q); err != nil {
+			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+			return exitFailed
+		}
+		defer tr.archive.Close()
+	} else {
+		storeDir, err := resolveData(*data)
 		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+			return exitFailed
+		}
+		if st, err = retention.Open(storeDir, retention.Options{ReadOnly: true}); err != nil {
+			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+			return exitFailed
+		}
+		defer st.Close()
+		if calls, err = st.QueryCalls(q); err != nil {
 			fmt.Fprintf(stderr, "gatewarden trace: %v\n", storeError(storeDir, err))
 			return exitFailed
 		}
-		stored := storedPartners(rows)
-		if !slices.Contains(stored, q.Partner) {
-			return fs.usageError("--partner %q has no calls in the store%s; partners there: %s", q.Partner, rangeText(*from, *to), listOrNone(stored))
+		if len(calls) == 0 && q.Partner != "" && *cfgPath == "" {
+			// No answer: say whether the partner was a typo. Asked only now, as
+			// listing the store's partners reads every call record in range.
+			rows, err := st.Report(q.From, q.To)
+			if err != nil {
+				fmt.Fprintf(stderr, "gatewarden trace: %v\n", storeError(storeDir, err))
+				return exitFailed
+			}
+			stored := storedPartners(rows)
+			if !slices.Contains(stored, q.Partner) {
+				return fs.usageError("--partner %q has no calls in the store%s; partners there: %s", q.Partner, rangeText(*from, *to), listOrNone(stored))
+			}
 		}
 	}
 	if *pcap != "" {
@@ -392,11 +421,19 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 	out := make([]traceCall, 0, len(calls))
 	for i := range calls {
 		tc := buildTraceCall(&calls[i], &rd)
-		if tc.Transit, err = traceTransitOf(st, calls[i].Call, *cc, &rd); err != nil {
+		if st != nil {
+			if tc.Transit, err = traceTransitOf(st, calls[i].Call, *cc, &rd); err != nil {
+				fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
+				return 1
+			}
+		}
+		out = append(out, tc)
+	}
+	if tr != nil {
+		if err := tr.details(out); err != nil {
 			fmt.Fprintf(stderr, "gatewarden trace: %v\n", err)
 			return 1
 		}
-		out = append(out, tc)
 	}
 	switch *format {
 	case "json":
@@ -434,12 +471,8 @@ func traceTransitOf(st *retention.Store, c *analysis.Call, cc string, rd *redeco
 	}
 	oc := buildTraceCall(&other, rd)
 	tt.Other = &oc
-	in, out := other.Call, c
-	if tt.Leg == "ingress" {
-		in, out = c, other.Call
-	}
-	if d := transit.Diff(in, out); d != nil {
-		tt.Changes = d
+	if other.Call != nil {
+		tt.Leg, tt.Changes = transit.Compare(c, other.Call)
 	}
 	return tt, nil
 }
@@ -456,7 +489,19 @@ func writeTraceTable(w io.Writer, calls []traceCall) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i := range calls {
 		c := &calls[i]
-		fmt.Fprintf(tw, "call %s\t%s\toutcome=%s\tcalling=%s\tcalled=%s\n", c.CallID, c.Start, orDash(c.Outcome), orDash(c.Calling), orDash(c.Called))
+		box := ""
+		if c.Box != "" {
+			box = "box=" + c.Box + " "
+		}
+		fmt.Fprintf(tw, "call %s%s\t%s\toutcome=%s\tcalling=%s\tcalled=%s\n", box, c.CallID, c.Start, orDash(c.Outcome), orDash(c.Calling), orDash(c.Called))
+		for _, h := range c.Path {
+			mark := ""
+			if h.CallerIDChanged {
+				mark = "\tCALLER ID CHANGED"
+			}
+			fmt.Fprintf(tw, "  hop\t%s\tbox=%s\t%s\tpartner=%s\tlink=%s\topc=%d dpc=%d cic=%d\tcalling=%s%s\n",
+				h.TS, h.Box, h.Direction, orDash(h.Partner), orDash(h.Link), h.OPC, h.DPC, h.CIC, orDash(h.Calling), mark)
+		}
 		if in := c.Ingress; in != nil {
 			rc := "-"
 			if in.RC != nil {
@@ -507,6 +552,19 @@ func (c *traceCall) side() string {
 		return "egress"
 	}
 	return "iam_link"
+}
+
+// validCountryCode accepts "" (exact digits only) or 1 to 3 digits.
+func validCountryCode(cc string) bool {
+	if len(cc) > 3 {
+		return false
+	}
+	for _, c := range cc {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // storedPartners are the partner names the report rows name.

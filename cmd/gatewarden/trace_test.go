@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"net/netip"
@@ -122,17 +121,24 @@ func TestTraceReportVerify(t *testing.T) {
 		t.Fatalf("trace --rule exit %d: %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	b, err := os.ReadFile(pcap)
+	// The export is pcapng with the link framing as captured (the capture
+	// is E1: MTP2); the capture reader reads it back packet by packet.
+	pf, err := capture.OpenFile(pcap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if binary.LittleEndian.Uint32(b[20:]) != retention.LinkTypeMTP3 {
-		t.Fatal("pcap link type")
+	if pf.Format() != capture.FormatPcapNG {
+		t.Fatalf("export format %v", pf.Format())
 	}
 	packets := 0
-	for p := b[24:]; len(p) >= 16; packets++ {
-		p = p[16+binary.LittleEndian.Uint32(p[8:]):]
+	var fr decode.Frame
+	for pf.Next(&fr) == nil {
+		if fr.LinkType != decode.LinkTypeMTP2 {
+			t.Fatalf("packet %d link type %d, want MTP2", packets+1, fr.LinkType)
+		}
+		packets++
 	}
+	pf.Close()
 	if packets != len(lines)-1 || packets < 2 {
 		t.Fatalf("%d packets for %d CSV ladder rows", packets, len(lines)-1)
 	}

@@ -59,7 +59,7 @@ func BenchmarkTsharkFields(b *testing.B) {
 		b.Skip("tshark not installed")
 	}
 	if _, err := os.Stat(*benchCapture); err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	c, err := LoadCapture(*benchCapture)
 	if err != nil {

@@ -24,6 +24,10 @@ const (
 	paramOriginalCalled    = 40
 	paramLocation          = 63
 	paramGeneric           = 192
+	paramSubsequent        = 5
+	paramConnected         = 33
+	paramEvent             = 36
+	paramHopCounter        = 61
 )
 
 // digitFields are the PDML fields holding a number's address signals.
@@ -35,6 +39,8 @@ var digitFields = map[string]bool{
 	"isup.original_called_number": true,
 	"isup.location_number":        true,
 	"isup.generic_number":         true,
+	"isup.subsequent_number":      true,
+	"isup.connected_number":       true,
 }
 
 // ParsePDML reads tshark's PDML output as a stream and calls emit once per ISUP
@@ -448,6 +454,10 @@ func (p *pdmlParser) isupField(a pdmlAttrs) error {
 		err = st.groupCause.set(a)
 	case st.groupCode == paramCategory && a.name == "isup.calling_partys_category":
 		st.rec.Category, err = u8p(a.show)
+	case st.groupCode == paramEvent && a.name == "isup.event_ind" && st.rec.Event == nil:
+		st.rec.Event, err = u8p(a.show)
+	case st.groupCode == paramHopCounter && a.name == "isup.hop_counter" && st.rec.HopCounter == nil:
+		st.rec.HopCounter, err = u8p(a.show)
 	}
 	return p.fieldErr(a, err)
 }
@@ -483,6 +493,10 @@ func (st *isupState) openGroup(code int) {
 		num(&r.RedirectionNumber)
 	case paramLocation:
 		num(&r.Location)
+	case paramSubsequent:
+		num(&r.Subsequent)
+	case paramConnected:
+		num(&r.Connected)
 	case paramGeneric:
 		r.Generic = append(r.Generic, Number{})
 		st.groupNum = &r.Generic[len(r.Generic)-1]
@@ -779,4 +793,5 @@ func (r *Record) addISUP(isup *Record) {
 	r.Called, r.Calling, r.Redirecting, r.OriginalCalled = isup.Called, isup.Calling, isup.Redirecting, isup.OriginalCalled
 	r.RedirectionNumber, r.Location, r.Generic = isup.RedirectionNumber, isup.Location, isup.Generic
 	r.Redirection, r.Cause, r.Category = isup.Redirection, isup.Cause, isup.Category
+	r.Subsequent, r.Connected, r.Event, r.HopCounter = isup.Subsequent, isup.Connected, isup.Event, isup.HopCounter
 }

@@ -139,6 +139,10 @@ type Record struct {
 	Redirection       *Redirection `json:"redirection,omitempty"`
 	Cause             *Cause       `json:"cause,omitempty"`
 	Category          *uint8       `json:"category,omitempty"`
+	Subsequent        *Number      `json:"subsequent,omitempty"`
+	Connected         *Number      `json:"connected,omitempty"`
+	Event             *uint8       `json:"event,omitempty"`       // event indicator, bits 1-7 (Q.763 3.21)
+	HopCounter        *uint8       `json:"hop_counter,omitempty"` // bits 1-5 (Q.763 3.80)
 
 	// SIP is set for a SIP message (tshark's sip proto); the ISUP fields
 	// above then describe its application/ISUP body, if any.

@@ -130,3 +130,56 @@ func FuzzLoadScenario(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadScenarioTransit(t *testing.T) {
+	const y = `
+calls:
+  - label: ingress
+    partner: intl-pacific
+    count: 2
+    every: 10s
+    calling: {digits: "85291234567", nai: 4}
+    called: {digits: "8613912345678", nai: 4}
+    acm: 2s
+    alerting: 2s
+    answer: 5s
+    release: 65s
+    generic: [{qualifier: 6, digits: "123456", nai: 3}]
+    transit:
+      label: cli.intl_marking_stripped
+      partner: ic-telecom
+      link: 1
+      delay: 200ms
+      called: {digits: "13912345678", nai: 3}
+      calling: {digits: "91234567", nai: 3}
+      generic: []
+`
+	calls, err := LoadScenario(strings.NewReader(y), DefaultStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 4 {
+		t.Fatalf("%d calls, want 2 transit calls of 2 legs", len(calls))
+	}
+	in, out := calls[2], calls[3]
+	if in.Direction != Ingress || out.Direction != Egress || out.Partner != "ic-telecom" || out.Link != 1 ||
+		out.Start != in.Start.Add(200*time.Millisecond) || out.Label != "cli.intl_marking_stripped" {
+		t.Fatalf("legs %+v / %+v", in, out)
+	}
+	if out.IAM.Calling.Digits != "91234567" || out.IAM.Called.Digits != "13912345678" || len(out.IAM.Generic) != 0 ||
+		len(in.IAM.Generic) != 1 || in.IAM.Calling.Digits != "85291234567" {
+		t.Fatalf("egress IAM %+v", out.IAM)
+	}
+	// Both legs release together.
+	if in.Start.Add(in.Release) != out.Start.Add(out.Release) || in.Start.Add(in.Answer) != out.Start.Add(out.Answer) {
+		t.Fatalf("timing in %v/%v out %v/%v", in.Answer, in.Release, out.Answer, out.Release)
+	}
+	for _, bad := range []string{
+		"calls:\n  - {partner: a, called: {digits: \"1\"}, release: 1s, transit: {delay: 1s}}\n",
+		"calls:\n  - {partner: a, called: {digits: \"1\"}, release: 1s, transit: {partner: b, delay: 2s}}\n",
+	} {
+		if _, err := LoadScenario(strings.NewReader(bad), DefaultStart); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}

@@ -62,8 +62,9 @@ func TestBrowser(t *testing.T) {
 			{Name: "vera", Role: web.RoleViewer, PasswordHash: string(hash)},
 			{Name: "root", Role: web.RoleAdmin, PasswordHash: string(hash)},
 		},
-		AuditLog:    filepath.Join(dir, "audit.jsonl"),
-		CountryCode: "86",
+		AuditLog:        filepath.Join(dir, "audit.jsonl"),
+		HomeCountryCode: "86",
+		DisplayZone:     "Asia/Shanghai",
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -253,15 +254,99 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot("call.png")
 
+	// Coded values carry their Q.763/Q.850 names beside the code.
+	var names map[string]string
+	must(pc.evaluate(`Object.fromEntries([...document.querySelectorAll("#params tr[data-param]")].filter(r => r.querySelector(".vname")).map(r => [r.dataset.param, r.querySelector(".vname").textContent]))`, &names))
+	for _, k := range []string{"calling.nai", "called.nai", "category", "calling.apri"} {
+		if names[k] == "" {
+			t.Errorf("parameter %s shows no name beside its code: %v", k, names)
+		}
+	}
+	if names["calling.apri"] != "presentation restricted" { // the restricted-CLI call
+		t.Errorf("calling.apri named %q, want presentation restricted", names["calling.apri"])
+	}
+	// Times are in the display zone (Asia/Shanghai), UTC one click away.
+	var startLabel string
+	must(pc.evaluate(`document.getElementById("call-summary").textContent`, &startLabel))
+	if !strings.Contains(startLabel, "Start (Asia/Shanghai)") {
+		t.Errorf("call summary %q: times not labelled with the display zone", startLabel)
+	}
+
 	// 6. Clicking another message shows its parameters.
 	must(pc.evaluate(`document.querySelectorAll("#ladder svg .msg")[1].dispatchEvent(new MouseEvent("click", {bubbles: true})); true`, nil))
 	must(pc.waitFor(fmt.Sprintf(`document.querySelector("#params h3").textContent.startsWith(%q)`, ladder[1]), 5*time.Second))
 
-	// 7. Alerts and partner pages render.
+	// The REL names its cause.
+	must(pc.evaluate(`(() => { const i = [...document.querySelectorAll("#ladder svg .msg .name")].findIndex(n => n.textContent === "REL"); if (i >= 0) document.querySelectorAll("#ladder svg .msg")[i].dispatchEvent(new MouseEvent("click", {bubbles: true})); return i; })()`, nil))
+	if err := pc.waitFor(`document.querySelector("#params h3").textContent.startsWith("REL")`, 5*time.Second); err == nil {
+		var cause string
+		must(pc.evaluate(`(document.querySelector('#params tr[data-param="cause.value"] .vname') || {}).textContent || ""`, &cause))
+		if cause == "" {
+			t.Error("REL cause shows no Q.850 name")
+		}
+	}
+
+	// 7. Alerts and partner pages render; the filters come from the URL in
+	// every time format the API accepts, and are kept when filtering again.
+	navigate(base + "/#/alerts")
+	must(pc.waitFor(`document.querySelector("#alerts table tbody tr")`, 15*time.Second))
+	var allAlerts int
+	must(pc.evaluate(`document.querySelectorAll("#alerts table tbody tr").length`, &allAlerts))
+	navigate(base + "/#/alerts?from=2026-03-02&to=2026-03-02&severity=critical")
+	must(pc.waitFor(`document.getElementById("f-severity").value === "critical" && document.getElementById("alerts-pager")`, 15*time.Second))
+	var form struct{ From, To, Severity string }
+	must(pc.evaluate(`({From: document.getElementById("f-from").value, To: document.getElementById("f-to").value, Severity: document.getElementById("f-severity").value})`, &form))
+	// 2026-03-02 00:00 UTC is 08:00 in Shanghai; a date as "to" is the end of that day.
+	if form.From != "2026-03-02T08:00" || form.To != "2026-03-03T08:00" || form.Severity != "critical" {
+		t.Errorf("alert filters from a date-only URL: %+v", form)
+	}
+	var sevs []string
+	must(pc.evaluate(`[...document.querySelectorAll("#alerts table tbody tr")].map(r => r.children[2].textContent)`, &sevs))
+	if len(sevs) == 0 || len(sevs) >= allAlerts {
+		t.Errorf("severity=critical shows %d of %d alerts", len(sevs), allAlerts)
+	}
+	for _, sv := range sevs {
+		if sv != "critical" {
+			t.Errorf("severity=critical shows a %q alert", sv)
+		}
+	}
+	// Filtering again keeps the range and adds the rule.
+	must(pc.evaluate(`document.getElementById("f-rule").value = "call.bombing"; document.getElementById("alerts-button").click(); true`, nil))
+	must(pc.waitFor(`location.hash.includes("rule=call.bombing") && document.getElementById("f-rule").value === "call.bombing" && document.getElementById("alerts-pager")`, 15*time.Second))
+	var frag string
+	must(pc.evaluate(`decodeURIComponent(location.hash)`, &frag))
+	if !strings.Contains(frag, "from=2026-03-02T00:00:00Z") || !strings.Contains(frag, "to=2026-03-03T00:00:00Z") || !strings.Contains(frag, "severity=critical") {
+		t.Errorf("filtering again lost the range: %s", frag)
+	}
+	// RFC 3339 with an offset and a time without one (UTC) fill the search form too.
+	for _, c := range []struct{ param, want string }{
+		{"2026-03-02T09:00:00%2B08:00", "2026-03-02T09:00"},
+		{"2026-03-02T01:00", "2026-03-02T09:00"},
+		{"2026-03-02T01:00:00Z", "2026-03-02T09:00"},
+	} {
+		navigate(base + "/#/search?number=" + number + "&from=" + c.param)
+		must(pc.waitFor(`document.getElementById("search-form") && document.readyState === "complete"`, 15*time.Second))
+		var got string
+		must(pc.evaluate(`document.getElementById("f-from").value`, &got))
+		if got != c.want {
+			t.Errorf("search from=%s fills %q, want %q", c.param, got, c.want)
+		}
+	}
+	// UTC is one click away.
+	must(pc.evaluate(`document.getElementById("tz-toggle").click(); true`, nil))
+	must(pc.waitFor(`document.querySelector('label[for="f-from"]').textContent.startsWith("From (UTC)")`, 10*time.Second))
+	var utcFrom string
+	must(pc.evaluate(`document.getElementById("f-from").value`, &utcFrom))
+	if utcFrom != "2026-03-02T01:00" {
+		t.Errorf("in UTC the search form shows from %q", utcFrom)
+	}
+	must(pc.evaluate(`document.getElementById("tz-toggle").click(); true`, nil))
 	navigate(base + "/#/alerts")
 	must(pc.waitFor(`document.querySelector("#alerts table tbody tr")`, 15*time.Second))
 	navigate(base + "/#/partner/ic-telecom")
 	must(pc.waitFor(`document.querySelector("#scorecard") && document.querySelector(".chart svg rect.bar")`, 15*time.Second))
+	// Route quality: a row per link and direction, and the hourly ASR/NER chart.
+	must(pc.waitFor(`document.querySelector("#route-kpi table tbody tr") && document.querySelector("#route-kpi svg polyline.kpi.asr")`, 15*time.Second))
 	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
 		screenshot("scorecard.png")
 	}
@@ -314,13 +399,13 @@ func waitDownload(t *testing.T, dir string, timeout time.Duration) string {
 	for time.Now().Before(deadline) {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), ".pcap") {
+			if strings.HasSuffix(e.Name(), ".pcapng") {
 				return filepath.Join(dir, e.Name())
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no .pcap downloaded into %s", dir)
+	t.Fatalf("no .pcapng downloaded into %s", dir)
 	return ""
 }
 

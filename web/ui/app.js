@@ -45,11 +45,81 @@ function showError(e) {
   $view.replaceChildren(h("div", {class: "panel error", id: "error"}, String(e.message || e)));
 }
 
-// Times: the API speaks UTC; investigators are shown UTC too, to match
-// the evidence and the other tools.
-function shortTS(ts) { return ts ? ts.replace("T", " ").replace(/\.(\d{3})\d*Z$/, ".$1").replace(/Z$/, "") : ""; }
+// ---------- times ----------
+// The API speaks UTC. Times are shown in the display zone of the
+// configuration (daemon.web.display_time_zone, e.g. Asia/Shanghai), with
+// UTC one click away (the header toggle, remembered in this browser).
 
-function toInputTime(ts) { return ts ? ts.slice(0, 16) : ""; }
+function zone() {
+  const z = localStorage.getItem("gw-zone");
+  if (z === "UTC") return "UTC";
+  return (me && me.display_zone) || "UTC";
+}
+
+const partFormats = {};
+// zoneParts splits an instant (ms) into its calendar fields in zone z.
+function zoneParts(ms, z) {
+  const f = partFormats[z] || (partFormats[z] = new Intl.DateTimeFormat("en-US", {timeZone: z, hourCycle: "h23",
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit"}));
+  const o = {};
+  for (const p of f.formatToParts(new Date(ms))) o[p.type] = p.value;
+  return o;
+}
+
+// zoneOffset is how far zone z is ahead of UTC at instant ms.
+function zoneOffset(ms, z) {
+  const o = zoneParts(ms, z);
+  return Date.UTC(+o.year, +o.month - 1, +o.day, +o.hour, +o.minute, +o.second) - Math.floor(ms / 1000) * 1000;
+}
+
+// shortTS shows an API time (RFC 3339, UTC, ns) in the display zone, to the millisecond.
+function shortTS(ts) {
+  if (!ts) return "";
+  const ms = Date.parse(ts);
+  if (isNaN(ms)) return ts;
+  const frac = (/\.(\d{1,3})/.exec(ts) || [, "000"])[1].padEnd(3, "0");
+  const o = zoneParts(ms, zone());
+  return `${o.year}-${o.month}-${o.day} ${o.hour}:${o.minute}:${o.second}.${frac}`;
+}
+
+// parseTimeParam reads a time as the API does: RFC 3339, a date (as an
+// upper bound, the end of that day) or a date and time without offset
+// (UTC). It returns ms, or NaN.
+function parseTimeParam(v, upper) {
+  if (!v) return NaN;
+  let m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  if (m) return Date.UTC(+m[1], +m[2] - 1, +m[3] + (upper ? 1 : 0));
+  m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(v);
+  if (m) return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  return Date.parse(v);
+}
+
+// toInputTime renders an instant (ms) for a datetime-local input in the display zone.
+function toInputTime(ms) {
+  if (isNaN(ms)) return "";
+  const o = zoneParts(ms, zone());
+  return `${o.year}-${o.month}-${o.day}T${o.hour}:${o.minute}`;
+}
+
+// fromInputTime turns a datetime-local value (display zone) into RFC 3339 UTC.
+function fromInputTime(v) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(v || "");
+  if (!m) return "";
+  const guess = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  let t = guess - zoneOffset(guess, zone());
+  t = guess - zoneOffset(t, zone()); // across a DST change
+  return new Date(t).toISOString().replace(".000Z", "Z");
+}
+
+// timeField is a datetime-local input filled from URL parameter name, in
+// any form the API accepts, or def (ms) when absent.
+function timeField(p, name, upper, def) {
+  const v = p.get(name);
+  const ms = v ? parseTimeParam(v, upper) : def;
+  return h("input", {id: "f-" + name, name, type: "datetime-local", value: toInputTime(ms)});
+}
+
+function zoneLabel() { return zone() === "UTC" ? "UTC" : zone(); }
 
 function outcomeTag(o) { return o ? h("span", {class: "tag outcome-" + o}, o.replace("_", " ")) : ""; }
 function ruleTags(rules) { return (rules || []).map((r) => h("span", {class: "tag rule"}, r)); }
@@ -73,10 +143,9 @@ function hashParams() {
 
 function defaultRange() {
   // The last day of retained data, so a fresh page shows something.
-  if (!me || !me.newest) return {from: "", to: ""};
-  const to = new Date(Date.parse(me.newest) + 60000);
-  const from = new Date(to.getTime() - 24 * 3600e3);
-  return {from: from.toISOString().slice(0, 16), to: to.toISOString().slice(0, 16)};
+  if (!me || !me.newest) return {from: NaN, to: NaN};
+  const to = Date.parse(me.newest) + 60000;
+  return {from: to - 24 * 3600e3, to};
 }
 
 async function searchPage() {
@@ -88,21 +157,23 @@ async function searchPage() {
   const role = h("select", {id: "f-role", name: "role"},
     ["any", "calling", "called", "redirecting", "original_called", "generic", "redirection"].map((r) =>
       h("option", {value: r, selected: (p.get("role") || "any") === r}, r.replace("_", " "))));
-  const from = input("from", {type: "datetime-local", value: p.get("from") || def.from});
-  const to = input("to", {type: "datetime-local", value: p.get("to") || def.to});
+  const from = timeField(p, "from", false, def.from);
+  const to = timeField(p, "to", true, def.to);
   const form = h("form", {id: "search-form", class: "panel", onsubmit: (ev) => {
     ev.preventDefault();
     const fd = new FormData(form);
     const params = {};
     for (const [k, v] of fd.entries()) params[k] = v;
     if (params.role === "any") delete params.role;
+    params.from = fromInputTime(params.from);
+    params.to = fromInputTime(params.to);
     location.hash = "#/search?" + query(params);
   }},
   h("div", {class: "form-grid"},
     field("number", "Number", input("number", {placeholder: "e.g. 13800138000", inputmode: "tel", autofocus: true})),
     field("role", "Role", role),
-    field("from", "From (UTC)", from),
-    field("to", "To (UTC)", to),
+    field("from", `From (${zoneLabel()})`, from),
+    field("to", `To (${zoneLabel()})`, to),
     field("partner", "Partner", input("partner", {placeholder: "any"})),
     field("rule", "Rule", input("rule", {placeholder: "any, e.g. cli.missing"})),
     field("limit", "Limit", input("limit", {type: "number", min: 1, max: 1000, placeholder: "100"}))),
@@ -114,8 +185,8 @@ async function searchPage() {
   if (!location.hash.includes("?")) return;
 
   const params = {};
+  // Passed on as written: the API reads every time format the form does.
   for (const k of ["number", "role", "from", "to", "partner", "rule", "limit"]) if (p.get(k)) params[k] = p.get(k);
-  for (const k of ["from", "to"]) if (params[k] && params[k].length === 16) params[k] += ":00Z";
   results.replaceChildren(h("div", {class: "empty"}, "Searching…"));
   let res;
   try {
@@ -146,7 +217,7 @@ async function searchPage() {
     h("td", {}, ruleTags(c.rules))));
   results.replaceChildren(h("div", {class: "panel"}, head,
     h("table", {id: "results-table"},
-      h("thead", {}, h("tr", {}, ["Start (UTC)", "Calling", "Called", "Partner", "Link", "OPC → DPC", "CIC", "Outcome", "Messages", "Alerts"].map((t) => h("th", {class: t === "CIC" ? "num" : ""}, t)))),
+      h("thead", {}, h("tr", {}, [`Start (${zoneLabel()})`, "Calling", "Called", "Partner", "Link", "OPC → DPC", "CIC", "Outcome", "Messages", "Alerts"].map((t) => h("th", {class: t === "CIC" ? "num" : ""}, t)))),
       h("tbody", {}, rows))));
 }
 
@@ -202,9 +273,12 @@ function flatten(obj, prefix, out) {
 
 function paramPanel(m) {
   const rows = m.decoded ? flatten(m.decoded, "", []) : [["decode_error", m.decode_error || "not decoded"]];
+  const names = m.names || {};
+  // A coded value shows its Q.763/Q.850 name beside the code.
+  const value = (k, v) => names[k] ? [String(v), " ", h("span", {class: "vname"}, names[k])] : String(v);
   return h("div", {id: "params"},
     h("h3", {}, `${m.type} — every decoded parameter`),
-    h("table", {class: "param-table"}, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", {}, String(v)))))),
+    h("table", {class: "param-table"}, h("tbody", {}, rows.map(([k, v]) => h("tr", {"data-param": k}, h("td", {}, k), h("td", {}, value(k, v)))))),
     m.mtp3 && (m.protocol || "").startsWith("sip") ? h("div", {}, h("h3", {class: "small"}, "SIP message"), h("pre", {class: "hex"}, sipText(m.mtp3))) :
     m.mtp3 ? h("div", {}, h("h3", {class: "small"}, "MTP3 bytes (SIO, label, ISUP)"), h("pre", {class: "hex"}, m.mtp3.replace(/(..)/g, "$1 ").trim())) : "");
 }
@@ -241,49 +315,85 @@ async function callPage(id) {
   const summary = h("div", {class: "panel", id: "call-summary"},
     h("div", {class: "actions"}, h("h2", {}, `Call ${c.calling || "?"} → ${c.called || "?"}`), outcomeTag(c.outcome), ruleTags(c.rules),
       me && me.role !== "viewer" ? h("a", {id: "call-pcap", href: "/api/pcap?" + query({number: c.calling || c.called, from: c.start, to: c.ladder.length ? new Date(Date.parse(c.ladder[c.ladder.length - 1].ts) + 1000).toISOString() : ""}), download: ""}, h("button", {type: "button", class: "secondary"}, "⤓ pcap")) : ""),
-    kv([["Start (UTC)", shortTS(c.start)], ["Partner", c.partner || "—"], ["Direction", c.direction], ["Ingress link", ing.link || c.link], ["Protocol", (ing.protocol || "").toUpperCase()],
+    kv([[`Start (${zoneLabel()})`, shortTS(c.start)], ["Partner", c.partner || "—"], ["Direction", c.direction], ["Ingress link", ing.link || c.link], ["Protocol", (ing.protocol || "").toUpperCase()],
       ["Peer → local", ing.peer ? `${ing.peer} → ${ing.local}` : ""], ["Routing context", ing.rc], ["Capture source", ing.source],
-      ["OPC → DPC", `${c.opc_pc || c.opc} → ${c.dpc_pc || c.dpc}`], ["CIC", c.cic], ["Cause", c.cause || ""], ["Analysis call id", c.call_id]]));
+      ["OPC → DPC", `${c.opc_pc || c.opc} → ${c.dpc_pc || c.dpc}`], ["CIC", c.cic], ["Cause", c.cause ? `${c.cause} (${c.cause_name || "?"})` : ""], ["Analysis call id", c.call_id],
+      ["Origin country", c.origin_country]]));
   const alerts = c.alerts.length ? h("div", {class: "panel", id: "call-alerts"}, h("h3", {}, "Alerts"),
     h("table", {}, h("tbody", {}, c.alerts.map((a) => h("tr", {}, h("td", {}, h("span", {class: "tag " + (a.severity === "critical" ? "critical" : "rule")}, a.rule)),
       h("td", {class: "mono small"}, shortTS(a.ts)), h("td", {}, a.detail || "")))))) : "";
-  $view.replaceChildren(summary, alerts, h("div", {class: "cols"}, ladderBox, h("div", {class: "panel"}, side)));
+  $view.replaceChildren(summary, alerts, transitPanel(c), h("div", {class: "cols"}, ladderBox, h("div", {class: "panel"}, side)));
   if (c.ladder.length) select(sel);
+}
+
+// transitPanel shows the other leg of a call through the gateway and what
+// changed between the ingress and the egress leg.
+function transitPanel(c) {
+  const t = c.transit;
+  if (!t) return "";
+  const other = t.leg === "ingress" ? "egress" : "ingress";
+  return h("div", {class: "panel", id: "call-transit"},
+    h("h3", {}, `Transit: this is the ${t.leg} leg`),
+    h("p", {}, `The ${other} leg: `, t.other ? h("a", {href: "#/call/" + t.other}, `${t.other_partner || "—"} on ${t.other_link || "—"}`) : `call ${t.other_call_id} (not retained)`),
+    t.changes.length ? h("table", {},
+      h("thead", {}, h("tr", {}, ["Changed", "Ingress leg", "Egress leg"].map((x) => h("th", {}, x)))),
+      h("tbody", {}, t.changes.map((ch) => h("tr", {class: "changed"}, h("td", {}, ch.field.replace("_", " ")),
+        h("td", {class: "mono"}, ch.ingress || "—"), h("td", {class: "mono"}, ch.egress || "—")))))
+      : h("p", {class: "muted small"}, "Calling number, presentation, generic numbers and redirection unchanged."));
 }
 
 // ---------- alerts ----------
 
+const alertPageSize = 100;
+
 async function alertsPage() {
   setNav("alerts");
   const p = hashParams();
-  const form = h("form", {class: "panel", onsubmit: (ev) => {
-    ev.preventDefault();
-    location.hash = "#/alerts?" + query({rule: form.rule.value, partner: form.partner.value});
-  }}, h("div", {class: "form-grid"},
-    h("label", {}, "Rule", h("input", {name: "rule", value: p.get("rule") || "", placeholder: "any"})),
-    h("label", {}, "Partner", h("input", {name: "partner", value: p.get("partner") || "", placeholder: "any"})),
-    h("div", {}, h("button", {type: "submit"}, "Filter"))));
+  const offset = Math.max(0, parseInt(p.get("offset") || "0", 10) || 0);
+  const sev = p.get("severity") || "";
+  const go = (extra) => {
+    const params = {from: fromInputTime(form.from.value), to: fromInputTime(form.to.value), rule: form.rule.value,
+      severity: form.severity.value, partner: form.partner.value};
+    location.hash = "#/alerts?" + query(Object.assign(params, extra || {}));
+  };
+  const form = h("form", {class: "panel", id: "alerts-form", onsubmit: (ev) => { ev.preventDefault(); go(); }},
+    h("div", {class: "form-grid"},
+      h("label", {for: "f-from"}, `From (${zoneLabel()})`, timeField(p, "from", false, NaN)),
+      h("label", {for: "f-to"}, `To (${zoneLabel()})`, timeField(p, "to", true, NaN)),
+      h("label", {}, "Rule", h("input", {name: "rule", id: "f-rule", value: p.get("rule") || "", placeholder: "any, e.g. cli.missing"})),
+      h("label", {}, "Severity", h("select", {name: "severity", id: "f-severity"},
+        [["", "any"], ["info", "info and above"], ["warning", "warning and above"], ["critical", "critical"]].map(([v, t]) =>
+          h("option", {value: v, selected: v === sev}, t)))),
+      h("label", {}, "Partner", h("input", {name: "partner", id: "f-partner", value: p.get("partner") || "", placeholder: "any"}))),
+    h("div", {class: "actions"}, h("button", {type: "submit", id: "alerts-button"}, "Filter"),
+      h("span", {class: "muted small"}, "Without a range: the last 92 days of data.")));
   const box = h("div", {class: "panel", id: "alerts"}, h("div", {class: "empty"}, "Loading…"));
   $view.replaceChildren(form, box);
   let res;
   try {
-    res = await api("/api/alerts?" + query({rule: p.get("rule"), partner: p.get("partner"), limit: 300}));
-  } catch (e) { box.replaceChildren(h("div", {class: "error"}, e.message)); return; }
-  if (!res.count) { box.replaceChildren(h("div", {class: "empty"}, "No alerts in the last 92 days of data.")); return; }
-  box.replaceChildren(h("h2", {}, `${res.count} most recent alerts`), h("table", {},
-    h("thead", {}, h("tr", {}, ["Time (UTC)", "Rule", "Severity", "Partner", "Calling", "Called", "Circuit", "Detail", ""].map((t) => h("th", {}, t)))),
+    res = await api("/api/alerts?" + query({from: p.get("from"), to: p.get("to"), rule: p.get("rule"), severity: sev,
+      partner: p.get("partner"), limit: alertPageSize, offset: offset || ""}));
+  } catch (e) { box.replaceChildren(h("div", {class: "error", id: "alerts-error"}, e.message)); return; }
+  const pager = h("div", {class: "actions", id: "alerts-pager"},
+    offset > 0 ? h("button", {type: "button", class: "secondary", id: "alerts-newer", onclick: () => go({offset: Math.max(0, offset - alertPageSize) || ""})}, "← Newer") : "",
+    res.more ? h("button", {type: "button", class: "secondary", id: "alerts-older", onclick: () => go({offset: offset + alertPageSize})}, "Older →") : "");
+  if (!res.count) { box.replaceChildren(h("div", {class: "empty"}, "No alerts match."), pager); return; }
+  box.replaceChildren(h("h2", {id: "alerts-heading"}, `Alerts ${offset + 1}–${offset + res.count}, newest first` +
+    ` (${shortTS(res.from)} — ${shortTS(res.to)} ${zoneLabel()})`), h("table", {},
+    h("thead", {}, h("tr", {}, [`Time (${zoneLabel()})`, "Rule", "Severity", "Partner", "Calling", "Called", "Circuit", "Detail", ""].map((t) => h("th", {}, t)))),
     h("tbody", {}, res.alerts.map((it) => {
       const a = it.alert;
       return h("tr", {},
         h("td", {class: "mono small"}, shortTS(a.ts), it.live ? h("span", {class: "tag info"}, "live") : ""),
         h("td", {}, h("a", {href: "#/alerts?" + query({rule: a.rule})}, h("span", {class: "tag " + (a.severity === "critical" ? "critical" : "rule")}, a.rule))),
         h("td", {}, a.severity),
-        h("td", {}, a.partner ? h("a", {href: "#/partner/" + encodeURIComponent(a.partner)}, a.partner) : "—"),
+        h("td", {}, a.partner ? h("a", {href: "#/partner/" + encodeURIComponent(a.partner)}, a.partner) : "—",
+          a.origin_country ? h("span", {class: "tag info", title: "origin country"}, a.origin_country) : ""),
         h("td", {class: "mono"}, a.calling || ""), h("td", {class: "mono"}, a.called || ""),
         h("td", {class: "mono small"}, `${a.opc}→${a.dpc} / ${a.cic}`),
         h("td", {class: "small"}, a.detail || ""),
         h("td", {}, it.call ? h("a", {href: "#/call/" + it.call}, "call →") : ""));
-    }))));
+    }))), pager);
 }
 
 // ---------- partners ----------
@@ -295,7 +405,7 @@ async function partnersPage() {
   try { res = await api("/api/partners"); } catch (e) { showError(e); return; }
   const rules = [...new Set(res.partners.flatMap((p) => Object.keys(p.by_rule)))].sort();
   $view.replaceChildren(h("div", {class: "panel", id: "partners"},
-    h("h2", {}, "Partner scorecards"), h("p", {class: "muted small"}, `${shortTS(res.from)} — ${shortTS(res.to)} UTC. Whoever connects a call is accountable for it.`),
+    h("h2", {}, "Partner scorecards"), h("p", {class: "muted small"}, `${shortTS(res.from)} — ${shortTS(res.to)} ${zoneLabel()}. Whoever connects a call is accountable for it.`),
     h("table", {},
       h("thead", {}, h("tr", {}, ["Partner", "Calls", "Flagged", "Flagged %", ...rules, "Links"].map((t, i) => h("th", {class: i > 0 && i < 4 + rules.length ? "num" : ""}, t)))),
       h("tbody", {}, res.partners.map((p) => h("tr", {class: "clickable", onclick: () => { location.hash = "#/partner/" + encodeURIComponent(p.partner); }},
@@ -328,6 +438,49 @@ function chartSVG(series) {
   return svg;
 }
 
+function pct(v) { return v === null || v === undefined ? "—" : (100 * v).toFixed(1); }
+function secs(v) { return v === null || v === undefined ? "—" : v.toFixed(1); }
+
+// kpiChartSVG draws hourly ASR and NER (0–100 %) per direction.
+function kpiChartSVG(rows) {
+  const W = 980, H = 220, L = 46, R = 12, T = 12, B = 34;
+  const hours = [...new Set(rows.map((r) => r.hour))].sort();
+  const n = Math.max(1, hours.length);
+  const x = (i) => L + (W - L - R) * (n === 1 ? 0.5 : i / (n - 1));
+  const y = (v) => T + (H - T - B) * (1 - v);
+  const svg = s("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "hourly ASR and NER"});
+  for (let k = 0; k <= 4; k++) svg.append(s("line", {class: "axis", x1: L, x2: W - R, y1: y(k / 4), y2: y(k / 4)}), s("text", {x: L - 6, y: y(k / 4) + 4, "text-anchor": "end"}, `${k * 25}%`));
+  for (const dir of ["ingress", "egress"]) {
+    for (const [key, cls] of [["asr", "asr"], ["ner", "ner"]]) {
+      const pts = rows.filter((r) => r.direction === dir && r[key] !== null).map((r) => `${x(hours.indexOf(r.hour))},${y(r[key])}`);
+      if (pts.length) svg.append(s("polyline", {class: `kpi ${cls} ${dir}`, points: pts.join(" ")}, s("title", {}, `${key.toUpperCase()} ${dir}`)));
+    }
+  }
+  const step = Math.max(1, Math.ceil(n / 8));
+  for (let i = 0; i < hours.length; i += step) svg.append(s("text", {x: x(i), y: H - 12, "text-anchor": n === 1 ? "middle" : i === 0 ? "start" : "middle"}, hours[i].slice(5, 13).replace("T", " ") + "h"));
+  return svg;
+}
+
+// kpiPanel: route quality per link and direction (report --kpi), and the hourly chart.
+function kpiPanel(res) {
+  const rows = res.kpi || [];
+  if (!rows.length) return "";
+  return h("div", {class: "panel", id: "route-kpi"},
+    h("h3", {}, "Route quality"),
+    h("p", {class: "muted small"}, "ASR (E.411) answered / seizures; NER (E.425) answered, busy, ring no answer or rejected / seizures; ACD mean talk time; PDD IAM to alerting."),
+    h("table", {},
+      h("thead", {}, h("tr", {}, ["Link", "Direction", "Seizures", "Answered", "ASR %", "NER %", "ACD s", "PDD p50 s", "PDD p95 s", "Release causes"].map((t, i) => h("th", {class: i > 1 && i < 9 ? "num" : ""}, t)))),
+      h("tbody", {}, rows.map((r) => h("tr", {},
+        h("td", {class: "mono small"}, r.link || "—"), h("td", {}, r.direction),
+        h("td", {class: "num"}, r.seizures), h("td", {class: "num"}, r.answered),
+        h("td", {class: "num"}, pct(r.asr)), h("td", {class: "num"}, pct(r.ner)), h("td", {class: "num"}, secs(r.acd_s)),
+        h("td", {class: "num"}, secs(r.pdd_median_s)), h("td", {class: "num"}, secs(r.pdd_p95_s)),
+        h("td", {class: "small"}, (r.causes || []).slice(0, 4).map((c) => `${c.cause} ${c.name}: ${c.calls}`).join("; ")))))),
+    h("div", {class: "chart"}, h("h3", {}, "ASR and NER per hour"),
+      h("div", {class: "legend small muted"}, h("span", {}, h("i", {class: "lg-asr"}), "ASR"), h("span", {}, h("i", {class: "lg-ner"}), "NER"), h("span", {}, "solid ingress, dashed egress")),
+      kpiChartSVG(res.kpi_hourly || [])));
+}
+
 async function partnerPage(name) {
   setNav("partners");
   $view.replaceChildren(h("div", {class: "empty"}, "Loading…"));
@@ -345,7 +498,7 @@ async function partnerPage(name) {
   $view.replaceChildren(
     h("div", {class: "panel", id: "scorecard"},
       h("h2", {}, `Partner ${p.partner || "(no partner)"}`),
-      h("p", {class: "muted small"}, `${shortTS(res.from)} — ${shortTS(res.to)} UTC`),
+      h("p", {class: "muted small"}, `${shortTS(res.from)} — ${shortTS(res.to)} ${zoneLabel()}`),
       h("dl", {class: "kv"}, h("dt", {}, "Calls"), h("dd", {}, p.calls), h("dt", {}, "Flagged calls"), h("dd", {}, `${p.flagged} (${p.calls ? (100 * p.flagged / p.calls).toFixed(1) : 0}%)`),
         h("dt", {}, "Alerts"), h("dd", {}, p.alerts), h("dt", {}, "Links"), h("dd", {}, p.links.join(", ") || "—"))),
     h("div", {class: "cols"},
@@ -355,7 +508,8 @@ async function partnerPage(name) {
       h("div", {class: "panel"}, h("h3", {}, "Flagged by rule"),
         rules.length ? h("table", {}, h("tbody", {}, rules.map(([r, n]) => h("tr", {},
           h("td", {}, h("a", {href: "#/search?" + query({rule: r, partner: p.partner})}, h("span", {class: "tag rule"}, r))),
-          h("td", {class: "num"}, n))))) : h("div", {class: "empty"}, "No alerts."))));
+          h("td", {class: "num"}, n))))) : h("div", {class: "empty"}, "No alerts."))),
+    kpiPanel(res));
 }
 
 // ---------- audit ----------
@@ -365,7 +519,7 @@ async function auditPage() {
   let res;
   try { res = await api("/api/audit?limit=500"); } catch (e) { showError(e); return; }
   $view.replaceChildren(h("div", {class: "panel", id: "audit"}, h("h2", {}, "Audit log (newest first)"),
-    h("table", {}, h("thead", {}, h("tr", {}, ["When (UTC)", "User", "Role", "Endpoint", "What was searched", "Results", "Status", "From"].map((t) => h("th", {}, t)))),
+    h("table", {}, h("thead", {}, h("tr", {}, [`When (${zoneLabel()})`, "User", "Role", "Endpoint", "What was searched", "Results", "Status", "From"].map((t) => h("th", {}, t)))),
       h("tbody", {}, res.entries.map((e) => h("tr", {},
         h("td", {class: "mono small"}, shortTS(e.ts)), h("td", {}, e.user), h("td", {}, e.role || ""),
         h("td", {class: "mono small"}, `${e.method} ${e.endpoint}`),
@@ -395,9 +549,20 @@ async function main() {
   } catch (e) { showError(e); return; }
   document.getElementById("who").textContent = `${me.user} (${me.role})`;
   document.getElementById("nav-audit").hidden = me.role !== "admin";
-  document.getElementById("span").textContent = me.oldest
-    ? `Retained signalling: ${shortTS(me.oldest)} — ${shortTS(me.newest)} UTC` + (me.role === "viewer" ? " · numbers masked for your role" : "")
-    : "The store holds no signalling yet.";
+  const showSpan = () => {
+    document.getElementById("span").textContent = me.oldest
+      ? `Retained signalling: ${shortTS(me.oldest)} — ${shortTS(me.newest)} ${zoneLabel()}` + (me.role === "viewer" ? " · numbers masked for your role" : "")
+      : "The store holds no signalling yet.";
+    const tz = document.getElementById("tz-toggle");
+    tz.hidden = !me.display_zone || me.display_zone === "UTC";
+    tz.textContent = zone() === "UTC" ? `Show ${me.display_zone}` : "Show UTC";
+  };
+  showSpan();
+  document.getElementById("tz-toggle").addEventListener("click", () => {
+    localStorage.setItem("gw-zone", zone() === "UTC" ? "display" : "UTC");
+    showSpan();
+    route();
+  });
   document.getElementById("logout").addEventListener("click", async () => {
     await fetch("/api/logout", {method: "POST", credentials: "same-origin"});
     location.href = "/login";
