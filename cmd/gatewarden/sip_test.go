@@ -22,6 +22,7 @@ partners:
   - name: intl-carrier
     kind: international
     match: {ips: ["192.0.2.50", "2001:db8::50"]}
+    forwarding: false
 `
 
 // TestReplaySIPCalls: SIP-I and plain SIP calls over UDP, TCP and SCTP give
@@ -73,6 +74,7 @@ func TestReplaySIPCalls(t *testing.T) {
 				rulesOf[id][a["rule"].(string)] = true
 			}
 			invites, mismatches := 0, 0
+			counts := map[string]int{}
 			for _, w := range truth {
 				if w.Method != "INVITE" {
 					continue
@@ -108,6 +110,21 @@ func TestReplaySIPCalls(t *testing.T) {
 				if restricted != (w.Privacy == "id") || rulesOf[id]["cli.restricted"] != restricted {
 					t.Errorf("call %s: privacy %q, apri restricted %v, cli.restricted %v", id, w.Privacy, restricted, rulesOf[id]["cli.restricted"])
 				}
+				// The rules an ISUP call meets apply the same way: a home
+				// number from the international partner, a forwarded call
+				// from a partner not registered for forwarding.
+				spoofed := strings.HasPrefix(wantCalling, "86")
+				if rulesOf[id]["cli.intl_spoofed_domestic"] != spoofed {
+					t.Errorf("call %s: caller %s: cli.intl_spoofed_domestic %v", id, wantCalling, rulesOf[id]["cli.intl_spoofed_domestic"])
+				}
+				if rulesOf[id]["fwd.unregistered"] != (w.Diversion != "") {
+					t.Errorf("call %s: diversion %q: fwd.unregistered %v", id, w.Diversion, rulesOf[id]["fwd.unregistered"])
+				}
+				if redir, _ := c["redirecting"].(map[string]any); w.Diversion != "" && (redir == nil || "+"+redir["digits"].(string) != w.Diversion) {
+					t.Errorf("call %s: redirecting %v, diversion %s", id, redir, w.Diversion)
+				}
+				counts["spoofed"] += b2i(spoofed)
+				counts["forwarded"] += b2i(w.Diversion != "")
 				mismatch := w.ISUPType != "" && w.PAIUser != "" && w.PAIUser != "+"+w.Calling
 				if mismatch {
 					mismatches++
@@ -116,8 +133,8 @@ func TestReplaySIPCalls(t *testing.T) {
 					t.Errorf("call %s: PAI %s, ISUP calling %s: cli.identity_mismatch %v", id, w.PAIUser, w.Calling, rulesOf[id]["cli.identity_mismatch"])
 				}
 			}
-			if invites != len(calls) || invites < 40 || mismatches == 0 {
-				t.Fatalf("%d INVITEs, %d calls, %d identity mismatches", invites, len(calls), mismatches)
+			if invites != len(calls) || invites < 40 || mismatches == 0 || counts["spoofed"] == 0 || counts["forwarded"] == 0 {
+				t.Fatalf("%d INVITEs, %d calls, %d identity mismatches, %v", invites, len(calls), mismatches, counts)
 			}
 
 			// The report counts the partner's calls by protocol.
@@ -193,4 +210,11 @@ func TestReplaySIPCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -68,6 +68,7 @@ type SIPTruth struct {
 	FromUser   string `json:"from_user,omitempty"`
 	PAIUser    string `json:"pai_user,omitempty"`
 	Privacy    string `json:"privacy,omitempty"`
+	Diversion  string `json:"diversion,omitempty"` // Diversion user
 }
 
 // SIPSummary counts what a SIP capture holds.
@@ -207,6 +208,9 @@ func (g *sipGen) call(i int, t0 int64) []sipOut {
 		isup:   g.opt.PlainPercent < 0 || r.IntN(100) >= g.opt.PlainPercent,
 	}
 	c.compact = r.IntN(4) == 0
+	if r.IntN(10) == 0 {
+		c.caller = "86138" + digits(r, 8) // a home mobile number from abroad: spoofed
+	}
 	switch x := r.IntN(10); {
 	case x < 3:
 		c.pai = c.caller
@@ -358,6 +362,9 @@ func (g *sipGen) invite(c *sipCallPlan) ([]byte, SIPTruth) {
 	}
 	if c.privacy {
 		tr.Privacy = "id"
+	}
+	if c.diversion != "" {
+		tr.Diversion = "+" + c.diversion
 	}
 	sdp := g.sdp(0)
 	if !c.isup {
