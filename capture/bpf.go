@@ -457,7 +457,74 @@ func (a *asm) jump(to string) {
 	a.emit(bpf.Jump{})
 }
 
+// maxCondSkip is the farthest a conditional jump reaches (8-bit offsets).
+const maxCondSkip = 255
+
+// relax routes every conditional jump whose target is too far through an
+// unconditional jump (32-bit offset) placed right after it, as libpcap does
+// for long programs.
+func (a *asm) relax() {
+	dist := func(from int, to string) int {
+		if to == "" {
+			return 0
+		}
+		target, ok := a.labels[to]
+		if !ok {
+			return 0 // reported by resolve
+		}
+		return target - from - 1
+	}
+	for n := 0; ; n++ {
+		fi := -1
+		for i, f := range a.fix {
+			if !f.always && (dist(f.at, f.onTrue) > maxCondSkip || dist(f.at, f.onFalse) > maxCondSkip) {
+				fi = i
+				break
+			}
+		}
+		if fi < 0 {
+			return
+		}
+		f := a.fix[fi]
+		var far []*string
+		for _, to := range []*string{&f.onTrue, &f.onFalse} {
+			if dist(f.at, *to) > maxCondSkip {
+				far = append(far, to)
+			}
+		}
+		k := len(far)
+		for name, pos := range a.labels {
+			if pos > f.at {
+				a.labels[name] = pos + k
+			}
+		}
+		for i := range a.fix {
+			if a.fix[i].at > f.at {
+				a.fix[i].at += k
+			}
+		}
+		a.ins = append(a.ins[:f.at+1], append(make([]bpf.Instruction, k), a.ins[f.at+1:]...)...)
+		after := fmt.Sprintf("relax%d_next", n)
+		a.labels[after] = f.at + 1 + k
+		for j, to := range far {
+			at := f.at + 1 + j
+			a.ins[at] = bpf.Jump{}
+			a.fix = append(a.fix, asmFixup{at: at, onTrue: *to, always: true})
+			label := fmt.Sprintf("relax%d_%d", n, j)
+			a.labels[label] = at
+			*to = label
+		}
+		for _, to := range []*string{&f.onTrue, &f.onFalse} {
+			if *to == "" {
+				*to = after
+			}
+		}
+		a.fix[fi] = f
+	}
+}
+
 func (a *asm) resolve() ([]bpf.Instruction, error) {
+	a.relax()
 	skip := func(from int, to string) (uint32, error) {
 		if to == "" {
 			return 0, nil
@@ -485,7 +552,7 @@ func (a *asm) resolve() ([]bpf.Instruction, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t > 255 || e > 255 {
+		if t > maxCondSkip || e > maxCondSkip {
 			return nil, errors.New("bpf: conditional jump too far")
 		}
 		j := a.ins[f.at].(bpf.JumpIf)

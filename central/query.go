@@ -78,10 +78,11 @@ type callKey struct {
 }
 
 type callRow struct {
-	box  string
-	uid  uint64
-	call uint64
-	rec  string
+	box   string
+	uid   uint64
+	call  uint64
+	rec   string
+	start int64
 }
 
 // Calls returns the matching calls, oldest first, with their ladders
@@ -116,8 +117,7 @@ func (c *Client) Calls(ctx context.Context, q Query) ([]CallResult, error) {
 		}
 		for rows.Next() {
 			var r callRow
-			var start int64
-			if err := rows.Scan(&r.box, &r.uid, &r.call, &r.rec, &start); err != nil {
+			if err := rows.Scan(&r.box, &r.uid, &r.call, &r.rec, &r.start); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -132,7 +132,12 @@ func (c *Client) Calls(ctx context.Context, q Query) ([]CallResult, error) {
 		}
 	}
 	out := make([]CallResult, 0, len(found))
-	for _, r := range found {
+	var minStart, maxStart int64 // of the rows, for the days their messages are in
+	for i, r := range found {
+		if i == 0 || r.start < minStart {
+			minStart = r.start
+		}
+		maxStart = max(maxStart, r.start)
 		call, err := retention.DecodeCallRecord([]byte(r.rec))
 		if err != nil {
 			return nil, fmt.Errorf("central: call record of box %s: %w", r.box, err)
@@ -143,21 +148,21 @@ func (c *Client) Calls(ctx context.Context, q Query) ([]CallResult, error) {
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[:q.Limit]
 	}
-	if err := c.fill(ctx, out); err != nil {
+	if err := c.fill(ctx, out, minStart, maxStart); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// fill reads the ladders and alerts of calls (one query each for all calls).
-func (c *Client) fill(ctx context.Context, calls []CallResult) error {
+// fill reads the ladders and alerts of calls (one query each for all calls)
+// that started between minStart and maxStart.
+func (c *Client) fill(ctx context.Context, calls []CallResult, minStart, maxStart int64) error {
 	type key struct {
 		box  string
 		call uint64
 	}
 	idx := map[key]int{}
 	var tuples []string
-	minDay, maxDay := int64(0), int64(0)
 	for i := range calls {
 		if calls[i].Ref == 0 {
 			continue
@@ -168,13 +173,6 @@ func (c *Client) fill(ctx context.Context, calls []CallResult) error {
 		}
 		idx[k] = i
 		tuples = append(tuples, fmt.Sprintf("(%s, %d)", sqlString(k.box), k.call))
-		s := calls[i].Start()
-		if minDay == 0 || s < minDay {
-			minDay = s
-		}
-		if s > maxDay {
-			maxDay = s
-		}
 	}
 	if len(tuples) == 0 {
 		return nil
@@ -182,7 +180,7 @@ func (c *Client) fill(ctx context.Context, calls []CallResult) error {
 	db := c.opt.Database
 	// A call's messages are on the day of its IAM or, for a call across
 	// midnight, the next one.
-	days := fmt.Sprintf("day >= toDate(%d) AND day <= toDate(%d)", minDay/1e9, (maxDay+int64(24*time.Hour))/1e9)
+	days := fmt.Sprintf("day >= toDate(%d) AND day <= toDate(%d)", minStart/1e9, (maxStart+int64(24*time.Hour))/1e9)
 	rows, err := c.conn.Query(ctx, fmt.Sprintf(`SELECT box, call, ref, ts, source, frame, transport, src, dst, vtag, stream, tsn, link,
 		rc, na, flags, ni, si, pc_bits, opc, dpc, sls, mp, cic, type, mtp3
 		FROM %s.messages WHERE %s AND (box, call) IN (%s)`, db, days, strings.Join(tuples, ", ")))

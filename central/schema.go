@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The schema. Every table is partitioned by day (retention drops whole
@@ -59,7 +60,13 @@ var (
 		{"box", "S"}, {"day", "Date"}, {"seq", "UInt32"}, {"manifest", "String"}, {"segment", "String"}, {"prev", "String"},
 		{"min_ts", "Int64"}, {"max_ts", "Int64"}, {"messages", "UInt64"}, {"bytes", "Int64"}, {"sealed", "String"},
 	}}
-	tables = []table{messagesTable, callsTable, callsByCalledTable, alertsTable, manifestsTable}
+	// checkpointsTable: every signed checkpoint of a box's store, as its
+	// line in checkpoints.log (retention.Checkpoint), for verify --clickhouse.
+	checkpointsTable = table{name: "checkpoints", order: "box, n, uid", columns: [][2]string{
+		{"box", "S"}, {"day", "Date"}, {"n", "UInt64"}, {"uid", "UInt64"}, {"event", "S"}, {"seq", "UInt32"},
+		{"head", "String"}, {"line", "String"},
+	}}
+	tables = []table{messagesTable, callsTable, callsByCalledTable, alertsTable, manifestsTable, checkpointsTable}
 )
 
 func (t *table) columnList() string {
@@ -206,7 +213,7 @@ func firstWords(q string) string {
 // Ready reports whether the schema exists (every table is there).
 func (c *Client) Ready(ctx context.Context) (bool, error) {
 	var n uint64
-	err := c.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM system.tables WHERE database = '%s' AND name IN ('messages', 'calls', 'calls_by_called', 'alerts', 'manifests')", c.opt.Database)).Scan(&n)
+	err := c.conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM system.tables WHERE database = '%s' AND name IN ('messages', 'calls', 'calls_by_called', 'alerts', 'manifests', 'checkpoints')", c.opt.Database)).Scan(&n)
 	return n == uint64(len(tables)), err
 }
 
@@ -214,6 +221,9 @@ func (c *Client) Ready(ctx context.Context) (bool, error) {
 // every shard: retention by dropping partitions, which 18.16 can do (it has
 // no TTL).
 func (c *Client) DropBefore(ctx context.Context, day string) (int, error) {
+	if _, err := time.Parse("2006-01-02", day); err != nil {
+		return 0, fmt.Errorf("central: %q is not a day (YYYY-MM-DD)", day)
+	}
 	shards, err := c.Shards(ctx)
 	if err != nil {
 		return 0, err

@@ -39,6 +39,8 @@ type Cursor struct {
 	Alerts   retention.RecordPos `json:"alerts"`
 	// Manifests is the newest sealed partition whose manifest was shipped.
 	Manifests uint32 `json:"manifests"`
+	// Checkpoints is the number (N) of the newest signed checkpoint shipped.
+	Checkpoints uint64 `json:"checkpoints"`
 }
 
 // LoadCursor reads a store's cursor for a central database; a missing file
@@ -229,6 +231,9 @@ func (s *Shipper) ShipOnce(ctx context.Context) (caughtUp bool, err error) {
 	if err := s.shipManifests(ctx); err != nil {
 		return false, err
 	}
+	if err := s.shipCheckpoints(ctx); err != nil {
+		return false, err
+	}
 	return nm == 0 && nc == 0 && na == 0, nil
 }
 
@@ -278,9 +283,6 @@ func (s *Shipper) commit(c Cursor) error {
 	s.cur = c
 	return nil
 }
-
-// Cursor returns what has been shipped as of the last round.
-func (s *Shipper) Cursor() Cursor { return s.cur }
 
 func (s *Shipper) measureLag() {
 	n, first, newest, err := s.Store.Backlog(s.cur.Messages)
@@ -526,5 +528,43 @@ func (s *Shipper) shipManifests(ctx context.Context) error {
 	}
 	c := s.cur
 	c.Manifests = newest
+	return s.commit(c)
+}
+
+// shipCheckpoints ships the store's signed checkpoints written since the
+// last round, each as its line: the central store keeps them off the box.
+func (s *Shipper) shipCheckpoints(ctx context.Context) error {
+	cps, err := retention.StoreCheckpoints(s.Store.Dir())
+	if err != nil {
+		return err
+	}
+	var (
+		box, event, head, line []string
+		day                    []time.Time
+		n, uid                 []uint64
+		seq                    []uint32
+	)
+	newest := s.cur.Checkpoints
+	for _, cp := range cps {
+		if cp.N <= s.cur.Checkpoints {
+			continue
+		}
+		l := cp.String()
+		t, err := time.Parse(time.RFC3339Nano, cp.Time)
+		if err != nil {
+			t = time.Now()
+		}
+		box, event, head, line = append(box, s.Box), append(event, cp.Event), append(head, cp.Head), append(line, l)
+		day, n, uid, seq = append(day, dayOf(t.UnixNano())), append(n, cp.N), append(uid, recordUID([]byte(l))), append(seq, cp.Seq)
+		newest = max(newest, cp.N)
+	}
+	if len(n) == 0 {
+		return nil
+	}
+	if err := s.insert(ctx, &checkpointsTable, []any{box, day, n, uid, event, seq, head, line}); err != nil {
+		return err
+	}
+	c := s.cur
+	c.Checkpoints = newest
 	return s.commit(c)
 }

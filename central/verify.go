@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -16,11 +17,14 @@ import (
 
 // WitnessResult is what VerifyAgainst found.
 type WitnessResult struct {
-	Box      string              `json:"box"`
-	Shipped  int                 `json:"shipped"`  // partitions the central store holds manifests of
-	Matched  int                 `json:"matched"`  // present locally with the same manifest hash
-	Removed  int                 `json:"removed"`  // removed by retention, logged with the same hash
-	Problems []retention.Problem `json:"problems"` // kind "diverged"
+	Box     string `json:"box"`
+	Shipped int    `json:"shipped"` // partitions the central store holds manifests of
+	Matched int    `json:"matched"` // present locally with the same manifest hash
+	Removed int    `json:"removed"` // removed by retention, logged with the same hash
+	// Checkpoints is the number of signed checkpoints of the box the central
+	// store holds, each checked with retention.VerifyCheckpoints.
+	Checkpoints int                 `json:"checkpoints"`
+	Problems    []retention.Problem `json:"problems"` // "diverged" (manifests), or the checkpoint checks' kinds
 }
 
 // OK reports whether the local chain extends everything shipped.
@@ -63,6 +67,9 @@ func (c *Client) VerifyAgainst(ctx context.Context, dir, box string) (*WitnessRe
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if err := c.verifyCheckpoints(ctx, dir, box, res); err != nil {
+		return nil, err
+	}
 	for _, seq := range order {
 		res.Shipped++
 		hs := shipped[seq]
@@ -91,3 +98,39 @@ func (c *Client) VerifyAgainst(ctx context.Context, dir, box string) (*WitnessRe
 }
 
 func short(h string) string { return h[:min(16, len(h))] }
+
+// verifyCheckpoints checks the store against the signed checkpoints the
+// central store holds for box: still contains and extends every one of them
+// (the store engineer's retention.VerifyCheckpoints).
+func (c *Client) verifyCheckpoints(ctx context.Context, dir, box string, res *WitnessResult) error {
+	rows, err := c.conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT n, line FROM %s.checkpoints WHERE box = %s ORDER BY n",
+		c.opt.Database, sqlString(box)))
+	if err != nil {
+		return fmt.Errorf("central: checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var lines strings.Builder
+	for rows.Next() {
+		var n uint64
+		var line string
+		if err := rows.Scan(&n, &line); err != nil {
+			return err
+		}
+		lines.WriteString(line)
+		lines.WriteByte('\n')
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	cps, err := retention.ReadCheckpoints(strings.NewReader(lines.String()))
+	if err != nil {
+		return fmt.Errorf("central: checkpoints of box %s: %w", box, err)
+	}
+	res.Checkpoints = len(cps)
+	problems, err := retention.VerifyCheckpoints(dir, cps)
+	if err != nil {
+		return err
+	}
+	res.Problems = append(res.Problems, problems...)
+	return nil
+}

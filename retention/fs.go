@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // File is what the store writes through: the open log, segments, manifests,
@@ -73,27 +74,37 @@ func (s *Store) refuse(err error) error {
 // over (oldest first), the open partition if its seal failed, and writes the
 // buffered tail. When all of that succeeds, new records are accepted again.
 // Called with mu held.
+//
+// A seal rebuilds its segment on each attempt, so attempts back off: every
+// flush interval at first, doubling up to maxRetryInterval.
 func (s *Store) retry() {
-	if s.stall == nil {
+	if s.stall == nil || s.sealing != nil || time.Now().Before(s.retryAt) {
 		return
 	}
-	if err := s.sealLeftovers(); err != nil {
+	if err := s.retryOnce(); err != nil {
 		s.stall = err
+		s.retryWait = min(max(2*s.retryWait, s.opt.FlushInterval), maxRetryInterval)
+		s.retryAt = time.Now().Add(s.retryWait)
 		return
-	}
-	if s.sealPending {
-		if err := s.sealCurrent(); err != nil {
-			s.stall = err
-			return
-		}
-	} else if s.cur {
-		if err := s.writeOut(); err != nil {
-			s.stall = err
-			return
-		}
 	}
 	s.opt.Errorf("retention: writing resumed; %d records were dropped meanwhile (last error: %v)", s.stallDrops, s.lastErr)
-	s.stall = nil
+	s.stall, s.retryWait, s.retryAt = nil, 0, time.Time{}
+}
+
+// maxRetryInterval bounds the back-off of retries after a write failure.
+const maxRetryInterval = 30 * time.Second
+
+func (s *Store) retryOnce() error {
+	if err := s.sealLeftovers(); err != nil {
+		return err
+	}
+	if s.sealPending {
+		return s.sealCurrent()
+	}
+	if s.cur {
+		return s.writeOut()
+	}
+	return nil
 }
 
 // writeOut writes the buffered tail of the open log.
@@ -121,6 +132,12 @@ func (s *Store) sealLeftovers() error {
 		}
 		s.stats.Recovered++
 		s.leftover = s.leftover[1:]
+		for i, l := range s.unsealed {
+			if l.seq == seq {
+				s.unsealed = append(s.unsealed[:i], s.unsealed[i+1:]...)
+				break
+			}
+		}
 		s.checkpoint("seal", seq)
 	}
 	return nil

@@ -25,6 +25,7 @@ type faultFS struct {
 	full     atomic.Bool
 	capacity int64
 	delay    time.Duration // added to every write (a slow disk)
+	slow     string        // only to files whose name ends so ("": all)
 }
 
 type faultFile struct {
@@ -52,7 +53,7 @@ func (fs *faultFS) used() int64 {
 }
 
 func (f faultFile) Write(p []byte) (int, error) {
-	if f.fs.delay > 0 {
+	if f.fs.delay > 0 && strings.HasSuffix(f.Name(), f.fs.slow) {
 		time.Sleep(f.fs.delay)
 	}
 	if f.fs.full.Load() {

@@ -34,6 +34,9 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.Errorf == nil {
 		opt.Errorf = opt.Logf
 	}
+	if opt.MaxOpenBytes == 0 {
+		opt.MaxOpenBytes = 1 << 30
+	}
 	if opt.CheckpointInterval <= 0 {
 		opt.CheckpointInterval = time.Minute
 	}
@@ -97,6 +100,11 @@ func (s *Store) load() error {
 		return err
 	}
 	s.head = head
+	if !s.opt.ReadOnly {
+		if err := s.finishInterruptedSeals(); err != nil {
+			return err
+		}
+	}
 	mseqs, err := listSeqs(s.dir, ".manifest")
 	if err != nil {
 		return err
@@ -158,10 +166,18 @@ func (s *Store) Dir() string { return s.dir }
 // Stats returns a copy of the counters.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := s.stats
 	st.RemovedByReason = maps.Clone(s.stats.RemovedByReason)
 	st.DroppedByReason = maps.Clone(s.stats.DroppedByReason)
+	for _, l := range s.openLogsNoMark() {
+		for _, c := range l.chunks {
+			st.OpenLogBytes += int64(len(c))
+		}
+	}
+	s.mu.Unlock()
+	s.mem.Lock()
+	st.OpenIndexBytes, st.OpenIndexEvictions = s.memc.bytes, s.memc.evicted
+	s.mem.Unlock()
 	return st
 }
 
@@ -176,13 +192,15 @@ func (s *Store) Partitions() []Manifest {
 	return out
 }
 
-// Flush writes and syncs everything added so far.
+// Flush writes and syncs everything added so far, and waits for a
+// background seal to finish.
 func (s *Store) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.opt.ReadOnly {
 		return nil
 	}
+	s.waitSeal()
 	if err := s.writeBuffer(true); err != nil {
 		return err
 	}
@@ -251,7 +269,9 @@ func (s *Store) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.waitSeal()
 	s.enforce()
+	s.retryAt = time.Time{}
 	s.retry() // a last try if writing had failed
 	var errs []error
 	switch {
@@ -286,4 +306,31 @@ func (s *Store) Close() error {
 	s.enc.Close()
 	s.dec.Close()
 	return errors.Join(errs...)
+}
+
+// finishInterruptedSeals completes seals a crash interrupted: a log whose
+// partition CHAIN already names (sealed, the log not yet removed) is removed;
+// a segment or manifest newer than CHAIN beside its log (the seal had not
+// committed) is removed, so the log is sealed again.
+func (s *Store) finishInterruptedSeals() error {
+	wseqs, err := listSeqs(s.dir, ".wal")
+	if err != nil {
+		return err
+	}
+	for _, seq := range wseqs {
+		switch {
+		case seq <= s.head.Seq && fileExists(manifestPath(s.dir, seq)):
+			s.opt.Logf("retention: partition %d was sealed before a crash; removing its log", seq)
+			os.Remove(walPath(s.dir, seq))
+		case seq > s.head.Seq:
+			os.Remove(segPath(s.dir, seq))
+			os.Remove(manifestPath(s.dir, seq))
+		}
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

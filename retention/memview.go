@@ -367,19 +367,79 @@ type chunkKey struct {
 // Only readers use it; the writer never takes its lock.
 type memCache struct {
 	idx map[chunkKey]*chunkIndex
+	// Bytes of the cached indexes, bounded by openIndexBudget: beyond it the
+	// least recently used are evicted (and rebuilt by the next query that
+	// needs them).
+	bytes, evicted int64
+	budget         int64 // 0: openIndexBudget
+	tick           uint64
+	used           map[chunkKey]uint64
 	// roLogs are the open logs a read-only store has read so far, by seq.
 	roLogs map[uint32]*roLog
+}
+
+// openIndexBudget bounds the memory of the open partitions' query indexes
+// (about as large as the log they index).
+const openIndexBudget = 256 << 20
+
+func (ci *chunkIndex) size() int64 {
+	return int64(len(ci.msgOff)*4 + len(ci.posts)*24 + len(ci.members)*16 + (len(ci.calls)+len(ci.alerts))*20 + 128)
+}
+
+// put caches a chunk's index, evicting the least recently used beyond the
+// budget (never one the running query has just used: it holds them).
+func (c *memCache) put(k chunkKey, ci *chunkIndex) {
+	if c.used == nil {
+		c.used = map[chunkKey]uint64{}
+	}
+	c.drop(k)
+	c.idx[k] = ci
+	c.bytes += ci.size()
+	budget := c.budget
+	if budget == 0 {
+		budget = openIndexBudget
+	}
+	for c.bytes > budget && len(c.idx) > 1 {
+		var oldest chunkKey
+		tick := ^uint64(0)
+		for k2, t := range c.used {
+			if t < tick && k2 != k {
+				oldest, tick = k2, t
+			}
+		}
+		if tick == ^uint64(0) {
+			break
+		}
+		c.drop(oldest)
+		c.evicted++
+	}
+}
+
+func (c *memCache) drop(k chunkKey) {
+	if ci := c.idx[k]; ci != nil {
+		c.bytes -= ci.size()
+		delete(c.idx, k)
+	}
+	delete(c.used, k)
+}
+
+// prune drops the cached indexes of logs no longer open (sealed meanwhile).
+func (c *memCache) prune(logs []openLog) {
+	for k := range c.idx {
+		keep := false
+		for _, l := range logs {
+			keep = keep || l.seq == k.seq
+		}
+		if !keep {
+			c.drop(k)
+		}
+	}
 }
 
 // part indexes log (reusing the cached index of every chunk that has not grown).
 func (c *memCache) part(log openLog) (*memPart, error) {
 	if c.idx == nil {
-		c.idx = map[chunkKey]*chunkIndex{}
-	}
-	for k := range c.idx {
-		if k.seq != log.seq {
-			delete(c.idx, k)
-		}
+		c.idx, c.used = map[chunkKey]*chunkIndex{}, map[chunkKey]uint64{}
 	}
 	p := &memPart{seq: log.seq, data: log.chunks, idx: make([]*chunkIndex, len(log.chunks))}
 	for i, d := range log.chunks {
@@ -391,8 +451,10 @@ func (c *memCache) part(log openLog) (*memPart, error) {
 			if err != nil {
 				return nil, fmt.Errorf("retention: open partition %d: %w", log.seq, err)
 			}
-			c.idx[k] = ci
+			c.put(k, ci)
 		}
+		c.tick++
+		c.used[k] = c.tick
 		p.idx[i] = ci
 	}
 	return p, nil

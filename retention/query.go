@@ -174,10 +174,9 @@ func (s *Store) snapshot() (*snapshot, error) {
 	// Elements of parts are never modified in place (removal reslices,
 	// sealing appends), so the list is read after the lock is released.
 	parts := s.parts[:len(s.parts):len(s.parts)]
-	var log openLog
-	cur := s.cur && !s.opt.ReadOnly
-	if cur {
-		log = s.openLog()
+	var logs []openLog
+	if !s.opt.ReadOnly {
+		logs = s.openLogs()
 	}
 	s.mu.Unlock()
 
@@ -190,7 +189,11 @@ func (s *Store) snapshot() (*snapshot, error) {
 
 	s.mem.Lock()
 	defer s.mem.Unlock()
-	if cur {
+	s.memc.prune(logs)
+	for _, log := range logs {
+		if sealed[log.seq] {
+			continue
+		}
 		p, err := s.memc.part(log)
 		if err != nil {
 			return nil, err

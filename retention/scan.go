@@ -298,3 +298,7 @@ func ManifestHash(dir string, seq uint32) (string, error) {
 
 // Removals lists the partitions retention removed from dir (removed.log).
 func Removals(dir string) ([]Removal, error) { return readRemovals(dir) }
+
+// StoreCheckpoints reads the store's own signed checkpoints (checkpoints.log
+// in dir), oldest first; none when the file does not exist.
+func StoreCheckpoints(dir string) ([]Checkpoint, error) { return readStoreCheckpoints(dir) }

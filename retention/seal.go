@@ -193,12 +193,26 @@ func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
 		}
 		log = [][]byte{data}
 	}
+	p, head, err := s.sealFiles(seq, log, s.head.Manifest, skipped)
+	if err != nil || p == nil {
+		return err
+	}
+	s.sealCommit(p, head)
+	return nil
+}
+
+// sealFiles writes partition seq's segment, manifest (linked to prev) and
+// CHAIN from its log, and removes the log file. It changes no Store state,
+// so a background seal runs it without the writer's lock. A nil partition
+// means the log held no records (its file is removed).
+func (s *Store) sealFiles(seq uint32, log [][]byte, prev string, skipped int) (*partInfo, chainHead, error) {
+	var head chainHead
 	if nm, nc, na := walCounts(log); nm+nc+na == 0 {
-		return os.Remove(walPath(s.dir, seq))
+		return nil, head, os.Remove(walPath(s.dir, seq))
 	}
 	seg, sum, err := segmentFromWAL(s.enc, seq, log, s.remapRef)
 	if err != nil {
-		return fmt.Errorf("retention: partition %d log: %w", seq, err)
+		return nil, head, fmt.Errorf("retention: partition %d log: %w", seq, err)
 	}
 	// Until CHAIN names it, a half-written partition is taken back, so a
 	// retry (or the next Open) starts from the log again.
@@ -210,33 +224,37 @@ func (s *Store) sealSeq(seq uint32, recovering bool, log [][]byte) error {
 		}
 	}()
 	if err := s.writeFile(segPath(s.dir, seq), seg); err != nil {
-		return fmt.Errorf("retention: sealing partition %d: %w", seq, err)
+		return nil, head, fmt.Errorf("retention: sealing partition %d: %w", seq, err)
 	}
 	m := Manifest{
 		Seq: seq, MinTS: sum.MinTS, MaxTS: sum.MaxTS, Messages: sum.Messages, Calls: sum.Calls, Alerts: sum.Alerts,
-		Bytes: int64(len(seg)), SHA256: sha256Hex(seg), Prev: s.head.Manifest, Skipped: skipped,
+		Bytes: int64(len(seg)), SHA256: sha256Hex(seg), Prev: prev, Skipped: skipped,
 		Sealed: time.Now().UTC().Format(time.RFC3339),
 	}
 	mb, _ := json.MarshalIndent(m, "", "  ")
 	mb = append(mb, '\n')
 	if err := s.writeFile(manifestPath(s.dir, seq), mb); err != nil {
-		return fmt.Errorf("retention: sealing partition %d: %w", seq, err)
+		return nil, head, fmt.Errorf("retention: sealing partition %d: %w", seq, err)
 	}
-	head := chainHead{Seq: seq, Manifest: sha256Hex(mb)}
+	head = chainHead{Seq: seq, Manifest: sha256Hex(mb)}
 	hb, _ := json.Marshal(head)
 	if err := s.writeFile(filepath.Join(s.dir, chainFile), hb); err != nil {
-		return fmt.Errorf("retention: sealing partition %d: %w", seq, err)
+		return nil, head, fmt.Errorf("retention: sealing partition %d: %w", seq, err)
 	}
 	sealed = true
 	os.Remove(walPath(s.dir, seq))
 	if !s.opt.NoSync {
 		_ = syncDir(s.dir)
 	}
+	return &partInfo{Manifest: m, hash: head.Manifest}, head, nil
+}
+
+// sealCommit makes a sealed partition the chain head. Called with mu held.
+func (s *Store) sealCommit(p *partInfo, head chainHead) {
 	s.head = head
-	s.parts = append(s.parts, partInfo{Manifest: m, hash: head.Manifest})
-	s.newest = max(s.newest, m.MaxTS)
+	s.parts = append(s.parts, *p)
+	s.newest = max(s.newest, p.MaxTS)
 	s.stats.Sealed++
-	return nil
 }
 
 // writeFile writes a file atomically: temporary file, fsync, rename; a

@@ -56,6 +56,12 @@ type Options struct {
 	// OpenFile opens the store's files for writing; tests inject faults
 	// through it. Default: os.OpenFile.
 	OpenFile OpenFileFunc
+	// MaxOpenBytes bounds the open partition's log, which is kept in memory
+	// for queries and sealing: beyond it the partition is sealed early (in
+	// the background) and the rest of its hour goes to a new one. Default
+	// 1 GiB; negative: no bound. Memory: up to twice this (the open log and
+	// the one being sealed), plus the query indexes (openIndexBudget).
+	MaxOpenBytes int64
 	// OnCheckpoint receives every signed checkpoint (see checkpoint.go), to
 	// be sent off the box. It is called with the store's lock held and must
 	// not block.
@@ -74,6 +80,12 @@ type Stats struct {
 	Dropped                 uint64            // records refused because the disk is full or a write failed
 	DroppedByReason         map[string]uint64 // DropDiskFull, DropWriteError, DropClosed
 	Sealed                  uint64            // partitions sealed
+	SealNanos               int64             // wall time spent sealing in the background
+	SealWaitNanos           int64             // time the writer (or Flush, Close) waited for a background seal
+	EarlySeals              uint64            // partitions sealed before their hour ended (MaxOpenBytes)
+	OpenLogBytes            int64             // in memory: the open log and the one being sealed
+	OpenIndexBytes          int64             // in memory: query indexes of open logs (bounded)
+	OpenIndexEvictions      int64             // of those, evicted for the bound
 	Recovered               uint64            // write-ahead logs sealed on open (after a crash or stop)
 	TornBytes               int64             // bytes cut from torn log tails on open
 	SkippedRecords          uint64            // damaged log records skipped on recovery (checksum failed)
@@ -164,8 +176,12 @@ type Store struct {
 	// flusher retries and clears it. lastErr is kept for Close.
 	stall, lastErr error
 	stallDrops     uint64
-	sealPending    bool     // the open partition's seal failed; it stays open until a retry succeeds
-	leftover       []uint32 // logs a previous run left that Open could not seal (disk full)
+	retryAt        time.Time // next retry (back-off)
+	retryWait      time.Duration
+	sealPending    bool      // the open partition's seal failed; it stays open until a retry succeeds
+	leftover       []uint32  // logs a previous run left that Open could not seal (disk full)
+	sealing        *sealJob  // the partition being sealed in the background
+	unsealed       []openLog // logs whose background seal failed, for queries until retry seals them
 
 	// Signed checkpoints, and the running hash of the open log's bytes
 	// written so far (walHashedOrd: messages in them).
@@ -189,6 +205,8 @@ type Store struct {
 // ErrReadOnly is returned by writes to a store opened with ReadOnly.
 var ErrReadOnly = errors.New("retention: store is read-only")
 
+var errClosed = errors.New("retention: store is closed")
+
 // ErrDiskFull is returned (and the record counted as dropped) when the file
 // system is below MinFreeBytes and retention has nothing left to remove.
 var ErrDiskFull = errors.New("retention: disk full, record dropped")
@@ -208,7 +226,7 @@ func (s *Store) writable(ts int64) error {
 		return ErrReadOnly
 	}
 	if s.closed {
-		return s.refuse(errors.New("retention: store is closed"))
+		return s.refuse(errClosed)
 	}
 	if s.stall != nil {
 		return s.refuse(fmt.Errorf("%w (%v)", ErrDiskFull, s.stall))
@@ -219,7 +237,7 @@ func (s *Store) writable(ts int64) error {
 	if ts != 0 {
 		slot := floorDiv(ts, int64(s.opt.Partition))
 		if s.cur && slot > s.curSlot {
-			if err := s.sealCurrent(); err != nil {
+			if err := s.sealInBackground(); err != nil {
 				return s.refuse(s.fail(err))
 			}
 			s.enforce()
@@ -343,6 +361,12 @@ func (s *Store) afterAppend() error {
 		s.chunks = append(s.chunks, s.buf)
 		s.chunkOrd = append(s.chunkOrd, s.bufOrd)
 		s.buf, s.bufOrd, s.flushed = s.newChunk(), s.curOrd, 0
+		if s.opt.MaxOpenBytes > 0 && s.curBytes >= s.opt.MaxOpenBytes {
+			s.stats.EarlySeals++
+			if err := s.sealInBackground(); err != nil {
+				s.fail(err)
+			}
+		}
 	}
 	return nil
 }

@@ -196,3 +196,39 @@ func TestResyncTornTailOnly(t *testing.T) {
 		t.Fatalf("clean %d of %d, report %+v", len(clean), whole, rep)
 	}
 }
+
+// A crash during a seal: after CHAIN named the new partition but before its
+// log was removed, or before CHAIN was written. Either way the next Open
+// ends with each partition sealed once and verify passes.
+func TestInterruptedSealCompleted(t *testing.T) {
+	for _, committed := range []bool{true, false} {
+		dir := t.TempDir()
+		s := openTest(t, dir, Options{})
+		calls := fill(t, s, newGenerator(23, t0+int64(30*time.Minute), int64(time.Second)), 200)
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		wal, _ := os.ReadFile(walPath(dir, 1))
+		cps, _ := os.ReadFile(dir + "/" + checkpointFile)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(walPath(dir, 1), wal, 0o644) // the log was not removed yet
+		if !committed {                           // CHAIN (the first) and the seal's checkpoint were not written yet
+			os.Remove(dir + "/" + chainFile)
+			os.WriteFile(dir+"/"+checkpointFile, cps, 0o644)
+		}
+		s = openTest(t, dir, Options{})
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if p := s.Partitions(); len(p) != 1 {
+			t.Fatalf("committed=%v: %d partitions", committed, len(p))
+		}
+		if v, err := Verify(dir); err != nil || !v.OK() {
+			t.Fatalf("committed=%v: verify %+v %v", committed, v, err)
+		}
+		r, _ := Open(dir, Options{ReadOnly: true})
+		checkAll(t, r, calls)
+	}
+}

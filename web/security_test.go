@@ -258,7 +258,9 @@ func TestLoginCrossSiteRefused(t *testing.T) {
 		{map[string]string{"Origin": "http://evil.example"}, 403},
 		{map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
 		{map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "http://" + host}, 403},
+		{map[string]string{"Origin": "null"}, 403},
 		{map[string]string{"Origin": "http://" + host, "Sec-Fetch-Site": "same-origin"}, 200},
+		{map[string]string{"Origin": "https://" + host, "Sec-Fetch-Site": "same-origin"}, 200}, // behind a TLS proxy
 		{nil, 200}, // curl: no browser headers
 	} {
 		res, b := e.do("POST", "/api/login", func(r *http.Request) {

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -246,12 +247,11 @@ func crossSite(r *http.Request) string {
 		return "cross-site request refused (Sec-Fetch-Site: " + sfs + ")"
 	}
 	if o := r.Header.Get("Origin"); o != "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		if o != scheme+"://"+r.Host {
-			return "cross-origin request refused (Origin " + o + " is not " + scheme + "://" + r.Host + ")"
+		// The host must be this server's; the scheme may differ, so the
+		// daemon works behind a TLS-terminating proxy that keeps Host.
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) || (u.Scheme != "http" && u.Scheme != "https") {
+			return "cross-origin request refused (Origin " + o + " is not this server, " + r.Host + ")"
 		}
 	}
 	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {

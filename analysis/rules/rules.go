@@ -353,6 +353,10 @@ func (e *Engine) Stats() Stats {
 // TransitStats returns the transit correlator's counters (cheaper than Stats).
 func (e *Engine) TransitStats() transit.Stats { return e.transit.Stats() }
 
+// RouteOverflow counts calls the route rules did not follow because their
+// table of routes was full (cheaper than Stats).
+func (e *Engine) RouteOverflow() uint64 { return e.routes.overflow }
+
 func (e *Engine) normalise(p *analysis.PartyNumber, out *numplan.Result) bool {
 	*out = numplan.Result{}
 	if p == nil {

@@ -88,7 +88,6 @@ type Correlator struct {
 	head, tail *entry // FIFO
 	free       []*entry
 	stats      Stats
-	res        numplan.Result
 	ra, rb     numplan.Result
 	buf        []byte
 }
@@ -125,21 +124,23 @@ func (t *Correlator) Stats() Stats {
 	return s
 }
 
-// key hashes the called number as the legs are compared: E.164 when the plan
-// normalises it, else the digits as signalled. ok is false without digits.
+// keyDigits is how many trailing digits of the called number index the
+// pending legs: the forms of one number (national, with 0, with the country
+// code, with 00) share them, so indexing needs no normalisation; a match is
+// then confirmed in E.164 (sameCalled).
+const keyDigits = 8
+
+// key hashes the last keyDigits digits of the called number. ok is false
+// without digits.
 func (t *Correlator) key(c *analysis.Call) (uint64, bool) {
 	if c.Called == nil || c.Called.Digits == "" {
 		return 0, false
 	}
-	t.res = numplan.Result{}
-	if t.cfg.Plan != nil {
-		t.buf = append(t.buf[:0], c.Called.Digits...)
-		t.cfg.Plan.Normalise(t.buf, c.Called.NAI, &t.res)
+	d := c.Called.Digits
+	if len(d) > keyDigits {
+		d = d[len(d)-keyDigits:]
 	}
-	if t.res.NE164 > 0 {
-		return maphash.Bytes(t.seed, t.res.Bytes()), true
-	}
-	return maphash.String(t.seed, c.Called.Digits) ^ 1, true
+	return maphash.String(t.seed, d), true
 }
 
 // Open registers an ingress call (analysis.AssemblerConfig.Open).

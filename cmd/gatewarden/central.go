@@ -48,15 +48,19 @@ func centralOptions(dsn, cluster string, cfg *config.Config) (central.Options, e
 
 func centralMain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("central", stdout, stderr)
-	fs.synopsis = "init --clickhouse DSN [--cluster NAME]"
-	fs.about = "Creates the central (province) store's database and tables where missing: on one server, or on every shard of a remote_servers cluster (local tables plus Distributed ones; no ZooKeeper needed). DSN: clickhouse://[user[:pass]@]host:port[,host:port]/database[?cluster=NAME&secure=true]."
+	fs.synopsis = "init|drop --clickhouse DSN [--cluster NAME] [--before YYYY-MM-DD]"
+	fs.about = "init creates the central (province) store's database and tables where missing: on one server, or on every shard of a remote_servers cluster (local tables plus Distributed ones; no ZooKeeper needed). drop removes every day partition older than --before on every shard (retention; 18.16 has no TTL). DSN: clickhouse://[user[:pass]@]host:port[,host:port]/database[?cluster=NAME&secure=true]."
 	dsn := fs.String("clickhouse", "", "central store DSN (required)")
 	cluster := fs.String("cluster", "", "remote_servers cluster: local tables on every shard plus Distributed tables")
+	before := fs.String("before", "", "drop: the first day kept (YYYY-MM-DD, UTC)")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "init" {
-		return fs.usageError("the one subcommand is init")
+	if fs.NArg() != 1 || fs.Arg(0) != "init" && fs.Arg(0) != "drop" {
+		return fs.usageError("say init or drop")
+	}
+	if (fs.Arg(0) == "drop") != (*before != "") {
+		return fs.usageError("--before goes with drop, and drop needs it")
 	}
 	if *dsn == "" {
 		return fs.usageError("--clickhouse is required")
@@ -72,6 +76,15 @@ func centralMain(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer c.Close()
+	if fs.Arg(0) == "drop" {
+		n, err := c.DropBefore(ctx, *before)
+		fmt.Fprintf(stdout, "dropped %s before %s\n", plural(n, "partition", "partitions"), *before)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden central: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	}
 	if err := c.Init(ctx); err != nil {
 		fmt.Fprintf(stderr, "gatewarden central: %v\n", err)
 		return exitFailed

@@ -95,7 +95,7 @@ func centralCounts(t *testing.T, c *central.Client, box string) map[string]uint6
 		where = "box = '" + box + "'"
 	}
 	out := map[string]uint64{}
-	for table, id := range map[string]string{"messages": "box, ref", "calls": "box, uid", "calls_by_called": "box, uid", "alerts": "box, uid"} {
+	for table, id := range map[string]string{"messages": "box, ref", "calls": "box, uid", "calls_by_called": "box, uid", "alerts": "box, uid", "manifests": "box, seq"} {
 		var n, final uint64
 		if err := c.Conn().QueryRow(context.Background(), fmt.Sprintf("SELECT uniqExact(%s) FROM %s.%s WHERE %s", id, db, table, where)).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -141,7 +141,7 @@ var pathScenario = [2]string{`calls:
     cause: 16
 `}
 
-func makeBox(t *testing.T, dir, name string, seed int64, calls int, scenario string) *boxFixture {
+func makeBox(t testing.TB, dir, name string, seed int64, calls int, scenario string) *boxFixture {
 	t.Helper()
 	b := &boxFixture{name: name, data: filepath.Join(dir, name, "store"), config: filepath.Join(dir, name, "gatewarden.yaml")}
 	os.MkdirAll(filepath.Join(dir, name), 0o755)
@@ -165,7 +165,9 @@ func makeBox(t *testing.T, dir, name string, seed int64, calls int, scenario str
 	if err := os.WriteFile(b.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := runReplayArgs(t, "--config", b.config, "--data", b.data, pcap)
+	var rout, rerr bytes.Buffer
+	code := replayMain([]string{"--config", b.config, "--data", b.data, pcap}, &rout, &rerr)
+	stderr := rerr.String()
 	if code != 0 {
 		t.Fatalf("replay %s: exit %d: %s", name, code, stderr)
 	}
@@ -330,6 +332,23 @@ func twoBoxes(t *testing.T, dsn string) {
 	if code := traceMain([]string{"--clickhouse", dsn, "--number", "13812345678", "--role", "called"}, &out, &errb); code != 0 ||
 		!strings.Contains(out.String(), "box=gw-a") || !strings.Contains(out.String(), "CALLER ID CHANGED") {
 		t.Errorf("table output:\n%s%s", out.String(), errb.String())
+	}
+
+	// Retention: the captures are of 2026-03-02; dropping before that day
+	// keeps everything, dropping before the next removes it all.
+	for _, tc := range []struct {
+		before string
+		left   bool
+	}{{"2026-03-02", true}, {"2026-03-03", false}} {
+		out.Reset()
+		errb.Reset()
+		if code := centralMain([]string{"drop", "--clickhouse", dsn, "--before", tc.before}, &out, &errb); code != 0 {
+			t.Fatalf("central drop: %s", errb.String())
+		}
+		n := centralCounts(t, c, "")
+		if (n["messages"] > 0) != tc.left || (n["calls"] > 0) != tc.left || (n["manifests"] > 0) != tc.left {
+			t.Errorf("drop --before %s: %v (%s)", tc.before, n, out.String())
+		}
 	}
 }
 
@@ -582,7 +601,8 @@ func TestCentralVerifyWitness(t *testing.T) {
 		code := verifyMain(append([]string{"--data", data}, args...), &out, &errb)
 		return out.String() + errb.String(), code
 	}
-	if out, code := verify(b.data, "--clickhouse", dsn); code != 0 || !strings.Contains(out, "central: box gw-v shipped 1 partition: 1 held") {
+	if out, code := verify(b.data, "--clickhouse", dsn); code != 0 || !strings.Contains(out, "central: box gw-v shipped 1 partition: 1 held") ||
+		!strings.Contains(out, "signed checkpoints checked; 0 problems") {
 		t.Fatalf("intact store: exit %d\n%s", code, out)
 	}
 
@@ -598,8 +618,9 @@ func TestCentralVerifyWitness(t *testing.T) {
 		t.Fatalf("the rewritten store must verify on its own: exit %d\n%s", code, out)
 	}
 	out, code := verify(other.data, "--clickhouse", dsn, "--format", "json")
-	if code != 1 || !strings.Contains(out, `"kind": "diverged"`) || !strings.Contains(out, `"ok": false`) {
-		t.Fatalf("rewritten store against the central witness: exit %d\n%s", code, out)
+	if code != 1 || !strings.Contains(out, `"kind": "diverged"`) || !strings.Contains(out, `"ok": false`) ||
+		!strings.Contains(out, "signed by key") {
+		t.Fatalf("rewritten store against the central witness (manifests and signed checkpoints): exit %d\n%s", code, out)
 	}
 	if out, code := verify(other.data, "--clickhouse", dsn, "--box", "nobody"); code != 1 || !strings.Contains(out, "no manifest of box nobody") {
 		t.Errorf("unknown box: exit %d\n%s", code, out)

@@ -158,6 +158,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 	g(uint64(p.transit.Pending), "gatewarden_transit_pending_legs")
 	c(p.transit.Linked, "gatewarden_transit_linked_total")
 	c(p.transit.Overflow, "gatewarden_transit_pending_overflow_total")
+	c(p.routeOverflow[0], "gatewarden_routes_overflow_total", label("table", "rules"))
+	c(p.routeOverflow[1], "gatewarden_routes_overflow_total", label("table", "kpi"))
 	c(p.asm.Evicted, "gatewarden_calls_evicted_total")
 	alertKeys := make([][2]string, 0, len(p.alerts))
 	for k := range p.alerts {
@@ -198,6 +200,10 @@ func (m *daemonMetrics) write(w io.Writer) {
 	for _, reason := range []string{retention.DropDiskFull, retention.DropWriteError, retention.DropClosed} {
 		c(ss.DroppedByReason[reason], "gatewarden_store_dropped_records_total", label("reason", reason))
 	}
+	g(uint64(ss.OpenLogBytes), "gatewarden_store_open_log_bytes")
+	g(uint64(ss.OpenIndexBytes), "gatewarden_store_open_index_bytes")
+	c(uint64(ss.OpenIndexEvictions), "gatewarden_store_open_index_evictions_total")
+	c(ss.EarlySeals, "gatewarden_store_early_seals_total")
 	parts := d.store.Partitions()
 	var bytes int64
 	for _, pm := range parts {

@@ -205,6 +205,9 @@ func (p *replayPipeline) summary() string {
 	if rs.Transit.Linked > 0 || rs.Transit.Overflow > 0 {
 		fmt.Fprintf(&b, " transit_linked=%d transit_pending_overflow=%d", rs.Transit.Linked, rs.Transit.Overflow)
 	}
+	if rs.RouteOverflow > 0 {
+		fmt.Fprintf(&b, " route_table_overflow=%d", rs.RouteOverflow)
+	}
 	return b.String()
 }
 

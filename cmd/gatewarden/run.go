@@ -935,15 +935,17 @@ type analysisStage struct {
 
 // published is the stage's counters as of its last publication.
 type published struct {
-	dec      decode.Stats
-	asm      analysis.AssemblerStats
-	open     int
-	msgs     map[string][256]uint64
-	calls    map[string][6]uint64
-	alerts   map[[2]string]uint64
-	routes   map[kpi.Key]kpi.RouteCounters
-	transit  transit.Stats
-	reloaded int
+	dec     decode.Stats
+	asm     analysis.AssemblerStats
+	open    int
+	msgs    map[string][256]uint64
+	calls   map[string][6]uint64
+	alerts  map[[2]string]uint64
+	routes  map[kpi.Key]kpi.RouteCounters
+	transit transit.Stats
+	// routes not followed because a table was full: route rules, KPI counters
+	routeOverflow [2]uint64
+	reloaded      int
 }
 
 func newAnalysisStage(d *daemon) *analysisStage {
@@ -1140,6 +1142,7 @@ func (st *analysisStage) publish() {
 		p.alerts[k] = v
 	}
 	p.routes, p.transit = st.routes.Snapshot(), st.eng.TransitStats()
+	p.routeOverflow = [2]uint64{st.eng.RouteOverflow(), st.routes.Overflow}
 	st.mu.Lock()
 	st.published = p
 	st.mu.Unlock()

@@ -99,8 +99,9 @@ func verifyMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: %s checked, %d removed by retention, %s\n",
 			status, plural(res.Partitions, "sealed partition", "sealed partitions"), res.Removed, plural(res.Open, "open log", "open logs"))
 		if witness != nil {
-			fmt.Fprintf(stdout, "central: box %s shipped %s: %d held with the shipped manifest, %d removed by retention (logged), %d diverged\n",
-				witness.Box, plural(witness.Shipped, "partition", "partitions"), witness.Matched, witness.Removed, len(witness.Problems))
+			fmt.Fprintf(stdout, "central: box %s shipped %s: %d held with the shipped manifest, %d removed by retention (logged); %s checked; %s\n",
+				witness.Box, plural(witness.Shipped, "partition", "partitions"), witness.Matched, witness.Removed,
+				plural(witness.Checkpoints, "signed checkpoint", "signed checkpoints"), plural(len(witness.Problems), "problem", "problems"))
 		}
 		fmt.Fprintf(stdout, "checkpoint signing key (Ed25519): %s\n", orNone(res.PublicKey))
 		cp := "none"

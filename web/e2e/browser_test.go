@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/pcaps/gen"
 	"github.com/gatewarden/gatewarden/retention"
 	"github.com/gatewarden/gatewarden/web"
 	"github.com/gatewarden/gatewarden/web/internal/fixture"
@@ -54,6 +55,28 @@ func TestBrowser(t *testing.T) {
 	defer st.Close()
 	if _, err := fixture.Replay(st, pcap, cfg); err != nil {
 		t.Fatal(err)
+	}
+	// Transit calls two hours later the same day, for the transit call page.
+	tpcap := filepath.Join(dir, "transit.pcap")
+	tstart := gen.DefaultStart.Add(2 * time.Hour)
+	tcalls, _ := gen.TransitScenarios(tstart.Add(time.Minute))
+	tf, err := os.Create(tpcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.Write(tf, nil, gen.Options{Seed: 2, Start: tstart, File: tpcap, Partners: gen.DefaultPartners(14),
+		Source: gen.NewSliceSource(tcalls)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixture.Replay(st, tpcap, cfg); err != nil {
+		t.Fatal(err)
+	}
+	stripped, err := st.QueryCalls(retention.Query{Rule: "cli.intl_marking_stripped", Limit: 1})
+	if err != nil || len(stripped) != 1 {
+		t.Fatalf("transit calls in the store: %d, %v", len(stripped), err)
 	}
 	hash, _ := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	h, err := web.New(st, web.Options{Config: web.Config{
@@ -265,6 +288,11 @@ func TestBrowser(t *testing.T) {
 	if names["calling.apri"] != "presentation restricted" { // the restricted-CLI call
 		t.Errorf("calling.apri named %q, want presentation restricted", names["calling.apri"])
 	}
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		must(pc.evaluate(`document.querySelector('#params tr[data-param="calling.nai"]').scrollIntoView(); true`, nil))
+		screenshot("params.png")
+		must(pc.evaluate(`window.scrollTo(0, 0); true`, nil))
+	}
 	// Times are in the display zone (Asia/Shanghai), UTC one click away.
 	var startLabel string
 	must(pc.evaluate(`document.getElementById("call-summary").textContent`, &startLabel))
@@ -318,12 +346,52 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(frag, "from=2026-03-02T00:00:00Z") || !strings.Contains(frag, "to=2026-03-03T00:00:00Z") || !strings.Contains(frag, "severity=critical") {
 		t.Errorf("filtering again lost the range: %s", frag)
 	}
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		screenshot("alerts.png")
+	}
+	// Paging: pages of 8 walk back through the feed and forward again.
+	// The pager appears when a page has loaded: the old one is removed
+	// before each move, so a wait never reads the previous page.
+	dropPager := `(document.getElementById("alerts-pager") || document.createElement("i")).remove(); true`
+	must(pc.evaluate(dropPager, nil))
+	navigate(base + "/#/alerts?limit=8")
+	must(pc.waitFor(`location.hash.endsWith("limit=8") && document.getElementById("alerts-pager")`, 15*time.Second))
+	var firstPage []string
+	must(pc.evaluate(`[...document.querySelectorAll("#alerts table tbody tr")].map(r => r.textContent)`, &firstPage))
+	seenRows := map[string]bool{}
+	for _, r := range firstPage {
+		seenRows[r] = true
+	}
+	for page := 1; ; page++ {
+		var older bool
+		must(pc.evaluate(`!!document.getElementById("alerts-older")`, &older))
+		if !older {
+			break
+		}
+		must(pc.evaluate(`document.getElementById("alerts-older").click(); `+dropPager, nil))
+		must(pc.waitFor(fmt.Sprintf(`location.hash.includes("offset=%d") && document.getElementById("alerts-pager")`, page*8), 15*time.Second))
+		var rowsNow []string
+		must(pc.evaluate(`[...document.querySelectorAll("#alerts table tbody tr")].map(r => r.textContent)`, &rowsNow))
+		for _, r := range rowsNow {
+			if seenRows[r] {
+				t.Errorf("page %d repeats an alert: %.80s", page, r)
+			}
+			seenRows[r] = true
+		}
+	}
+	if len(seenRows) != allAlerts || len(firstPage) != 8 {
+		t.Errorf("paging by 8 showed %d alerts (first page %d), the feed has %d", len(seenRows), len(firstPage), allAlerts)
+	}
+	must(pc.evaluate(`document.getElementById("alerts-newer").click(); `+dropPager, nil))
+	must(pc.waitFor(`document.getElementById("alerts-older") && document.getElementById("alerts-pager")`, 15*time.Second))
+
 	// RFC 3339 with an offset and a time without one (UTC) fill the search form too.
 	for _, c := range []struct{ param, want string }{
 		{"2026-03-02T09:00:00%2B08:00", "2026-03-02T09:00"},
 		{"2026-03-02T01:00", "2026-03-02T09:00"},
 		{"2026-03-02T01:00:00Z", "2026-03-02T09:00"},
 	} {
+		must(pc.evaluate(`(document.getElementById("search-form") || document.createElement("i")).remove(); true`, nil))
 		navigate(base + "/#/search?number=" + number + "&from=" + c.param)
 		must(pc.waitFor(`document.getElementById("search-form") && document.readyState === "complete"`, 15*time.Second))
 		var got string
@@ -347,6 +415,20 @@ func TestBrowser(t *testing.T) {
 	must(pc.waitFor(`document.querySelector("#scorecard") && document.querySelector(".chart svg rect.bar")`, 15*time.Second))
 	// Route quality: a row per link and direction, and the hourly ASR/NER chart.
 	must(pc.waitFor(`document.querySelector("#route-kpi table tbody tr") && document.querySelector("#route-kpi svg polyline.kpi.asr")`, 15*time.Second))
+
+	// A transit call's page names its other leg and what the gateway changed;
+	// the link leads to the ingress leg, whose page points back.
+	navigate(base + "/#/call/" + web.CallID(stripped[0].Ref))
+	must(pc.waitFor(`document.querySelector("#call-transit tr.changed") && document.querySelector("#call-transit a")`, 15*time.Second))
+	var transitText string
+	must(pc.evaluate(`document.getElementById("call-transit").textContent + document.getElementById("call-summary").textContent`, &transitText))
+	for _, want := range []string{"this is the egress leg", "calling nai", "intl-pacific", "Origin country"} {
+		if !strings.Contains(transitText, want) {
+			t.Errorf("transit call page lacks %q: %q", want, transitText)
+		}
+	}
+	must(pc.evaluate(`document.querySelector("#call-transit a").click(); true`, nil))
+	must(pc.waitFor(`document.querySelector("#call-transit h3") && document.querySelector("#call-transit h3").textContent.includes("ingress leg")`, 15*time.Second))
 	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
 		screenshot("scorecard.png")
 	}

@@ -344,16 +344,15 @@ function transitPanel(c) {
 
 // ---------- alerts ----------
 
-const alertPageSize = 100;
-
 async function alertsPage() {
   setNav("alerts");
   const p = hashParams();
+  const alertPageSize = Math.min(1000, Math.max(1, parseInt(p.get("limit") || "100", 10) || 100));
   const offset = Math.max(0, parseInt(p.get("offset") || "0", 10) || 0);
   const sev = p.get("severity") || "";
   const go = (extra) => {
     const params = {from: fromInputTime(form.from.value), to: fromInputTime(form.to.value), rule: form.rule.value,
-      severity: form.severity.value, partner: form.partner.value};
+      severity: form.severity.value, partner: form.partner.value, limit: p.get("limit") || ""};
     location.hash = "#/alerts?" + query(Object.assign(params, extra || {}));
   };
   const form = h("form", {class: "panel", id: "alerts-form", onsubmit: (ev) => { ev.preventDefault(); go(); }},
@@ -434,7 +433,7 @@ function chartSVG(series) {
   });
   svg.append(s("polyline", {class: "alerts", points: series.map((p, i) => `${L + (i + 0.5) * bw},${y(p.alerts)}`).join(" ")}));
   const step = Math.max(1, Math.ceil(n / 8));
-  for (let i = 0; i < n; i += step) svg.append(s("text", {x: L + i * bw, y: H - 12}, series[i].t.slice(5, 13).replace("T", " ") + "h"));
+  for (let i = 0; i < n; i += step) svg.append(s("text", {x: L + i * bw, y: H - 12}, shortTS(series[i].t).slice(5, 13) + "h"));
   return svg;
 }
 
@@ -457,7 +456,7 @@ function kpiChartSVG(rows) {
     }
   }
   const step = Math.max(1, Math.ceil(n / 8));
-  for (let i = 0; i < hours.length; i += step) svg.append(s("text", {x: x(i), y: H - 12, "text-anchor": n === 1 ? "middle" : i === 0 ? "start" : "middle"}, hours[i].slice(5, 13).replace("T", " ") + "h"));
+  for (let i = 0; i < hours.length; i += step) svg.append(s("text", {x: x(i), y: H - 12, "text-anchor": n === 1 ? "middle" : i === 0 ? "start" : "middle"}, shortTS(hours[i]).slice(5, 13) + "h"));
   return svg;
 }
 
