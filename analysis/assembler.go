@@ -47,6 +47,9 @@ type AssemblerConfig struct {
 	// Partner names the partner owning an address or point code, "" if none.
 	// Either argument may be zero/invalid. Nil means no partners.
 	Partner func(addr netip.Addr, pc uint32) string
+	// SIPPartner names the partner owning a SIP endpoint (address and
+	// port); nil means Partner with the address alone.
+	SIPPartner func(ap netip.AddrPort) string
 	// Open is called when an IAM has opened a call and filled its record
 	// (the called number may still grow by SAMs). The call is open.
 	Open func(*Call)

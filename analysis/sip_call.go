@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"hash/maphash"
+	"net/netip"
 	"strconv"
 
 	"github.com/gatewarden/gatewarden/decode"
@@ -198,10 +199,14 @@ func (a *Assembler) openSIP(key circuitKey, m *decode.Message) {
 	c.ID = a.strs.string(a.idBuf)
 	c.Link = a.linkName(m)
 	oc.callerTag = maphash.Bytes(a.seed, s.From.Tag)
-	if a.cfg.Partner != nil {
-		if p := a.cfg.Partner(m.Src.Addr(), 0); p != "" {
+	partner := a.cfg.SIPPartner
+	if partner == nil && a.cfg.Partner != nil {
+		partner = func(ap netip.AddrPort) string { return a.cfg.Partner(ap.Addr(), 0) }
+	}
+	if partner != nil {
+		if p := partner(m.Src); p != "" {
 			c.Partner, c.Direction = p, DirectionIngress
-		} else if p := a.cfg.Partner(m.Dst.Addr(), 0); p != "" {
+		} else if p := partner(m.Dst); p != "" {
 			c.Partner, c.Direction = p, DirectionEgress
 		}
 	}

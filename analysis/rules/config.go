@@ -58,6 +58,11 @@ func PartnerFunc(cfg *config.Config) func(addr netip.Addr, pc uint32) string {
 	return cfg.PartnerName
 }
 
+// SIPPartnerFunc is the analysis.AssemblerConfig.SIPPartner of cfg.
+func SIPPartnerFunc(cfg *config.Config) func(ap netip.AddrPort) string {
+	return cfg.SIPPartnerName
+}
+
 // LinkPCBits maps each partner address whose point-code width differs from
 // the configuration's default to that width (decode.Config.LinkPCBits).
 func LinkPCBits(cfg *config.Config) map[netip.Addr]uint8 {

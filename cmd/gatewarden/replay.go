@@ -32,6 +32,7 @@ const replayMaxFileCount = 65535
 type replaySetup struct {
 	rules      rules.Settings
 	partner    func(addr netip.Addr, pc uint32) string
+	sipPartner func(ap netip.AddrPort) string
 	pcBits     uint8
 	linkPCBits map[netip.Addr]uint8
 }
@@ -61,10 +62,11 @@ func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer, store *reten
 	}
 	p.eng = rules.New(setup.rules, p.writeAlert)
 	p.asm = analysis.NewAssembler(analysis.AssemblerConfig{
-		Partner: setup.partner,
-		Open:    p.eng.Open,
-		Setup:   p.eng.Setup,
-		Close:   p.closeCall,
+		Partner:    setup.partner,
+		SIPPartner: setup.sipPartner,
+		Open:       p.eng.Open,
+		Setup:      p.eng.Setup,
+		Close:      p.closeCall,
 	})
 	handler := p.asm.Feed
 	if store != nil {
@@ -349,6 +351,7 @@ func loadReplaySetup(path string) (*replaySetup, error) {
 	return &replaySetup{
 		rules:      rules.FromConfig(cfg, blocklist),
 		partner:    rules.PartnerFunc(cfg),
+		sipPartner: rules.SIPPartnerFunc(cfg),
 		pcBits:     cfg.PointCodeBits,
 		linkPCBits: rules.LinkPCBits(cfg),
 	}, nil

@@ -955,10 +955,11 @@ func newAnalysisStage(d *daemon) *analysisStage {
 	st.blocklist = st.gen.blocklist
 	st.asm = analysis.NewAssembler(analysis.AssemblerConfig{
 		// Through the stage, not the generation: a reload swaps what these see.
-		Partner: func(addr netip.Addr, pc uint32) string { return st.gen.cfg.PartnerName(addr, pc) },
-		Open:    func(c *analysis.Call) { st.eng.Open(c) },
-		Setup:   func(c *analysis.Call) { st.eng.Setup(c) },
-		Close:   st.onClose,
+		Partner:    func(addr netip.Addr, pc uint32) string { return st.gen.cfg.PartnerName(addr, pc) },
+		SIPPartner: func(ap netip.AddrPort) string { return st.gen.cfg.SIPPartnerName(ap) },
+		Open:       func(c *analysis.Call) { st.eng.Open(c) },
+		Setup:      func(c *analysis.Call) { st.eng.Setup(c) },
+		Close:      st.onClose,
 	})
 	st.dec = st.newDecoder()
 	st.publish()
