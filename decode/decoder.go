@@ -159,6 +159,21 @@ func (d *Decoder) pcBits() uint8 {
 	return d.cfg.PCBits
 }
 
+// noteISUP counts what a delivered ISUP message lost: signals beyond
+// MaxDigits, a faulty optional part (said like a drop so it reaches stderr
+// and metrics).
+func (d *Decoder) noteISUP(u *ISUP) {
+	if u.digitsTruncated() {
+		d.stats.ISUPDigitsTruncated++
+	}
+	if e := u.OptionalError; e != ReasonNone {
+		d.stats.ISUPOptionalErrors++
+		if d.eh != nil {
+			d.eh(d.frame.Source, d.frame.Frame, e)
+		}
+	}
+}
+
 // deliverISUP decodes the ISUP (or BICC, by m.Protocol) part of m (m.Label
 // and m.MTP3 already set) and hands it to the handler.
 func (d *Decoder) deliverISUP(m *Message, isup []byte) {
@@ -173,16 +188,7 @@ func (d *Decoder) deliverISUP(m *Message, isup []byte) {
 	}
 	switch r {
 	case ReasonNone:
-		if m.ISUP.digitsTruncated() {
-			d.stats.ISUPDigitsTruncated++
-		}
-		if e := m.ISUP.OptionalError; e != ReasonNone {
-			// Delivered, but said like a drop so it reaches stderr and metrics.
-			d.stats.ISUPOptionalErrors++
-			if d.eh != nil {
-				d.eh(d.frame.Source, d.frame.Frame, e)
-			}
-		}
+		d.noteISUP(&m.ISUP)
 	case SkipISUPUnknownType:
 		// Delivered all the same: the CIC and type still matter to the call.
 		d.stats.UnknownISUPTypes++

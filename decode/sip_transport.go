@@ -71,6 +71,14 @@ func (d *Decoder) sctpSIP(p []byte) bool {
 	return sp == portSIP || dp == portSIP || sp == portSIPTLS || dp == portSIPTLS || looksLikeSIP(p)
 }
 
+// ITUISUPBody reports whether an application/ISUP body of this version (or
+// base) parameter is ITU-T ISUP (itu-t*, national ITU variants such as the
+// French "spirou", or no version), which the ISUP decoder reads, rather than
+// ANSI ISUP (ansi*, gr317), which it does not. tshark decides the same way.
+func ITUISUPBody(version []byte) bool {
+	return !hasPrefixFold(version, "ansi") && !hasPrefixFold(version, "gr317")
+}
+
 // deliverSIP parses one SIP message, decodes an application/ISUP body, and
 // hands the message to the handler.
 func (d *Decoder) deliverSIP(t Transport, src, dst netip.AddrPort, p []byte, datagram bool) {
@@ -105,7 +113,7 @@ func (d *Decoder) deliverSIP(t Transport, src, dst netip.AddrPort, p []byte, dat
 // failure counted like a faulty optional part.
 func (d *Decoder) sipISUP(m *Message) {
 	s := &m.SIP
-	if hasPrefixFold(s.ISUPVersion, "ansi") || hasPrefixFold(s.ISUPVersion, "gr317") {
+	if !ITUISUPBody(s.ISUPVersion) {
 		m.Protocol = ProtocolSIPT
 		d.count(SkipSIPISUPVariant)
 		return
@@ -120,14 +128,6 @@ func (d *Decoder) sipISUP(m *Message) {
 		d.count(r)
 		return
 	}
-	if m.ISUP.digitsTruncated() {
-		d.stats.ISUPDigitsTruncated++
-	}
-	if e := m.ISUP.OptionalError; e != ReasonNone {
-		d.stats.ISUPOptionalErrors++
-		if d.eh != nil {
-			d.eh(d.frame.Source, d.frame.Frame, e)
-		}
-	}
+	d.noteISUP(&m.ISUP)
 	m.HasISUP = true
 }

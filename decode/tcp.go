@@ -387,13 +387,7 @@ func (d *Decoder) newStream(key tcpKey) *tcpStream {
 	}
 	st.key = key
 	t.m[key] = st
-	st.next = t.head
-	if t.head != nil {
-		t.head.prev = st
-	} else {
-		t.tail = st
-	}
-	t.head = st
+	t.pushFront(st)
 	return st
 }
 
@@ -440,6 +434,10 @@ func (t *tcpState) touch(st *tcpStream) {
 		return
 	}
 	t.unlink(st)
+	t.pushFront(st)
+}
+
+func (t *tcpState) pushFront(st *tcpStream) {
 	st.next = t.head
 	if t.head != nil {
 		t.head.prev = st

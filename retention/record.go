@@ -371,7 +371,7 @@ func DecodeSIP(m *Message, out *decode.Message) (bool, decode.Reason) {
 	if !s.HasISUP {
 		return true, decode.ReasonNone
 	}
-	if hasPrefixFold(s.ISUPVersion, "ansi") || hasPrefixFold(s.ISUPVersion, "gr317") {
+	if !decode.ITUISUPBody(s.ISUPVersion) {
 		out.Protocol = decode.ProtocolSIPT
 		return true, decode.ReasonNone
 	}
@@ -381,20 +381,4 @@ func DecodeSIP(m *Message, out *decode.Message) (bool, decode.Reason) {
 	}
 	out.HasISUP = true
 	return true, decode.ReasonNone
-}
-
-func hasPrefixFold(b []byte, p string) bool {
-	if len(b) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != p[i] {
-			return false
-		}
-	}
-	return true
 }
