@@ -128,6 +128,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 	p := d.stage.snapshot()
 	c(p.dec.Frames, "gatewarden_decode_frames_total")
 	c(p.dec.Messages, "gatewarden_decode_messages_total")
+	c(p.dec.SIPMessages, "gatewarden_decode_sip_messages_total")
+	c(p.dec.TCPStreamsEvicted, "gatewarden_decode_tcp_streams_evicted_total")
 	for r := decode.Reason(1); r < decode.NumReasons; r++ {
 		name := "gatewarden_decode_skipped_total"
 		if r.IsDrop() {

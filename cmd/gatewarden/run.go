@@ -1159,8 +1159,12 @@ func (st *analysisStage) snapshot() published {
 // to the assembler.
 func (st *analysisStage) onMessage(m *decode.Message) {
 	cfg := st.gen.cfg
-	partner := cfg.PartnerName(m.Src.Addr(), m.Label.OPC)
-	if partner == "" {
+	var partner string
+	if m.Transport.IsSIP() {
+		if partner = cfg.SIPPartnerName(m.Src); partner == "" {
+			partner = cfg.SIPPartnerName(m.Dst)
+		}
+	} else if partner = cfg.PartnerName(m.Src.Addr(), m.Label.OPC); partner == "" {
 		partner = cfg.PartnerName(m.Dst.Addr(), m.Label.DPC)
 	}
 	if partner != st.lastPartner || st.lastCounts == nil {
@@ -1171,7 +1175,9 @@ func (st *analysisStage) onMessage(m *decode.Message) {
 		}
 		st.lastPartner, st.lastCounts = partner, c
 	}
-	st.lastCounts[m.ISUP.Type]++
+	if m.HasISUP { // ISUP messages by type; SIP has gatewarden_decode_sip_messages_total
+		st.lastCounts[m.ISUP.Type]++
+	}
 	if err := st.d.store.AddMessage(m, st.source); err != nil {
 		st.storeError(err)
 	}
