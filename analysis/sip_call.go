@@ -192,6 +192,7 @@ func (a *Assembler) openSIP(key circuitKey, m *decode.Message) {
 	c.Protocol = m.Protocol
 	c.CIC = decode.SIPDialogCode(s.CallID)
 	c.Messages = 1
+	c.Ref = a.ref
 	a.idBuf = strconv.AppendUint(a.idBuf[:0], uint64(m.Source), 10)
 	a.idBuf = append(a.idBuf, ':')
 	a.idBuf = strconv.AppendUint(a.idBuf, m.Frame, 10)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gatewarden/gatewarden/pcaps/gen"
@@ -28,6 +29,7 @@ func runGen(args []string) int {
 	ipv6 := fs.Bool("ipv6", false, "with --sip: IPv6")
 	mtu := fs.Int("mtu", 0, "with --sip over udp: fragment IPv4 datagrams longer than this (default 1500)")
 	segment := fs.Int("segment", 0, "with --sip over tcp: bytes per TCP segment, so longer messages span segments (default 1460)")
+	mix := fs.String("mix", "", "traffic mix of the random calls: "+strings.Join(gen.Mixes, ", ")+" (empty: default)")
 	bicc := fs.Bool("bicc", false, "BICC (SI 13, 32-bit call instance codes) with a softswitch partner instead of ISUP with the default partners")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
@@ -42,6 +44,17 @@ func runGen(args []string) int {
 		return writeSIPCapture(gen.SIPOptions{Seed: *seed, Calls: *calls, Transport: *sipTransport, IPv6: *ipv6, MTU: *mtu, Segment: *segment}, *out, *truth)
 	}
 	opt := gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), BICC: *bicc, File: *out}
+	if *mix != "" {
+		if *bicc || *scenario != "" {
+			return fs.usageError("--mix cannot be combined with --bicc or --scenario")
+		}
+		m, err := gen.MixOptions(*mix, *seed, *calls, uint8(*pcBits))
+		if err != nil {
+			return fs.usageError("%v", err)
+		}
+		m.File = *out
+		opt = m
+	}
 	if *scenario != "" {
 		f, err := os.Open(*scenario)
 		if err != nil {
@@ -102,8 +115,8 @@ func runGen(args []string) int {
 		fmt.Fprintln(os.Stderr, "gatewarden gen:", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %d packets, %d ISUP messages, %d calls (%d skipped), %d bundled packets, %d fragmented (%d across packets), %d retransmissions\n",
-		*out, sum.Packets, sum.Messages, sum.Calls, sum.SkippedCalls, sum.BundledPackets, sum.Fragmented, sum.FragmentedSplit, sum.Retransmissions)
+	fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %d packets, %d ISUP messages, %d calls (%d skipped), %d bundled packets, %d fragmented (%d across packets), %d retransmissions, %d non-ISUP chunks bundled\n",
+		*out, sum.Packets, sum.Messages, sum.Calls, sum.SkippedCalls, sum.BundledPackets, sum.Fragmented, sum.FragmentedSplit, sum.Retransmissions, sum.ExtraChunks)
 	return 0
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/internal/tsharkref"
 	"github.com/gatewarden/gatewarden/pcaps/gen"
+	"github.com/gatewarden/gatewarden/pipeline"
 )
 
 // BenchmarkReplaySIP runs the whole pipeline (decode with TCP reassembly,
@@ -35,7 +36,7 @@ func BenchmarkReplaySIP(b *testing.B) {
 	}
 	cfg := filepath.Join(dir, "gatewarden.yaml")
 	os.WriteFile(cfg, []byte(sipPartnerConfig), 0o644)
-	setup, err := loadReplaySetup(cfg)
+	setup, err := pipeline.LoadGeneration(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,13 +55,14 @@ func BenchmarkReplaySIP(b *testing.B) {
 				b.Fatal(err)
 			}
 			r.Close()
-			if st := p.dec.Stats(); st.SIPMessages != sum.Messages || st.Drops() != 0 {
+			ps := p.p.Stats()
+			if st := ps.Decode; st.SIPMessages != sum.Messages || st.Drops() != 0 {
 				b.Fatalf("decoded %d SIP messages of %d: %s", st.SIPMessages, sum.Messages, st.Summary())
 			}
-			if n := p.asm.Stats().Closed; n != sum.Calls {
+			if n := ps.Calls.Closed; n != sum.Calls {
 				b.Fatalf("%d calls closed, %d generated", n, sum.Calls)
 			}
-			messages += p.dec.Stats().Messages
+			messages += ps.Decode.Messages
 		}
 		b.StopTimer()
 		cpu := cpuSeconds() - cpu0
