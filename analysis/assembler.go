@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"hash/maphash"
 	"net/netip"
 	"strconv"
 	"unsafe"
@@ -124,7 +123,6 @@ type Assembler struct {
 	stats    AssemblerStats
 	idBuf    []byte
 	strs     strArena
-	seed     maphash.Seed // hashes SIP Call-IDs and tags
 	// links caches each link's name so calls on one link share the string.
 	links map[linkName]string
 	ref   uint64 // Ref of the message being fed (FeedRef)
@@ -151,7 +149,7 @@ func NewAssembler(cfg AssemblerConfig) *Assembler {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 4 * 3600 * second
 	}
-	return &Assembler{cfg: cfg, open: make(map[circuitKey]*openCall), seed: maphash.MakeSeed()}
+	return &Assembler{cfg: cfg, open: make(map[circuitKey]*openCall)}
 }
 
 // Stats returns the counters so far.

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"hash/maphash"
 	"net/netip"
 	"strconv"
 
@@ -24,10 +23,21 @@ const (
 	causeSIPUnspecified = 31 // normal, unspecified (Q.850), for an unmapped SIP status
 )
 
-// sipCallKey is the circuit key of a SIP call: the dialog's Call-ID, hashed.
+// sipCallKey is the circuit key of a SIP call: the dialog's Call-ID, hashed
+// (the same way in every process, so a saved state keeps its keys).
 func (a *Assembler) sipCallKey(callID []byte) circuitKey {
-	h := maphash.Bytes(a.seed, callID)
+	h := fnv64(callID)
 	return circuitKey{proto: decode.ProtocolSIP, pcLo: uint32(h), pcHi: uint32(h >> 32)}
+}
+
+// fnv64 is the 64-bit FNV-1a hash of b.
+func fnv64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 func (a *Assembler) feedSIP(m *decode.Message) {
@@ -63,7 +73,7 @@ func (a *Assembler) feedSIP(m *decode.Message) {
 		case decode.SIPBye:
 			a.completeSetup(oc)
 			side := SideCalled
-			if oc.callerTag == maphash.Bytes(a.seed, s.From.Tag) {
+			if oc.callerTag == fnv64(s.From.Tag) {
 				side = SideCalling
 			}
 			a.releaseSIP(oc, m, side, causeNormalClearing)
@@ -199,7 +209,7 @@ func (a *Assembler) openSIP(key circuitKey, m *decode.Message) {
 	a.idBuf = append(a.idBuf, ":sip"...)
 	c.ID = a.strs.string(a.idBuf)
 	c.Link = a.linkName(m)
-	oc.callerTag = maphash.Bytes(a.seed, s.From.Tag)
+	oc.callerTag = fnv64(s.From.Tag)
 	partner := a.cfg.SIPPartner
 	if partner == nil && a.cfg.Partner != nil {
 		partner = func(ap netip.AddrPort) string { return a.cfg.Partner(ap.Addr(), 0) }

@@ -26,7 +26,7 @@ func sipMessage(t *testing.T, ts int64, src, dst string, text string) *decode.Me
 // 487 is released by the caller after alerting: no answer.
 func TestSIPCallHeaders(t *testing.T) {
 	var got []analysis.Call
-	asm := analysis.NewAssembler(analysis.AssemblerConfig{
+	cfg := analysis.AssemblerConfig{
 		SIPPartner: func(ap netip.AddrPort) string {
 			if ap == netip.MustParseAddrPort("192.0.2.50:5070") {
 				return "carrier-b"
@@ -45,13 +45,24 @@ func TestSIPCallHeaders(t *testing.T) {
 			k.Calling, k.Called, k.Redirecting, k.OriginalCalled = cp(c.Calling), cp(c.Called), cp(c.Redirecting), cp(c.OriginalCalled)
 			got = append(got, k)
 		},
-	})
+	}
+	asm := analysis.NewAssembler(cfg)
 	a, b := "192.0.2.50:5070", "10.20.0.7:5060"
 	hdr := "Call-ID: c1\nFrom: <sip:anonymous@anonymous.invalid>;tag=f1\nTo: <tel:85212345;phone-context=+852>\n"
 	asm.Feed(sipMessage(t, 1e9, a, b, "INVITE tel:85212345;phone-context=+852 SIP/2.0\n"+hdr+
 		"CSeq: 1 INVITE\nP-Asserted-Identity: <tel:+44-20-7946-0000>\nPrivacy: id\n"+
 		"History-Info: <sip:+85299990000@hk.example>;index=1, <tel:85212345;phone-context=+852>;index=1.1\n\n"))
 	asm.Feed(sipMessage(t, 2e9, b, a, "SIP/2.0 180 Ringing\n"+hdr+"CSeq: 1 INVITE\n\n"))
+	// A restart in the middle: the dialog continues from the saved state.
+	asm = analysis.NewAssembler(cfg)
+	if err := asm.RestoreState(saved(t, cfg, func(x *analysis.Assembler) {
+		x.Feed(sipMessage(t, 1e9, a, b, "INVITE tel:85212345;phone-context=+852 SIP/2.0\n"+hdr+
+			"CSeq: 1 INVITE\nP-Asserted-Identity: <tel:+44-20-7946-0000>\nPrivacy: id\n"+
+			"History-Info: <sip:+85299990000@hk.example>;index=1, <tel:85212345;phone-context=+852>;index=1.1\n\n"))
+		x.Feed(sipMessage(t, 2e9, b, a, "SIP/2.0 180 Ringing\n"+hdr+"CSeq: 1 INVITE\n\n"))
+	})); err != nil {
+		t.Fatal(err)
+	}
 	asm.Feed(sipMessage(t, 5e9, a, b, "CANCEL tel:85212345;phone-context=+852 SIP/2.0\n"+hdr+"CSeq: 1 CANCEL\n\n"))
 	asm.Feed(sipMessage(t, 5.01e9, b, a, "SIP/2.0 200 OK\n"+hdr+"CSeq: 1 CANCEL\n\n"))
 	asm.Feed(sipMessage(t, 5.02e9, b, a, "SIP/2.0 487 Request Terminated\n"+hdr+"CSeq: 1 INVITE\n\n"))
@@ -75,4 +86,13 @@ func TestSIPCallHeaders(t *testing.T) {
 	if c.Outcome != analysis.OutcomeNoAnswer || c.ReleasedBy != analysis.SideCalling || c.Alerting != 2e9 || c.Release != 5e9 || c.Messages != 6 {
 		t.Errorf("outcome %v released by %v alerting %d release %d messages %d", c.Outcome, c.ReleasedBy, c.Alerting, c.Release, c.Messages)
 	}
+}
+
+// saved is the state of a fresh assembler fed by feed.
+func saved(t *testing.T, cfg analysis.AssemblerConfig, feed func(*analysis.Assembler)) []byte {
+	t.Helper()
+	cfg.Close = nil
+	x := analysis.NewAssembler(cfg)
+	feed(x)
+	return x.AppendState(nil)
 }
