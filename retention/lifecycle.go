@@ -104,6 +104,12 @@ func (s *Store) load() error {
 		if err := s.finishInterruptedSeals(); err != nil {
 			return err
 		}
+		// A line cut by a crash is cut off, so the next one starts on its own.
+		for _, name := range []string{checkpointFile, removedFile} {
+			if err := cutPartialLine(filepath.Join(s.dir, name)); err != nil {
+				return err
+			}
+		}
 	}
 	mseqs, err := listSeqs(s.dir, ".manifest")
 	if err != nil {
@@ -156,6 +162,10 @@ func (s *Store) load() error {
 	}
 	s.leftover = wseqs
 	s.enforce()
+	if missing := s.missingNumberEntries(); len(missing) > 0 {
+		s.nixWG.Add(1)
+		go s.rebuildNumberIndex(missing)
+	}
 	if err := s.sealLeftovers(); err != nil {
 		s.fail(err)
 	}
@@ -305,6 +315,8 @@ func (s *Store) Close() error {
 		errs = append(errs, s.stall)
 	}
 	s.enforce()
+	s.nixStop.Store(true)
+	s.nixWG.Wait()
 	s.release()
 	s.segs.closeAll()
 	s.spare = nil

@@ -88,6 +88,15 @@ type frameRec struct {
 	warm     bool // precedes the committed position: rebuilds decoder state only
 }
 
+// A batch's data space: batchBytesPerFrame for each of its frames (SIGTRAN
+// frames are mostly under 300 octets; a batch whose space runs out is handed
+// on early), and never less than minBatchBytes, so that any frame up to a
+// 64 KiB GRO aggregate fits an empty batch.
+const (
+	batchBytesPerFrame = 256
+	minBatchBytes      = 128 << 10
+)
+
 // frameBatch carries frames from capture to analysis. Batches come from a
 // fixed pool and go back to it once analysed.
 type frameBatch struct {
@@ -292,6 +301,9 @@ func startDaemon(configPath string, gen *pipeline.Generation, log *slog.Logger) 
 		return nil, err
 	}
 	cpSinks.Store(d.alerts)
+	if err := d.store.Checkpoint(); err != nil { // the head at start, to the sinks too
+		log.Error("store checkpoint at start", "err", err)
+	}
 	if dc.HEP.Address != "" {
 		if d.hep, err = deliver.NewHEPMirror(dc.HEP.Address, dc.HEP.AgentID, dc.HEP.Password, dc.HEP.Queue); err != nil {
 			return nil, fmt.Errorf("hep: %w", err)
@@ -307,7 +319,7 @@ func startDaemon(configPath string, gen *pipeline.Generation, log *slog.Logger) 
 	d.queue = make(chan *frameBatch, dc.QueueBatches)
 	poolSize := dc.QueueBatches + producers + 2
 	d.free = make(chan *frameBatch, poolSize)
-	dataCap := max(dc.BatchFrames*2048, 128<<10)
+	dataCap := max(dc.BatchFrames*batchBytesPerFrame, minBatchBytes)
 	for i := 0; i < poolSize; i++ {
 		d.free <- &frameBatch{recs: make([]frameRec, 0, dc.BatchFrames), data: make([]byte, 0, dataCap)}
 	}
