@@ -95,12 +95,14 @@ func (l *logLines) has(sub string) bool {
 func feedCounting(s *Store, g *generator, n int) (kept []*genCall, refused int) {
 	g.keep = true
 	ok := true
+	var l linker
 	g.run(n, func(m *decode.Message) {
-		if s.AddMessage(m, g.source) != nil {
+		if l.add(s, m, g.source) != nil {
 			refused++
 			ok = false
 		}
 	}, func(c *genCall, rec *analysis.Call) {
+		rec.Ref = l.ref(c.opc, c.dpc, c.cic)
 		if s.AddCall(rec) != nil {
 			refused++
 			ok = false
