@@ -232,6 +232,9 @@ func BenchmarkLookup(b *testing.B) {
 		{"calls", 160000 * scale, day},
 		{"30days/calls", 20000 * scale, 30 * 24 * time.Hour / time.Duration(20000*scale)},
 		{"30days/calls", 80000 * scale, 30 * 24 * time.Hour / time.Duration(80000*scale)},
+		// Six months of hourly partitions (4 320), each small: the cost of
+		// the partition count at the retention the brief asks for.
+		{"180days/calls", 43200 * scale, 180 * 24 * time.Hour / time.Duration(43200*scale)},
 	} {
 		shape.name += "=" + strconv.Itoa(shape.n)
 		b.Run(shape.name, func(b *testing.B) {

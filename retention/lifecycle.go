@@ -162,6 +162,10 @@ func (s *Store) load() error {
 	}
 	s.leftover = wseqs
 	s.enforce()
+	if missing := s.missingNumberEntries(); len(missing) > 0 {
+		s.nixWG.Add(1)
+		go s.rebuildNumberIndex(missing)
+	}
 	if err := s.sealLeftovers(); err != nil {
 		s.fail(err)
 	}
@@ -311,6 +315,8 @@ func (s *Store) Close() error {
 		errs = append(errs, s.stall)
 	}
 	s.enforce()
+	s.nixStop.Store(true)
+	s.nixWG.Wait()
 	s.release()
 	s.segs.closeAll()
 	s.spare = nil

@@ -275,9 +275,17 @@ func (s *Store) queryCalls(ctx context.Context, sn *snapshot, q Query) ([]CallRe
 		})
 	}()
 	var cands []Ref
+	var nf *numberFilter
+	if len(q.Numbers) > 0 {
+		nf = newNumberFilter(s, q.Numbers)
+		defer nf.close()
+	}
 	for _, v := range views {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if nf != nil && !nf.maybe(v) {
+			continue
 		}
 		seg, err := v.open(s, &sn.scratch)
 		if err != nil {

@@ -248,6 +248,9 @@ func (s *Store) sealFiles(seq uint32, log [][]byte, prev string, skipped int) (*
 	if !s.opt.NoSync {
 		_ = syncDir(s.dir)
 	}
+	if err := s.addNumberEntry(seq, m.SHA256, sum.numKeys, sum.numFilter); err != nil {
+		s.opt.Logf("retention: number index of partition %d not written (lookups read its segment; rebuilt at the next start): %v", seq, err)
+	}
 	return &partInfo{Manifest: m, hash: head.Manifest}, head, nil
 }
 

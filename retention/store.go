@@ -16,6 +16,7 @@ import (
 	"hash"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
@@ -52,6 +53,10 @@ type Options struct {
 	// recovery keeps only what a commit covers, so an open log written
 	// before the first commit is cut too.
 	Committed bool
+	// NoNumberIndex makes number lookups read every partition's segment
+	// instead of skipping those the number index rules out (numindex.go);
+	// for comparing the two. The index is still written.
+	NoNumberIndex bool
 	// Logf receives removals, recoveries and write errors. Default: discard.
 	Logf func(format string, args ...any)
 	// Errorf receives write failures and their end (writing resumed).
@@ -142,6 +147,9 @@ type Store struct {
 	memc    memCache
 	segs    segmentCache // open sealed segments, shared by queries
 	decoded decodedCache // their decoded blocks and index chunks
+	nix     numIndex     // the number index files (numindex.go)
+	nixWG   sync.WaitGroup
+	nixStop atomic.Bool
 
 	commitMu sync.Mutex // serialises Commit
 	commit   commitState
