@@ -51,6 +51,21 @@ func TestSCTPExtensionBackwardCompatible(t *testing.T) {
 	if got.PPID != 0 || got.SSN != 0 {
 		t.Errorf("block row 0: %+v", got)
 	}
+	// Streams interleave and SSNs wrap: each stream's step is its own.
+	multi := make([]walMessage, 4)
+	for i, x := range []struct{ stream, ssn uint16 }{{1, 65535}, {2, 7}, {1, 0}, {2, 8}} {
+		multi[i] = walMessage{Message: w.Message}
+		multi[i].Stream, multi[i].SSN, multi[i].PPID = x.stream, x.ssn, 3
+	}
+	if blk, err = decodeBlock(encodeBlock(nil, multi), 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range multi {
+		blk.message(i, &got)
+		if got.SSN != multi[i].SSN || got.Stream != multi[i].Stream || got.PPID != 3 {
+			t.Errorf("row %d: stream %d SSN %d, want %d %d", i, got.Stream, got.SSN, multi[i].Stream, multi[i].SSN)
+		}
+	}
 	// A block without the extension (as older stores wrote them).
 	rows[1].PPID, rows[1].SSN = 0, 0
 	plain := encodeBlock(nil, rows)

@@ -90,6 +90,10 @@ func keyOf(m *Message) assocKey {
 type segSummary struct {
 	Messages, Calls, Alerts int
 	MinTS, MaxTS            int64
+	// numKeys and numFilter are the partition's distinct numbers and their
+	// filter for the store's number index (numindex.go).
+	numKeys   int
+	numFilter []byte
 }
 
 func (s *segSummary) see(ts int64) {
@@ -234,6 +238,7 @@ func (b *segBuilder) finish(calls, alerts []kv) ([]byte, segSummary) {
 	sortKV(calls)
 	sortKV(alerts)
 	sum.Calls, sum.Alerts = len(calls), len(alerts)
+	sum.numKeys, sum.numFilter = len(numKV), numberFilterOf(seq, numKV)
 	for _, c := range calls {
 		if len(c.val) > 0 {
 			r := reader{b: c.val}
@@ -394,8 +399,12 @@ func encodeBlock(b []byte, rows []walMessage) []byte {
 			for i := range rows {
 				b = appendUvarint(b, uint64(rows[i].PPID))
 			}
+			// SSNs count up per stream of an association: store the step.
+			last := map[uint64]uint16{}
 			for i := range rows {
-				b = appendUvarint(b, uint64(rows[i].SSN))
+				k := uint64(idx[i])<<16 | uint64(rows[i].Stream)
+				b = appendVarint(b, int64(int16(rows[i].SSN-last[k])))
+				last[k] = rows[i].SSN
 			}
 			break
 		}
@@ -536,8 +545,11 @@ func decodeBlock(raw []byte, seq, first uint32) (*block, error) {
 		for i := range rows {
 			rows[i].ppid = uint32(r.uvarint())
 		}
+		last := map[uint64]uint16{}
 		for i := range rows {
-			rows[i].ssn = uint16(r.uvarint())
+			k := uint64(rows[i].assoc)<<16 | uint64(rows[i].stream)
+			rows[i].ssn = last[k] + uint16(int16(r.varint()))
+			last[k] = rows[i].ssn
 		}
 	}
 	if r.err != nil {

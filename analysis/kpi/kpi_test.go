@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/kpi"
@@ -109,5 +110,26 @@ func TestCountersAgreeWithTable(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { cs.Add(&analysis.Call{Partner: "p", Link: "l", Direction: analysis.DirectionEgress}) }); n != 0 {
 		t.Errorf("Add allocates %v times for a known route", n)
+	}
+}
+
+func TestCountersBounded(t *testing.T) {
+	cs := kpi.Counters{MaxRoutes: 2}
+	for _, link := range []string{"a", "b", "c", "a"} {
+		cs.Add(&analysis.Call{Partner: "p", Link: link, Direction: analysis.DirectionIngress})
+	}
+	if n := len(cs.Snapshot()); n != 2 || cs.Overflow != 1 {
+		t.Fatalf("%d routes, overflow %d", n, cs.Overflow)
+	}
+	cs.Add(&analysis.Call{Link: "d"}) // no partner: not a route
+	if cs.Overflow != 1 {
+		t.Fatalf("overflow %d", cs.Overflow)
+	}
+}
+
+// deploy/SIZING.md: about 2.1 KiB of counters per route.
+func TestRouteCountersSize(t *testing.T) {
+	if n := unsafe.Sizeof(kpi.RouteCounters{}); n > 2200 {
+		t.Fatalf("RouteCounters is %d B", n)
 	}
 }

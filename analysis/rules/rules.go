@@ -350,6 +350,10 @@ func (e *Engine) Stats() Stats {
 // TransitStats returns the transit correlator's counters (cheaper than Stats).
 func (e *Engine) TransitStats() transit.Stats { return e.transit.Stats() }
 
+// RouteOverflow counts calls the route rules did not follow because their
+// table of routes was full (cheaper than Stats).
+func (e *Engine) RouteOverflow() uint64 { return e.routes.overflow }
+
 func (e *Engine) normalise(p *analysis.PartyNumber, out *numplan.Result) bool {
 	*out = numplan.Result{}
 	if p == nil {
@@ -518,7 +522,7 @@ func (e *Engine) fire(c *analysis.Call, rule string, ts int64, count int, window
 	*a = analysis.Alert{
 		TS: ts, Rule: rule, Severity: e.severity[rule], Partner: c.Partner, Direction: c.Direction,
 		OPC: c.OPC, DPC: c.DPC, CIC: c.CIC, CallID: c.ID, Outcome: c.Outcome,
-		Count: count, WindowS: int(window / second), Detail: detail, OriginCountry: c.OriginCountry,
+		Count: count, WindowS: int(window / second), Detail: detail, OriginCountry: c.OriginCountry, CallRef: c.Ref,
 	}
 	if c.Calling != nil {
 		a.Calling = c.Calling.Digits

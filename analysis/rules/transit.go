@@ -48,6 +48,9 @@ func (e *Engine) Open(c *analysis.Call) {
 func (e *Engine) origin(c *analysis.Call) {
 	p := e.partners[c.Partner]
 	intlPartner := p != nil && p.Kind == KindInternational
+	if !intlPartner && (c.Calling == nil || c.Calling.NAI == naiNational || c.Calling.NAI == naiSubscriber) {
+		return // a national or local number from a domestic partner: home
+	}
 	r := &e.tin
 	*r = numplan.Result{}
 	if c.Calling != nil && c.Calling.Digits != "" && e.s.Plan != nil {

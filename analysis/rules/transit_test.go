@@ -1,8 +1,10 @@
 package rules
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/gatewarden/gatewarden/analysis"
 )
@@ -237,5 +239,29 @@ func TestTransitAcrossReconfigure(t *testing.T) {
 	}
 	if e.Stats().Transit.Linked != 1 {
 		t.Fatalf("stats %+v", e.Stats().Transit)
+	}
+}
+
+// The route rules follow at most maxRoutes routes; calls of further routes
+// are counted, not followed.
+func TestRouteTableBounded(t *testing.T) {
+	e := New(testSettings(t), nil)
+	for i := 0; i <= maxRoutes; i++ {
+		c := routeCall(20000*24*hour+int64(i)*s, true, 60*s)
+		c.Link = "link" + strconv.Itoa(i)
+		e.Close(c)
+	}
+	if st := e.Stats(); st.Routes != maxRoutes || st.RouteOverflow != 1 || e.RouteOverflow() != 1 {
+		t.Fatalf("routes %d overflow %d", st.Routes, st.RouteOverflow)
+	}
+}
+
+// deploy/SIZING.md: 168 hourly counters of 16 B per route.
+func TestRouteStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(hourCount{}); n != 16 {
+		t.Fatalf("hourCount is %d B", n)
+	}
+	if n := unsafe.Sizeof(routeState{}); n > 2800 {
+		t.Fatalf("routeState is %d B", n)
 	}
 }

@@ -88,7 +88,6 @@ type Correlator struct {
 	head, tail *entry // FIFO
 	free       []*entry
 	stats      Stats
-	res        numplan.Result
 	ra, rb     numplan.Result
 	buf        []byte
 }
@@ -125,21 +124,23 @@ func (t *Correlator) Stats() Stats {
 	return s
 }
 
-// key hashes the called number as the legs are compared: E.164 when the plan
-// normalises it, else the digits as signalled. ok is false without digits.
+// keyDigits is how many trailing digits of the called number index the
+// pending legs: the forms of one number (national, with 0, with the country
+// code, with 00) share them, so indexing needs no normalisation; a match is
+// then confirmed in E.164 (sameCalled).
+const keyDigits = 8
+
+// key hashes the last keyDigits digits of the called number. ok is false
+// without digits.
 func (t *Correlator) key(c *analysis.Call) (uint64, bool) {
 	if c.Called == nil || c.Called.Digits == "" {
 		return 0, false
 	}
-	t.res = numplan.Result{}
-	if t.cfg.Plan != nil {
-		t.buf = append(t.buf[:0], c.Called.Digits...)
-		t.cfg.Plan.Normalise(t.buf, c.Called.NAI, &t.res)
+	d := c.Called.Digits
+	if len(d) > keyDigits {
+		d = d[len(d)-keyDigits:]
 	}
-	if t.res.NE164 > 0 {
-		return maphash.Bytes(t.seed, t.res.Bytes()), true
-	}
-	return maphash.String(t.seed, c.Called.Digits) ^ 1, true
+	return maphash.String(t.seed, d), true
 }
 
 // Open registers an ingress call (analysis.AssemblerConfig.Open).
@@ -148,6 +149,11 @@ func (t *Correlator) Open(c *analysis.Call) {
 	if c.Direction != analysis.DirectionIngress || (t.cfg.Ingress != nil && !t.cfg.Ingress(c)) {
 		return
 	}
+	t.add(c)
+}
+
+// add makes c a pending ingress leg (newest).
+func (t *Correlator) add(c *analysis.Call) {
 	k, ok := t.key(c)
 	if !ok {
 		return
@@ -179,6 +185,23 @@ func (t *Correlator) Open(c *analysis.Call) {
 		first.next = e
 	}
 	t.byCall[c] = e
+}
+
+// EachPending calls fn with each pending ingress leg, oldest first (a
+// restart saves their call IDs; see Restore).
+func (t *Correlator) EachPending(fn func(c *analysis.Call)) {
+	for e := t.head; e != nil; e = e.qnext {
+		fn(e.call)
+	}
+}
+
+// Restore makes calls (restored calls in progress, oldest first) the pending
+// ingress legs again after a restart.
+func (t *Correlator) Restore(calls []*analysis.Call) {
+	t.byKey, t.byCall, t.head, t.tail = make(map[uint64]*entry), make(map[*analysis.Call]*entry), nil, nil
+	for _, c := range calls {
+		t.add(c)
+	}
 }
 
 // Setup matches an egress call whose setup is complete

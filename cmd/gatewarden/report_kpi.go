@@ -31,7 +31,7 @@ func kpiRows(st *retention.Store, from, to int64, opt kpi.Options) ([]kpi.Row, e
 	return tb.Rows(), err
 }
 
-// figure formats a KPI for tables and CSV: "" when it has no value.
+// figure formats a KPI for the table: "" when it has no value.
 func figure(f kpi.Figure, percent bool) string {
 	if !f.Valid() {
 		return ""
@@ -40,6 +40,14 @@ func figure(f kpi.Figure, percent bool) string {
 		return strconv.FormatFloat(100*float64(f), 'f', 1, 64)
 	}
 	return strconv.FormatFloat(float64(f), 'f', 3, 64)
+}
+
+// csvFigure formats a KPI for CSV at full precision (as JSON has it).
+func csvFigure(f kpi.Figure) string {
+	if !f.Valid() {
+		return ""
+	}
+	return strconv.FormatFloat(float64(f), 'f', -1, 64)
 }
 
 func causeList(cs []kpi.CauseCount, max int) string {
@@ -68,8 +76,8 @@ func writeKPI(w io.Writer, format string, from, to int64, hourly bool, rows []kp
 			"acd_s", "pdd_median_s", "pdd_p95_s", "pdd_calls", "causes"})
 		for _, r := range rows {
 			cw.Write([]string{r.Partner, r.Link, r.Direction, r.Hour, strconv.Itoa(r.Seizures), strconv.Itoa(r.Answered),
-				strconv.Itoa(r.UserOutcome), figure(r.ASR, false), figure(r.NER, false), figure(r.ACD, false),
-				figure(r.PDDMedian, false), figure(r.PDDP95, false), strconv.Itoa(r.PDDCalls), causeList(r.Causes, 0)})
+				strconv.Itoa(r.UserOutcome), csvFigure(r.ASR), csvFigure(r.NER), csvFigure(r.ACD),
+				csvFigure(r.PDDMedian), csvFigure(r.PDDP95), strconv.Itoa(r.PDDCalls), causeList(r.Causes, 0)})
 		}
 		cw.Flush()
 		return cw.Error()

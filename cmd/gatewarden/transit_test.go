@@ -3,10 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -335,6 +341,21 @@ func checkKPIs(t *testing.T, fx *transitFixture) {
 		if n := strings.Count(o.String(), "\n"); n != len(truth)+1 {
 			t.Errorf("report --kpi --format %s: %d lines, want %d:\n%s", format, n, len(truth)+1, o.String())
 		}
+		if format != "csv" {
+			continue
+		}
+		recs, err := csv.NewReader(strings.NewReader(o.String())).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, rec := range recs[1:] {
+			k := rec[0] + "|" + rec[1] + "|" + rec[2]
+			w := truth[k]
+			if rec[4] != strconv.Itoa(w.Seizures) || rec[7] != strconv.FormatFloat(float64(w.ASR), 'f', -1, 64) ||
+				rec[8] != strconv.FormatFloat(float64(w.NER), 'f', -1, 64) {
+				t.Errorf("CSV row %d %v, truth %+v", i+1, rec, w)
+			}
+		}
 	}
 }
 
@@ -383,6 +404,71 @@ func TestReportKPIUsage(t *testing.T) {
 		var o, e bytes.Buffer
 		if code := reportMain(args, &o, &e); code != exitUsage {
 			t.Errorf("report %v: exit %d, want %d: %s", args, code, exitUsage, e.String())
+		}
+	}
+}
+
+// The daemon links transit legs and exports the route figures as replay
+// does: same links, same transit and route alerts, one seizure per call.
+func TestDaemonTransitAndRouteMetrics(t *testing.T) {
+	fx := writeTransitFixture(t)
+	spool := filepath.Join(fx.dir, "spool")
+	os.MkdirAll(spool, 0o755)
+	metricsAddr := freePort(t)
+	base, err := os.ReadFile(fx.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(fx.dir, "daemon.yaml")
+	daemonYAML := fmt.Sprintf(`
+daemon:
+  pcap_dir: spool
+  pcap_settle: 10ms
+  pcap_poll: 10ms
+  data_dir: daemon-data
+  retention: {min_free_mib: -1}
+  listen: {metrics: %q}
+`, metricsAddr)
+	if err := os.WriteFile(cfgPath, append(base, daemonYAML...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := mustStart(t, cfgPath, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.stop(context.Background())
+		}
+	}()
+	copyFile(t, fx.pcap, filepath.Join(spool, "transit.pcap"))
+	m := waitMetric(t, metricsAddr, "the file", func(m map[string]float64) bool {
+		return m[`gatewarden_pcap_files_total{result="done"}`] == 1
+	})
+	if m["gatewarden_transit_linked_total"] != float64(fx.transitCalls) || m["gatewarden_transit_pending_overflow_total"] != 0 {
+		t.Errorf("transit metrics: linked %v (want %d), overflow %v", m["gatewarden_transit_linked_total"], fx.transitCalls,
+			m["gatewarden_transit_pending_overflow_total"])
+	}
+	if err := d.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	var seizures uint64
+	for _, r := range d.stage.published.routes {
+		seizures += r.Seizures
+	}
+	if seizures != uint64(len(fx.truth)) {
+		t.Errorf("route seizures %d, calls %d", seizures, len(fx.truth))
+	}
+	got := map[string]int{}
+	for k, n := range d.stage.published.alerts {
+		got[k[0]] += int(n)
+	}
+	want := map[string]int{}
+	for _, w := range fx.want {
+		want[w.Rule]++
+	}
+	for rule, n := range want {
+		if got[rule] != n {
+			t.Errorf("daemon raised %d %s, want %d (all: %v)", got[rule], rule, n, got)
 		}
 	}
 }

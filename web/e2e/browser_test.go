@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/pcaps/gen"
 	"github.com/gatewarden/gatewarden/retention"
 	"github.com/gatewarden/gatewarden/web"
 	"github.com/gatewarden/gatewarden/web/internal/fixture"
@@ -54,6 +55,28 @@ func TestBrowser(t *testing.T) {
 	defer st.Close()
 	if _, err := fixture.Replay(st, pcap, cfg); err != nil {
 		t.Fatal(err)
+	}
+	// Transit calls two hours later the same day, for the transit call page.
+	tpcap := filepath.Join(dir, "transit.pcap")
+	tstart := gen.DefaultStart.Add(2 * time.Hour)
+	tcalls, _ := gen.TransitScenarios(tstart.Add(time.Minute))
+	tf, err := os.Create(tpcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.Write(tf, nil, gen.Options{Seed: 2, Start: tstart, File: tpcap, Partners: gen.DefaultPartners(14),
+		Source: gen.NewSliceSource(tcalls)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixture.Replay(st, tpcap, cfg); err != nil {
+		t.Fatal(err)
+	}
+	stripped, err := st.QueryCalls(retention.Query{Rule: "cli.intl_marking_stripped", Limit: 1})
+	if err != nil || len(stripped) != 1 {
+		t.Fatalf("transit calls in the store: %d, %v", len(stripped), err)
 	}
 	hash, _ := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	h, err := web.New(st, web.Options{Config: web.Config{
@@ -392,6 +415,20 @@ func TestBrowser(t *testing.T) {
 	must(pc.waitFor(`document.querySelector("#scorecard") && document.querySelector(".chart svg rect.bar")`, 15*time.Second))
 	// Route quality: a row per link and direction, and the hourly ASR/NER chart.
 	must(pc.waitFor(`document.querySelector("#route-kpi table tbody tr") && document.querySelector("#route-kpi svg polyline.kpi.asr")`, 15*time.Second))
+
+	// A transit call's page names its other leg and what the gateway changed;
+	// the link leads to the ingress leg, whose page points back.
+	navigate(base + "/#/call/" + web.CallID(stripped[0].Ref))
+	must(pc.waitFor(`document.querySelector("#call-transit tr.changed") && document.querySelector("#call-transit a")`, 15*time.Second))
+	var transitText string
+	must(pc.evaluate(`document.getElementById("call-transit").textContent + document.getElementById("call-summary").textContent`, &transitText))
+	for _, want := range []string{"this is the egress leg", "calling nai", "intl-pacific", "Origin country"} {
+		if !strings.Contains(transitText, want) {
+			t.Errorf("transit call page lacks %q: %q", want, transitText)
+		}
+	}
+	must(pc.evaluate(`document.querySelector("#call-transit a").click(); true`, nil))
+	must(pc.waitFor(`document.querySelector("#call-transit h3") && document.querySelector("#call-transit h3").textContent.includes("ingress leg")`, 15*time.Second))
 	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
 		screenshot("scorecard.png")
 	}
