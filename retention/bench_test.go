@@ -181,15 +181,17 @@ func lookupStore(b *testing.B, n int, gap time.Duration) *lookupFixture {
 	}
 	f := &lookupFixture{dir: dir}
 	g := newGenerator(11, t0, int64(gap))
+	var l linker
 	g.run(n, func(m *decode.Message) {
 		f.msgs++
-		if err := s.AddMessage(m, g.source); err != nil {
+		if err := l.add(s, m, g.source); err != nil {
 			b.Fatal(err)
 		}
 	}, func(c *genCall, rec *analysis.Call) {
 		if len(f.numbers) < 4096 {
 			f.numbers = append(f.numbers, c.calling)
 		}
+		rec.Ref = l.ref(c.opc, c.dpc, c.cic)
 		s.AddCall(rec)
 	})
 	if err := s.Close(); err != nil {
@@ -230,6 +232,9 @@ func BenchmarkLookup(b *testing.B) {
 		{"calls", 160000 * scale, day},
 		{"30days/calls", 20000 * scale, 30 * 24 * time.Hour / time.Duration(20000*scale)},
 		{"30days/calls", 80000 * scale, 30 * 24 * time.Hour / time.Duration(80000*scale)},
+		// Six months of hourly partitions (4 320), each small: the cost of
+		// the partition count at the retention the brief asks for.
+		{"180days/calls", 43200 * scale, 180 * 24 * time.Hour / time.Duration(43200*scale)},
 	} {
 		shape.name += "=" + strconv.Itoa(shape.n)
 		b.Run(shape.name, func(b *testing.B) {

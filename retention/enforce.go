@@ -65,6 +65,11 @@ func (s *Store) removeOldest(reason string) bool {
 	_ = os.Remove(manifestPath(s.dir, p.Seq))
 	s.segs.forget(p.SHA256)
 	s.parts = s.parts[1:]
+	if len(s.parts) > 0 {
+		s.removeNumberGroup(p.Seq, s.parts[0].Seq, true)
+	} else {
+		s.removeNumberGroup(p.Seq, 0, false)
+	}
 	s.stats.Removed++
 	s.stats.RemovedBytes += p.Bytes
 	s.stats.RemovedByReason[reason]++

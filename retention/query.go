@@ -275,9 +275,17 @@ func (s *Store) queryCalls(ctx context.Context, sn *snapshot, q Query) ([]CallRe
 		})
 	}()
 	var cands []Ref
+	var nf *numberFilter
+	if len(q.Numbers) > 0 {
+		nf = newNumberFilter(s, q.Numbers)
+		defer nf.close()
+	}
 	for _, v := range views {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if nf != nil && !nf.maybe(v) {
+			continue
 		}
 		seg, err := v.open(s, &sn.scratch)
 		if err != nil {
@@ -422,6 +430,12 @@ func (s *Store) assemble(sn *snapshot, ref Ref) (CallResult, error) {
 			return res, err
 		}
 		if !found && j > i {
+			// A restart seals the open partition and begins another for the
+			// same hour: a partition that overlaps this one in capture time
+			// may still hold the rest of the call.
+			if j+1 < len(sn.views) && sn.views[j+1].minTS <= sn.views[j].maxTS {
+				continue
+			}
 			break
 		}
 		last = j

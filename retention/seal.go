@@ -85,6 +85,8 @@ func walReader(log [][]byte, remap func(Ref) Ref, message func(w *walMessage) er
 				}
 				w.Call = remap(w.Call)
 				return message(&w)
+			case recCommit:
+				return nil // the pipeline's position: not part of the partition's data
 			case recCall, recAlert:
 				r := reader{b: p[1:]}
 				ref := r.uvarint()
@@ -245,6 +247,9 @@ func (s *Store) sealFiles(seq uint32, log [][]byte, prev string, skipped int) (*
 	os.Remove(walPath(s.dir, seq))
 	if !s.opt.NoSync {
 		_ = syncDir(s.dir)
+	}
+	if err := s.addNumberEntry(seq, m.SHA256, sum.numKeys, sum.numFilter); err != nil {
+		s.opt.Logf("retention: number index of partition %d not written (lookups read its segment; rebuilt at the next start): %v", seq, err)
 	}
 	return &partInfo{Manifest: m, hash: head.Manifest}, head, nil
 }

@@ -90,6 +90,10 @@ func keyOf(m *Message) assocKey {
 type segSummary struct {
 	Messages, Calls, Alerts int
 	MinTS, MaxTS            int64
+	// numKeys and numFilter are the partition's distinct numbers and their
+	// filter for the store's number index (numindex.go).
+	numKeys   int
+	numFilter []byte
 }
 
 func (s *segSummary) see(ts int64) {
@@ -234,6 +238,7 @@ func (b *segBuilder) finish(calls, alerts []kv) ([]byte, segSummary) {
 	sortKV(calls)
 	sortKV(alerts)
 	sum.Calls, sum.Alerts = len(calls), len(alerts)
+	sum.numKeys, sum.numFilter = len(numKV), numberFilterOf(seq, numKV)
 	for _, c := range calls {
 		if len(c.val) > 0 {
 			r := reader{b: c.val}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatewarden/gatewarden/analysis/rules"
 	"github.com/gatewarden/gatewarden/capture"
 )
 
@@ -378,7 +379,7 @@ func buildAlertOutputs(f *fileDaemon, d *Daemon, resolve func(string) string,
 	}
 	for rule, rl := range a.RateLimit {
 		key := "daemon.alerts.rate_limit." + rule
-		if rule != "default" && !contains(RuleIDs, rule) {
+		if rule != "default" && !contains(rules.IDs, rule) {
 			probs.add(key, "%q is not a rule ID or \"default\"", rule)
 			continue
 		}
