@@ -212,7 +212,7 @@ func captureCeiling(b *testing.B, dir, pcap, capIf, sendIf, ns string, workers, 
 		c0, k0, q0, d0, m0 := counters()
 		cpu0 := procCPU(b, cmd.Process.Pid)
 		out, err := exec.Command("ip", "netns", "exec", ns, "tcpreplay", "-q", "-K", "-i", sendIf,
-			"--pps="+strconv.Itoa(rate), "--loop=0", "--limit="+strconv.Itoa(rate*seconds), pcap).CombinedOutput()
+			"--pps="+strconv.Itoa(rate), "--loop=0", "--duration="+strconv.Itoa(seconds), pcap).CombinedOutput()
 		if err != nil {
 			b.Fatalf("tcpreplay: %v: %s", err, out)
 		}
