@@ -142,6 +142,37 @@ func TestGenRejectsBadFlags(t *testing.T) {
 	if code := runGen([]string{"--out", filepath.Join("missing", "dir", "x.pcap")}); code != 1 {
 		t.Errorf("unwritable output: exit %d, want 1", code)
 	}
+	if code := runGen([]string{"--mix", "nonesuch"}); code != 2 {
+		t.Errorf("unknown mix: exit %d, want 2", code)
+	}
+	if code := runGen([]string{"--mix", "m2pa", "--bicc"}); code != 2 {
+		t.Errorf("--mix with --bicc: exit %d, want 2", code)
+	}
+}
+
+// TestGenMix writes a mix from the command line: the same bytes and truth as
+// the generator's MixOptions give.
+func TestGenMix(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if code := runGen([]string{"--mix", "harsh", "--seed", "4", "--calls", "50", "--out", "h.pcap", "--truth", "h.jsonl"}); code != 0 {
+		t.Fatalf("gen exit %d", code)
+	}
+	opt, err := gen.MixOptions("harsh", 4, 50, 14)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.File = "h.pcap"
+	var p, tr bytes.Buffer
+	sum, err := gen.Write(&p, &tr, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile("h.pcap")
+	truth, _ := os.ReadFile("h.jsonl")
+	if !bytes.Equal(got, p.Bytes()) || !bytes.Equal(truth, tr.Bytes()) || sum.ExtraChunks == 0 {
+		t.Errorf("gen --mix harsh: %d bytes, %d truth bytes; MixOptions: %d, %d (%d extra chunks)",
+			len(got), len(truth), p.Len(), tr.Len(), sum.ExtraChunks)
+	}
 }
 
 func TestGenScenarioAndLabels(t *testing.T) {
