@@ -166,6 +166,8 @@ type lookupFixture struct {
 	msgs    int
 }
 
+// The store is written with fsync off (Options.NoSync): only the lookups
+// are timed.
 func lookupStore(b *testing.B, n int, gap time.Duration) *lookupFixture {
 	key := strconv.Itoa(n) + "/" + gap.String()
 	if f := lookupStores[key]; f != nil {
@@ -237,36 +239,54 @@ func BenchmarkLookup(b *testing.B) {
 		shape.name += "=" + strconv.Itoa(shape.n)
 		b.Run(shape.name, func(b *testing.B) {
 			f := lookupStore(b, shape.n, shape.gap)
-			// warm: one read-only store answers every query, so repeated
-			// lookups are served from its segment and block caches.
-			b.Run("warm", func(b *testing.B) {
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					lookupOnce(b, f.s, f.numbers[i%len(f.numbers)])
+			// Without the prefix the number index skips the partitions that
+			// cannot hold the number; noindex/ reads every partition's
+			// segment (Options.NoNumberIndex), as before the index.
+			for _, noIndex := range []bool{false, true} {
+				prefix := ""
+				if noIndex {
+					prefix = "noindex/"
 				}
-				b.StopTimer()
-				f.report(b)
-			})
-			// cold: each lookup opens the store read-only (as `gatewarden
-			// trace` does), queries once and closes it; the OS page cache is
-			// warm, the store's caches are empty.
-			b.Run("cold", func(b *testing.B) {
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					s, err := Open(f.dir, Options{ReadOnly: true})
+				// warm: one read-only store answers every query, so repeated
+				// lookups are served from its segment and block caches.
+				b.Run(prefix+"warm", func(b *testing.B) {
+					ws, err := Open(f.dir, Options{ReadOnly: true, NoNumberIndex: noIndex})
 					if err != nil {
 						b.Fatal(err)
 					}
-					lookupOnce(b, s, f.numbers[i%len(f.numbers)])
-					if err := s.Close(); err != nil {
-						b.Fatal(err)
+					defer ws.Close()
+					b.ReportAllocs()
+					b.ResetTimer()
+					cpu0 := cpuNanos()
+					for i := 0; i < b.N; i++ {
+						lookupOnce(b, ws, f.numbers[i%len(f.numbers)])
 					}
-				}
-				b.StopTimer()
-				f.report(b)
-			})
+					b.StopTimer()
+					b.ReportMetric(float64(cpuNanos()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+					f.report(b)
+				})
+				// cold: each lookup opens the store read-only (as `gatewarden
+				// trace` does), queries once and closes it; the OS page cache is
+				// warm, the store's caches are empty.
+				b.Run(prefix+"cold", func(b *testing.B) {
+					b.ReportAllocs()
+					b.ResetTimer()
+					cpu0 := cpuNanos()
+					for i := 0; i < b.N; i++ {
+						s, err := Open(f.dir, Options{ReadOnly: true, NoNumberIndex: noIndex})
+						if err != nil {
+							b.Fatal(err)
+						}
+						lookupOnce(b, s, f.numbers[i%len(f.numbers)])
+						if err := s.Close(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StopTimer()
+					b.ReportMetric(float64(cpuNanos()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+					f.report(b)
+				})
+			}
 		})
 	}
 }

@@ -125,7 +125,15 @@ type numEntry struct {
 	sha    string // hex, as in the manifest
 	off    int64  // of the first block
 	blocks uint32
+	// filter holds the blocks of a small filter once read (they are
+	// immutable once appended); nil until then and for large filters.
+	filter []byte
 }
+
+// numIndexSmall is the largest filter read whole in one read (and kept in
+// memory by the store): 8 blocks, ~320 numbers. Larger filters are read a
+// block per number form.
+const numIndexSmall = 8 * numIndexBlock
 
 // parseNumberHeader reads one entry header.
 func parseNumberHeader(h []byte) (seq, blocks uint32, sha [32]byte, err error) {
@@ -218,6 +226,17 @@ func (x *numIndex) entry(dir string, seq uint32, sha string, f *os.File) (numEnt
 	return e, ok && e.sha == sha
 }
 
+// keep stores an entry with its filter read.
+func (x *numIndex) keep(seq uint32, e numEntry) {
+	x.rmu.Lock()
+	if grp := x.groups[seq/numIndexGroup]; grp != nil {
+		if old, ok := grp.entries[seq]; ok && old.sha == e.sha && old.off == e.off {
+			grp.entries[seq] = e
+		}
+	}
+	x.rmu.Unlock()
+}
+
 // forget drops what was read of a group file (deleted by retention).
 func (x *numIndex) forget(g uint32) {
 	x.rmu.Lock()
@@ -270,12 +289,24 @@ func (f *numberFilter) maybe(v *partView) bool {
 	if !ok {
 		return true
 	}
-	for _, h := range f.hashes {
-		blk := numberProbes(h, e.blocks, func(uint32) {})
-		if _, err := fh.ReadAt(f.block[:], e.off+int64(blk)*numIndexBlock); err != nil {
+	small := int64(e.blocks)*numIndexBlock <= numIndexSmall
+	if small && e.filter == nil {
+		buf := make([]byte, int(e.blocks)*numIndexBlock)
+		if _, err := fh.ReadAt(buf, e.off); err != nil {
 			return true
 		}
-		if numberMaybe(f.block[:], v.seq, blk, h) {
+		e.filter = buf
+		f.s.nix.keep(v.seq, e)
+	}
+	for _, h := range f.hashes {
+		blk := numberProbes(h, e.blocks, func(uint32) {})
+		b := f.block[:]
+		if small {
+			b = e.filter[int(blk)*numIndexBlock : int(blk+1)*numIndexBlock]
+		} else if _, err := fh.ReadAt(b, e.off+int64(blk)*numIndexBlock); err != nil {
+			return true
+		}
+		if numberMaybe(b, v.seq, blk, h) {
 			return true
 		}
 	}
