@@ -60,25 +60,44 @@ func numIndexPath(dir string, seq uint32) string {
 	return filepath.Join(dir, fmt.Sprintf("numbers-%08d%s", seq/numIndexGroup*numIndexGroup, numIndexSuffix))
 }
 
-// stableNumberHash is FNV-1a (64 bits) of the digits: stable across processes.
-func stableNumberHash(digits []byte) uint64 {
+// numIndexSuffixDigits is how many trailing digits choose a number's block:
+// the national, trunk-prefix and international forms of a number
+// (NumberForms) share them, so a lookup reads one block per partition.
+const numIndexSuffixDigits = 8
+
+// fnv1a is FNV-1a (64 bits): stable across processes.
+func fnv1a(b []byte) uint64 {
 	h := uint64(14695981039346656037)
-	for _, c := range digits {
+	for _, c := range b {
 		h ^= uint64(c)
 		h *= 1099511628211
 	}
 	return h
 }
 
-// numberProbes returns the block of a hash among n and the bits it sets.
-func numberProbes(h uint64, n uint32, fn func(bit uint32)) uint32 {
+// stableNumberHash is the number's key in a filter: the high half (the
+// block) from its last numIndexSuffixDigits digits, the low half (the
+// bits) from all of them.
+func stableNumberHash(digits []byte) uint64 {
+	suffix := digits[max(0, len(digits)-numIndexSuffixDigits):]
+	return fnv1a(suffix)&^0xffffffff | fnv1a(digits)&0xffffffff
+}
+
+// numberProbes returns the block of a hash among n and calls fn with the
+// bits it sets there.
+func numberProbes(h uint64, n uint32, fn func(bit uint32) bool) uint32 {
 	blk := uint32((h >> 32) * uint64(n) >> 32)
-	h1, h2 := uint32(h), uint32(h>>32)|1
+	h1 := uint32(h)
+	h2 := uint32(uint64(h1)*0x9E3779B97F4A7C15>>32) | 1
 	for i := uint32(0); i < numIndexProbes; i++ {
-		fn((h1 + i*h2) % numIndexBits)
+		if !fn((h1 + i*h2) % numIndexBits) {
+			break
+		}
 	}
 	return blk
 }
+
+func numberBlock(h uint64, n uint32) uint32 { return uint32((h >> 32) * uint64(n) >> 32) }
 
 func blockCRC(bits []byte, seq, blk uint32) uint32 {
 	var t [8]byte
@@ -95,7 +114,7 @@ func buildNumberFilter(seq uint32, keys [][]byte) []byte {
 		h := stableNumberHash(k)
 		var bits [numIndexProbes]uint32
 		i := 0
-		blk := numberProbes(h, n, func(b uint32) { bits[i] = b; i++ })
+		blk := numberProbes(h, n, func(b uint32) bool { bits[i] = b; i++; return true })
 		b := out[int(blk)*numIndexBlock:]
 		for _, bit := range bits {
 			b[bit/8] |= 1 << (bit % 8)
@@ -177,11 +196,10 @@ func numberMaybe(block []byte, seq, blk uint32, h uint64) bool {
 		return true
 	}
 	maybe := true
-	h1, h2 := uint32(h), uint32(h>>32)|1
-	for i := uint32(0); i < numIndexProbes && maybe; i++ {
-		bit := (h1 + i*h2) % numIndexBits
+	numberProbes(h, 1, func(bit uint32) bool {
 		maybe = block[bit/8]&(1<<(bit%8)) != 0
-	}
+		return maybe
+	})
 	return maybe
 }
 
@@ -298,13 +316,18 @@ func (f *numberFilter) maybe(v *partView) bool {
 		e.filter = buf
 		f.s.nix.keep(v.seq, e)
 	}
+	read := int64(-1) // the block in f.block
 	for _, h := range f.hashes {
-		blk := numberProbes(h, e.blocks, func(uint32) {})
+		blk := numberBlock(h, e.blocks)
 		b := f.block[:]
 		if small {
 			b = e.filter[int(blk)*numIndexBlock : int(blk+1)*numIndexBlock]
-		} else if _, err := fh.ReadAt(b, e.off+int64(blk)*numIndexBlock); err != nil {
-			return true
+		} else if int64(blk) != read {
+			// The forms of a number share a block: one read, usually.
+			if _, err := fh.ReadAt(b, e.off+int64(blk)*numIndexBlock); err != nil {
+				return true
+			}
+			read = int64(blk)
 		}
 		if numberMaybe(b, v.seq, blk, h) {
 			return true
