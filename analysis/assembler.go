@@ -116,6 +116,7 @@ type Assembler struct {
 	strs     strArena
 	// links caches each link's name so calls on one link share the string.
 	links map[linkName]string
+	ref   uint64 // Ref of the message being fed (FeedRef)
 }
 
 // linkName identifies a link as Call.Link names it (the IAM's direction).
@@ -145,6 +146,14 @@ func NewAssembler(cfg AssemblerConfig) *Assembler {
 // Stats returns the counters so far.
 func (a *Assembler) Stats() AssemblerStats { return a.stats }
 
+// EachOpen calls fn with each call in progress (least recently active
+// first). The call stays the assembler's.
+func (a *Assembler) EachOpen(fn func(*Call)) {
+	for oc := a.active.head; oc != nil; oc = oc.next {
+		fn(&oc.call)
+	}
+}
+
 // OpenCalls is the number of calls in progress.
 func (a *Assembler) OpenCalls() int { return len(a.open) }
 
@@ -163,6 +172,27 @@ func keyOf(m *decode.Message, cic uint32) circuitKey {
 		}
 	}
 	return k
+}
+
+// CallOf is the Ref of the call in progress m belongs to (see Call.Ref), 0
+// when m opens a call (an IAM) or no call is in progress on its circuit.
+// The pipeline asks before storing m, so the stored message names its call.
+func (a *Assembler) CallOf(m *decode.Message) uint64 {
+	if m.ISUP.Type == msgIAM {
+		return 0
+	}
+	if oc := a.open[keyOf(m, m.ISUP.CIC)]; oc != nil {
+		return oc.call.Ref
+	}
+	return 0
+}
+
+// FeedRef is Feed for a message the pipeline stored under ref: a call that
+// m opens (an IAM) carries ref as its Call.Ref.
+func (a *Assembler) FeedRef(m *decode.Message, ref uint64) {
+	a.ref = ref
+	a.Feed(m)
+	a.ref = 0
 }
 
 // Feed processes one message. m is not retained.
@@ -321,6 +351,7 @@ func (a *Assembler) fill(oc *openCall, m *decode.Message) {
 		c.RC = m.RoutingContext
 	}
 	c.Messages = 1
+	c.Ref = a.ref
 	a.idBuf = strconv.AppendUint(a.idBuf[:0], uint64(m.Source), 10)
 	a.idBuf = append(a.idBuf, ':')
 	a.idBuf = strconv.AppendUint(a.idBuf, m.Frame, 10)

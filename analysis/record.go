@@ -113,6 +113,11 @@ type Call struct {
 	// international call comes from (the caller's country code, else the
 	// international partner's configured country); "" for domestic calls.
 	OriginCountry string `json:"origin_country,omitempty"`
+
+	// Ref is the store's reference of the IAM that opened the call (set by
+	// the pipeline when it stores the IAM; 0 when not stored). Messages,
+	// the call record and its alerts are linked in the store through it.
+	Ref uint64 `json:"-"`
 }
 
 // RingNanos is the time from alerting to answer or release (0 when not alerted).
@@ -176,5 +181,6 @@ type Alert struct {
 	// OriginCountry of the call (ISO 3166-1 alpha-2), when international.
 	OriginCountry string
 	// Link of a route alert (route.*), which has no call.
-	Link string
+	Link    string
+	CallRef uint64 // the call's Ref (Call.Ref), 0 when not stored
 }

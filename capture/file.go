@@ -93,6 +93,12 @@ type File struct {
 	gzipped  bool
 	linkType uint16 // classic pcap
 	fcsLen   int8   // classic pcap
+	// Classic pcap fast path: records are sliced straight out of br's
+	// buffer (see nextPcap); pcapgo reads what the fast path declines.
+	br      *bufio.Reader
+	order   binary.ByteOrder
+	nanoMul uint32 // 1 (nanosecond file) or 1000 (microsecond)
+	snaplen int
 
 	// pcapng sections and their interfaces, from a first pass over the block
 	// structure: pcapgo does not expose if_fcslen, and interface indexes
@@ -177,6 +183,10 @@ func OpenFile(path string) (*File, error) {
 			f.fcsLen = int8((lt>>28)&0xF) * 2
 		}
 		f.pcap, err = pcapgo.NewReader(br)
+		f.br, f.order, f.nanoMul, f.snaplen = br, order, 1000, int(order.Uint32(head[16:20]))
+		if le == magicPcapNano || be == magicPcapNano {
+			f.nanoMul = 1
+		}
 	case le == magicPcapModified || be == magicPcapModified:
 		err = errors.New("modified (Kuznetzov) pcap format is not supported")
 	default:
@@ -263,6 +273,9 @@ func (f *File) Next(fr *decode.Frame) error {
 		ci   gopacket.CaptureInfo
 		err  error
 	)
+	if f.pcap != nil && f.nextPcap(fr) {
+		return nil
+	}
 	if f.pcap != nil {
 		data, ci, err = f.pcap.ZeroCopyReadPacketData()
 		if err == io.EOF && ci.CaptureLength > 0 {
@@ -287,6 +300,38 @@ func (f *File) Next(fr *decode.Frame) error {
 	}
 	f.lastTS = fr.TS
 	return nil
+}
+
+// pcapRecordHeader is the size of a classic pcap record header.
+const pcapRecordHeader = 16
+
+// nextPcap reads the next classic pcap record without copying it: the
+// record is sliced out of the buffered reader, valid until its next read.
+// It declines (false, nothing consumed) whatever is not a plain, complete
+// record within the snap length that fits the buffer — the end of the file,
+// damage, an oversized record — and pcapgo then reads it and reports it.
+func (f *File) nextPcap(fr *decode.Frame) bool {
+	h, _ := f.br.Peek(pcapRecordHeader)
+	if len(h) < pcapRecordHeader {
+		return false
+	}
+	capLen := int(f.order.Uint32(h[8:]))
+	origLen := int(f.order.Uint32(h[12:]))
+	n := pcapRecordHeader + capLen
+	if capLen > f.snaplen || capLen > origLen || n > f.br.Size() {
+		return false
+	}
+	rec, _ := f.br.Peek(n)
+	if len(rec) < n {
+		return false
+	}
+	f.br.Discard(n)
+	f.frame++
+	sec, frac := f.order.Uint32(rec), f.order.Uint32(rec[4:])
+	*fr = decode.Frame{TS: int64(sec)*1e9 + int64(frac*f.nanoMul), LinkType: f.linkType, Frame: f.frame,
+		FCSLen: f.fcsLen, Source: fr.Source, Data: rec[pcapRecordHeader:n:n]}
+	f.lastTS = fr.TS
+	return true
 }
 
 func (f *File) ngFrame(fr *decode.Frame, ci *gopacket.CaptureInfo) {

@@ -186,3 +186,7 @@ func (d *Decoder) deliverISUP(m *Message, isup []byte) {
 		d.h(m)
 	}
 }
+
+// Pending is how many fragments (IP and SCTP) the decoder holds waiting for
+// the rest of their message: state a restart from this point would lose.
+func (d *Decoder) Pending() int { return d.ipFrag.fragments + d.sctp.fragments + d.sctp.nEarly }

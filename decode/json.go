@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"time"
 	"unicode/utf8"
@@ -31,9 +32,20 @@ type JSONEncoder struct {
 	fileEsc []byte
 	sec     int64
 	secText []byte // `YYYY-MM-DDThh:mm:ss.` for sec
-	// The endpoints of the last message, formatted: an association carries
-	// many messages in a row.
-	src, dst endpointText
+	// Endpoints formatted lately, by a hash of address and port: a link
+	// carries many messages, both ways, between those of other links.
+	eps [endpointCacheSize]endpointText
+}
+
+// endpointCacheSize is the number of formatted endpoints a JSONEncoder keeps
+// (a power of two).
+const endpointCacheSize = 64
+
+// endpointSlot picks ap's entry in the cache.
+func (e *JSONEncoder) endpointSlot(ap netip.AddrPort) *endpointText {
+	a := ap.Addr().As16()
+	h := uint32(ap.Port()) ^ binary.LittleEndian.Uint32(a[12:])*0x9E3779B1
+	return &e.eps[(h>>24^h)&(endpointCacheSize-1)]
 }
 
 // endpointText is an address and port with its formatted text.
@@ -88,10 +100,14 @@ func appendEndpoint(dst []byte, key string, ap netip.AddrPort, cache *endpointTe
 // appendNanos appends frac (0 to 999 999 999) as exactly nine digits.
 func appendNanos(dst []byte, frac int64) []byte {
 	var f [9]byte
-	for i := 8; i >= 0; i-- {
-		f[i] = byte('0' + frac%10)
-		frac /= 10
+	v := uint64(frac)
+	for i := 7; i > 0; i -= 2 {
+		q := v / 100
+		r := (v - q*100) * 2
+		f[i], f[i+1] = digitPairs[r], digitPairs[r+1]
+		v = q
 	}
+	f[0] = byte('0' + v)
 	return append(dst, f[:]...)
 }
 
@@ -108,8 +124,8 @@ func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 		dst = appendEndpoint(dst, `,"src":"`, m.Src, nil)
 		dst = appendEndpoint(dst, `,"dst":"`, m.Dst, nil)
 	} else {
-		dst = appendEndpoint(dst, `,"src":"`, m.Src, &e.src)
-		dst = appendEndpoint(dst, `,"dst":"`, m.Dst, &e.dst)
+		dst = appendEndpoint(dst, `,"src":"`, m.Src, e.endpointSlot(m.Src))
+		dst = appendEndpoint(dst, `,"dst":"`, m.Dst, e.endpointSlot(m.Dst))
 	}
 
 	l := &m.Label

@@ -196,6 +196,13 @@ func (d *Decoder) sctpData(a *assoc, typ, flags uint8, c []byte) {
 		seq = tsn
 	}
 	payload := c[hdr:]
+	if flags&3 == 3 && notSIGTRAN(ppid) {
+		// A whole message of another protocol sharing the association
+		// (Diameter, H.248, …): nothing here will read it, so it is not
+		// hashed for the duplicate check either.
+		d.count(SkipSCTPUnknownPPID)
+		return
+	}
 
 	h := maphash.Bytes(d.seed, c[8:]) ^ uint64(flags)<<56
 	if a.seen(tsn, uint32(h^h>>32), d.frame.TS, d.cfg.FragmentTimeout) {
@@ -306,6 +313,13 @@ func (a *assoc) seen(tsn uint32, h uint32, now, window int64) bool {
 // maxAssignedPPID bounds the values IANA has assigned to payload protocols
 // (under 100 today); a PPID above it names no protocol.
 const maxAssignedPPID = 255
+
+// notSIGTRAN reports whether ppid names a protocol other than the SIGTRAN
+// adaptation layers decoded here; 0 and unassigned values do not (sigtran
+// falls back to the port for them).
+func notSIGTRAN(ppid uint32) bool {
+	return ppid != 0 && ppid <= maxAssignedPPID && ppid != ppidM3UA && ppid != ppidM2PA && ppid != ppidM2UA
+}
 
 // sigtran dispatches a user message by payload protocol, or by well-known
 // port when the PPID is unset or names no protocol: some implementations send

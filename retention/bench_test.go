@@ -183,15 +183,17 @@ func lookupStore(b *testing.B, n int, gap time.Duration) *lookupFixture {
 	}
 	f := &lookupFixture{dir: dir}
 	g := newGenerator(11, t0, int64(gap))
+	var l linker
 	g.run(n, func(m *decode.Message) {
 		f.msgs++
-		if err := s.AddMessage(m, g.source); err != nil {
+		if err := l.add(s, m, g.source); err != nil {
 			b.Fatal(err)
 		}
 	}, func(c *genCall, rec *analysis.Call) {
 		if len(f.numbers) < 4096 {
 			f.numbers = append(f.numbers, c.calling)
 		}
+		rec.Ref = l.ref(c.opc, c.dpc, c.cic)
 		s.AddCall(rec)
 	})
 	if err := s.Close(); err != nil {

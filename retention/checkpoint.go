@@ -1,7 +1,6 @@
 package retention
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -109,24 +108,29 @@ func PublicKey(dir string) string {
 	return hex.EncodeToString(k.Public().(ed25519.PublicKey))
 }
 
-// ReadCheckpoints parses checkpoint lines (a copy of checkpoints.log).
+// ReadCheckpoints parses checkpoint lines (a copy of checkpoints.log). A
+// last line without its newline (copied while it was being written) is
+// left out.
 func ReadCheckpoints(r io.Reader) ([]Checkpoint, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<30))
+	if err != nil {
+		return nil, err
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i+1 < len(b) {
+		b = b[:i+1]
+	}
 	var out []Checkpoint
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+	for line, l := range bytes.Split(b, []byte{'\n'}) {
+		if len(bytes.TrimSpace(l)) == 0 {
 			continue
 		}
 		var c Checkpoint
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			return out, fmt.Errorf("checkpoint line %d: %w", line, err)
+		if err := json.Unmarshal(l, &c); err != nil {
+			return out, fmt.Errorf("checkpoint line %d: %w", line+1, err)
 		}
 		out = append(out, c)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 func readStoreCheckpoints(dir string) ([]Checkpoint, error) {
@@ -209,7 +213,11 @@ func (s *Store) Checkpoint() error {
 	if err := s.writeBuffer(true); err != nil {
 		return err
 	}
-	s.checkpoint("log", s.curSeq)
+	if s.cur {
+		s.checkpoint("log", s.curSeq)
+	} else {
+		s.checkpoint("state", 0)
+	}
 	return nil
 }
 
@@ -380,4 +388,19 @@ func verifyOwnCheckpoints(dir string, removals []Removal, add func(seq uint32, k
 		}
 	}
 	return last
+}
+
+// cutPartialLine truncates an append-only line file after its last newline.
+func cutPartialLine(path string) error {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i+1 < len(b) {
+		return os.Truncate(path, int64(i+1))
+	}
+	return nil
 }

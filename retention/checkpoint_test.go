@@ -287,3 +287,28 @@ func TestVerifyChainHeadMatches(t *testing.T) {
 		t.Fatalf("problems: %v", v.Problems)
 	}
 }
+
+// A checkpoint or removal line cut by a crash is cut off at the next start,
+// and a copy taken while a line was being written reads without it.
+func TestCheckpointPartialLines(t *testing.T) {
+	dir, s := partitionsFor(t, Options{RetentionDays: 1, Partition: 6 * time.Hour}, 24*3)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{checkpointFile, removedFile} {
+		f, _ := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_APPEND, 0)
+		f.WriteString(`{"n":99,"ti`)
+		f.Close()
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, checkpointFile))
+	if cps, err := ReadCheckpoints(bytes.NewReader(b)); err != nil || len(cps) == 0 {
+		t.Fatalf("copy with a partial line: %d, %v", len(cps), err)
+	}
+	s = openTest(t, dir, Options{RetentionDays: 1})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := Verify(dir); err != nil || !v.OK() {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+}

@@ -23,7 +23,7 @@ import (
 type faultFS struct {
 	dir      string
 	full     atomic.Bool
-	capacity int64
+	capacity atomic.Int64
 	delay    time.Duration // added to every write (a slow disk)
 	slow     string        // only to files whose name ends so ("": all)
 }
@@ -59,8 +59,8 @@ func (f faultFile) Write(p []byte) (int, error) {
 	if f.fs.full.Load() {
 		return 0, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
 	}
-	if f.fs.capacity > 0 {
-		if room := f.fs.capacity - f.fs.used(); int64(len(p)) > room {
+	if capacity := f.fs.capacity.Load(); capacity > 0 {
+		if room := capacity - f.fs.used(); int64(len(p)) > room {
 			n, _ := f.File.Write(p[:max(room, 0)])
 			return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
 		}
@@ -95,12 +95,14 @@ func (l *logLines) has(sub string) bool {
 func feedCounting(s *Store, g *generator, n int) (kept []*genCall, refused int) {
 	g.keep = true
 	ok := true
+	var l linker
 	g.run(n, func(m *decode.Message) {
-		if s.AddMessage(m, g.source) != nil {
+		if l.add(s, m, g.source) != nil {
 			refused++
 			ok = false
 		}
 	}, func(c *genCall, rec *analysis.Call) {
+		rec.Ref = l.ref(c.opc, c.dpc, c.cic)
 		if s.AddCall(rec) != nil {
 			refused++
 			ok = false
@@ -227,7 +229,7 @@ func TestDiskFullRetentionFreesSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The disk is exactly full now; the budget asks for the oldest partition to go.
-	fs.capacity = fs.used()
+	fs.capacity.Store(fs.used())
 	s.mu.Lock()
 	s.opt.MaxBytes = s.diskBytes() - 1
 	s.mu.Unlock()

@@ -247,3 +247,35 @@ func itoa(i int) string {
 	}
 	return string(b[p:])
 }
+
+// linker links messages to their call as the pipeline does with the
+// assembler's answer (analysis.Assembler.CallOf), for tests that feed
+// generated traffic straight to the store: an IAM's Ref names the call on
+// its circuit until the next IAM there.
+type linker struct{ iam map[[3]uint32]Ref }
+
+func linkKey(opc, dpc, cic uint32) [3]uint32 {
+	if opc > dpc {
+		opc, dpc = dpc, opc
+	}
+	return [3]uint32{opc, dpc, cic}
+}
+
+func (l *linker) add(s *Store, m *decode.Message, source string) error {
+	if l.iam == nil {
+		l.iam = map[[3]uint32]Ref{}
+	}
+	key := linkKey(m.Label.OPC, m.Label.DPC, m.ISUP.CIC)
+	var call Ref
+	if m.ISUP.Type != 0x01 {
+		call = l.iam[key]
+	}
+	ref, err := s.AddMessageRef(m, source, call)
+	if err == nil && m.ISUP.Type == 0x01 {
+		l.iam[key] = ref
+	}
+	return err
+}
+
+// ref is the call Ref of the circuit's last IAM.
+func (l *linker) ref(opc, dpc, cic uint32) uint64 { return uint64(l.iam[linkKey(opc, dpc, cic)]) }

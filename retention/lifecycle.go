@@ -43,7 +43,7 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.OpenFile == nil {
 		opt.OpenFile = osOpenFile
 	}
-	s := &Store{dir: dir, opt: opt, circuits: map[circuitKey]circuitState{}, gaps: map[uint32]walGaps{}, expired: map[string]bool{}}
+	s := &Store{dir: dir, opt: opt, gaps: map[uint32]walGaps{}, expired: map[string]bool{}}
 	s.stats.RemovedByReason = map[string]uint64{}
 	s.stats.DroppedByReason = map[string]uint64{}
 	if opt.ReadOnly {
@@ -104,6 +104,12 @@ func (s *Store) load() error {
 		if err := s.finishInterruptedSeals(); err != nil {
 			return err
 		}
+		// A line cut by a crash is cut off, so the next one starts on its own.
+		for _, name := range []string{checkpointFile, removedFile} {
+			if err := cutPartialLine(filepath.Join(s.dir, name)); err != nil {
+				return err
+			}
+		}
 	}
 	mseqs, err := listSeqs(s.dir, ".manifest")
 	if err != nil {
@@ -151,6 +157,9 @@ func (s *Store) load() error {
 	// stays in sequence order. When that fails (a full disk) the store still
 	// opens for queries; new records are refused and the flusher retries
 	// (see retry) once retention or the operator has freed space.
+	if wseqs, err = s.recoverCommits(wseqs); err != nil {
+		return fmt.Errorf("retention: recovering commits: %w", err)
+	}
 	s.leftover = wseqs
 	s.enforce()
 	if missing := s.missingNumberEntries(); len(missing) > 0 {
@@ -229,7 +238,9 @@ func (s *Store) flusher() {
 				s.dirty = false
 				f = s.curFile
 			}
-			if s.cur && s.stall == nil && s.walHashed > s.cpLogBytes && time.Since(s.cpAt) >= s.opt.CheckpointInterval {
+			// A committing writer's log is checkpointed at its commits (see
+			// Commit): what follows a commit may be cut at recovery.
+			if !s.opt.Committed && s.cur && s.stall == nil && s.walHashed > s.cpLogBytes && time.Since(s.cpAt) >= s.opt.CheckpointInterval {
 				s.checkpoint("log", s.curSeq)
 			}
 			s.keepReserve()

@@ -111,6 +111,8 @@ func buildChunkIndex(seq uint32, data []byte, firstOrd uint32) (*chunkIndex, err
 				ci.sum.Alerts++
 			}
 			ci.sum.see(v.varint())
+		case recCommit:
+			return nil // the pipeline's position, not data
 		default:
 			return errCorrupt
 		}

@@ -429,6 +429,12 @@ func (s *Store) assemble(sn *snapshot, ref Ref) (CallResult, error) {
 			return res, err
 		}
 		if !found && j > i {
+			// A restart seals the open partition and begins another for the
+			// same hour: a partition that overlaps this one in capture time
+			// may still hold the rest of the call.
+			if j+1 < len(sn.views) && sn.views[j+1].minTS <= sn.views[j].maxTS {
+				continue
+			}
 			break
 		}
 		last = j

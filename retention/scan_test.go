@@ -110,3 +110,31 @@ func TestScanAfterCursor(t *testing.T) {
 		}
 	}
 }
+
+// TestScanSkipsRemovedPartitions: partitions retention removed before a
+// reader got to them are skipped and counted; reading resumes at the oldest
+// retained one.
+func TestScanSkipsRemovedPartitions(t *testing.T) {
+	opt := Options{RetentionDays: 1, Partition: 6 * time.Hour}
+	dir, s := partitionsFor(t, opt, 24*3)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	removed := s.Stats().Removed
+	parts := s.Partitions()
+	if removed < 2 || len(parts) == 0 {
+		t.Fatalf("removed %d, kept %d: the test needs removals", removed, len(parts))
+	}
+	ro := openTest(t, dir, Options{ReadOnly: true})
+	// A cursor in partition 1, which retention removed with the ones after it.
+	next, n, st, err := ro.ScanMessages(MakeRef(1, 3), 10, func(*Message) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Skipped != int(parts[0].Seq)-2 || n != 10 || next.Seq() != parts[0].Seq {
+		t.Errorf("skipped %d partitions (want %d), read %d, next %x (want partition %d)", st.Skipped, parts[0].Seq-2, n, next, parts[0].Seq)
+	}
+	if b, _, _, err := ro.Backlog(MakeRef(1, 3)); err != nil || b == 0 {
+		t.Errorf("backlog from a removed partition: %d %v", b, err)
+	}
+}

@@ -85,6 +85,8 @@ func walReader(log [][]byte, remap func(Ref) Ref, message func(w *walMessage) er
 				}
 				w.Call = remap(w.Call)
 				return message(&w)
+			case recCommit:
+				return nil // the pipeline's position: not part of the partition's data
 			case recCall, recAlert:
 				r := reader{b: p[1:]}
 				ref := r.uvarint()

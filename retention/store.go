@@ -49,6 +49,10 @@ type Options struct {
 	ReadOnly bool
 	// NoSync skips fsync (tests and benchmarks on tmpfs).
 	NoSync bool
+	// Committed says the writer commits (Store.Commit, package pipeline):
+	// recovery keeps only what a commit covers, so an open log written
+	// before the first commit is cut too.
+	Committed bool
 	// NoNumberIndex makes number lookups read every partition's segment
 	// instead of skipping those the number index rules out (numindex.go);
 	// for comparing the two. The index is still written.
@@ -105,32 +109,6 @@ type partInfo struct {
 	hash string // SHA-256 of the manifest file
 }
 
-// circuitKey names a circuit independently of the direction of a message and
-// of which association carried it.
-type circuitKey struct {
-	lo, hi, cic uint32
-}
-
-type circuitState struct {
-	cur, prev     Ref
-	curTS, prevTS int64
-	open          bool
-}
-
-func circuitOf(opc, dpc, cic uint32) circuitKey {
-	if opc > dpc {
-		opc, dpc = dpc, opc
-	}
-	return circuitKey{lo: opc, hi: dpc, cic: cic}
-}
-
-// ISUP message types the call tracker needs.
-const (
-	isupIAM = 0x01
-	isupRLC = 0x10
-	isupRSC = 0x12
-)
-
 // Store is an open retention directory. Its methods are safe for concurrent use.
 type Store struct {
 	mu   sync.Mutex
@@ -173,7 +151,8 @@ type Store struct {
 	nixWG   sync.WaitGroup
 	nixStop atomic.Bool
 
-	circuits map[circuitKey]circuitState
+	commitMu sync.Mutex // serialises Commit
+	commit   commitState
 	gaps     map[uint32]walGaps // logs recovered with damaged records, for renumbering references
 	expired  map[string]bool    // source files already warned about as older than the retention window
 	newest   int64
@@ -277,6 +256,7 @@ func (s *Store) openPartition(slot int64) error {
 	s.walHash, s.walHashed, s.walHashedOrd, s.cpLogBytes = nil, 0, 0, 0
 	s.next++
 	s.buf, s.bufOrd, s.flushed = s.newChunk(), 0, 0
+	s.startLog()
 	return nil
 }
 
@@ -314,31 +294,27 @@ func (s *Store) openLog() openLog {
 	return l
 }
 
-// AddMessage stores one decoded ISUP message. m is only read during the call.
-// sourceName is the capture file or interface m.Source refers to.
+// AddMessage stores one decoded ISUP message as a call of its own (see
+// AddMessageRef). m is only read during the call.
 func (s *Store) AddMessage(m *decode.Message, sourceName string) error {
+	_, err := s.AddMessageRef(m, sourceName, 0)
+	return err
+}
+
+// AddMessageRef stores one decoded ISUP message and returns its Ref. call
+// is the Ref of the IAM of the call m belongs to (the assembler knows it:
+// analysis.Call.Ref), 0 when m opens a call or belongs to none. sourceName
+// is the capture file or interface m.Source refers to. m is only read
+// during the call.
+func (s *Store) AddMessageRef(m *decode.Message, sourceName string, call Ref) (Ref, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.writable(m.TS); err != nil {
 		s.stats.Dropped++
-		return err
+		return 0, err
 	}
 	s.warnExpired(m.TS, sourceName)
 	ref := MakeRef(s.curSeq, s.curOrd)
-	var call Ref // zero: the message opens (or is) its own call
-	key := circuitOf(m.Label.OPC, m.Label.DPC, m.ISUP.CIC)
-	st, known := s.circuits[key]
-	switch {
-	case m.ISUP.Type == isupIAM:
-		st = circuitState{cur: ref, curTS: m.TS, prev: st.cur, prevTS: st.curTS, open: true}
-		s.circuits[key] = st
-	case known && st.open:
-		call = st.cur
-		if m.ISUP.Type == isupRLC || m.ISUP.Type == isupRSC {
-			st.open = false
-			s.circuits[key] = st
-		}
-	}
 	var start int
 	s.buf, start = beginRecord(s.buf)
 	s.buf = appendMessageRecord(s.buf, m, sourceName, call)
@@ -346,7 +322,16 @@ func (s *Store) AddMessage(m *decode.Message, sourceName string) error {
 	s.curOrd++
 	s.curSum.see(m.TS)
 	s.stats.Messages++
-	return s.afterAppend()
+	return ref, s.afterAppend()
+}
+
+// Rotates reports whether a record with capture time ts would make the
+// store seal its open partition and begin the next: the pipeline commits
+// before such a record, so every sealed partition ends with a commit.
+func (s *Store) Rotates(ts int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur && floorDiv(ts, int64(s.opt.Partition)) > s.curSlot
 }
 
 // A failed write does not refuse the record just appended: it stays in the
@@ -373,32 +358,8 @@ func (s *Store) afterAppend() error {
 	return nil
 }
 
-// callRef finds the IAM a call or alert belongs to from its circuit and time.
-func (s *Store) callRef(opc, dpc, cic uint32, ts int64, exact bool) Ref {
-	st, ok := s.circuits[circuitOf(opc, dpc, cic)]
-	if !ok {
-		return 0
-	}
-	if exact {
-		switch ts {
-		case st.curTS:
-			return st.cur
-		case st.prevTS:
-			return st.prev
-		}
-		return 0
-	}
-	switch {
-	case st.cur != 0 && ts >= st.curTS:
-		return st.cur
-	case st.prev != 0 && ts >= st.prevTS:
-		return st.prev
-	}
-	return 0
-}
-
-// AddCall stores a closed call record; it is linked to the stored IAM that
-// opened it (same circuit and start time) when that IAM went through this Store.
+// AddCall stores a closed call record, linked to the stored IAM that opened
+// it (c.Ref; 0 when the IAM was not stored).
 func (s *Store) AddCall(c *analysis.Call) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -406,7 +367,7 @@ func (s *Store) AddCall(c *analysis.Call) error {
 		s.stats.Dropped++
 		return err
 	}
-	ref := s.callRef(c.OPC, c.DPC, c.CIC, c.Start, true)
+	ref := Ref(c.Ref)
 	var start int
 	s.buf, start = beginRecord(s.buf)
 	s.buf = append(s.buf, recCall)
@@ -418,7 +379,7 @@ func (s *Store) AddCall(c *analysis.Call) error {
 	return s.afterAppend()
 }
 
-// AddAlert stores an alert, linked to the call in progress on its circuit.
+// AddAlert stores an alert, linked to its call (a.CallRef; 0: none).
 func (s *Store) AddAlert(a *analysis.Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -426,10 +387,7 @@ func (s *Store) AddAlert(a *analysis.Alert) error {
 		s.stats.Dropped++
 		return err
 	}
-	var ref Ref
-	if a.CallID != "" {
-		ref = s.callRef(a.OPC, a.DPC, a.CIC, a.TS, false)
-	}
+	ref := Ref(a.CallRef)
 	var start int
 	s.buf, start = beginRecord(s.buf)
 	s.buf = append(s.buf, recAlert)

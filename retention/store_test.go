@@ -24,16 +24,18 @@ var t0 = time.Date(2025, 1, 10, 8, 30, 0, 0, time.UTC).UnixNano()
 // and returns what was generated.
 func feed(s *Store, g *generator, n int, fail func(error)) []*genCall {
 	var calls []*genCall
+	var l linker
 	g.keep = true
 	g.run(n, func(m *decode.Message) {
-		if err := s.AddMessage(m, g.source); err != nil {
+		if err := l.add(s, m, g.source); err != nil {
 			fail(err)
 		}
 	}, func(c *genCall, rec *analysis.Call) {
 		calls = append(calls, c)
+		rec.Ref = l.ref(c.opc, c.dpc, c.cic)
 		if len(calls)%5 == 0 {
 			a := &analysis.Alert{TS: c.start, Rule: "cli.generic_number", Severity: analysis.SeverityWarning, Partner: rec.Partner,
-				Calling: c.calling, Called: c.called, OPC: c.opc, DPC: c.dpc, CIC: c.cic, CallID: rec.ID}
+				Calling: c.calling, Called: c.called, OPC: c.opc, DPC: c.dpc, CIC: c.cic, CallID: rec.ID, CallRef: rec.Ref}
 			if err := s.AddAlert(a); err != nil {
 				fail(err)
 			}
@@ -223,8 +225,9 @@ func partitionsFor(t *testing.T, opt Options, hours int) (string, *Store) {
 	dir := t.TempDir()
 	s := openTest(t, dir, opt)
 	g := newGenerator(2, t0, int64(time.Hour)/40)
+	var l linker
 	g.run(40*hours, func(m *decode.Message) {
-		if err := s.AddMessage(m, g.source); err != nil {
+		if err := l.add(s, m, g.source); err != nil {
 			t.Fatal(err)
 		}
 	}, func(*genCall, *analysis.Call) {})

@@ -191,7 +191,9 @@ func lostInSpan(span []byte) (lost, recs int) {
 	return lost, recs
 }
 
-func isRecordKind(k byte) bool { return k == recMessage || k == recCall || k == recAlert }
+func isRecordKind(k byte) bool {
+	return k == recMessage || k == recCall || k == recAlert || k == recCommit
+}
 
 // walGaps renumbers references into a partition whose log lost messages:
 // a reference to a lost message becomes 0, one to a later message moves down

@@ -188,15 +188,32 @@ func TestQueryDeadlineCoversExecution(t *testing.T) {
 		t.Skip("load test skipped in -short mode")
 	}
 	e, _ := scaleEnv(t, 20000)
+	// The same query without a deadline is the yardstick: on a loaded
+	// machine both slow down alike, so the check is relative, not a fixed
+	// number of milliseconds. It runs twice so that both timed runs find
+	// the caches warm.
+	q := expensiveViewerQuery(e)
+	var full time.Duration
+	var res *http.Response
+	var body []byte
+	for range 2 {
+		start := time.Now()
+		res, body = e.do("GET", q, bearer(viewerToken), nil)
+		full = time.Since(start)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("no deadline: %d %s", res.StatusCode, body)
+	}
 	e.srv.opt.QueryTimeout = time.Millisecond
 	start := time.Now()
-	res, body := e.do("GET", expensiveViewerQuery(e), bearer(viewerToken), nil)
+	res, body = e.do("GET", q, bearer(viewerToken), nil)
 	took := time.Since(start)
 	if res.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("1 ms deadline: %d %s", res.StatusCode, body)
 	}
-	if took > 500*time.Millisecond {
-		t.Errorf("a query past its 1 ms deadline ran %v", took)
+	t.Logf("whole query %v; with a 1 ms deadline %v", full, took)
+	if took > full/2 {
+		t.Errorf("a query past its 1 ms deadline ran %v, the whole query %v: the deadline did not stop the scan", took, full)
 	}
 	e.srv.opt.QueryTimeout = 30 * time.Second
 	e.getJSON("/api/me", bearer(viewerToken), 200, nil)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"time"
 )
 
 // Central is the `central:` section: the province's ClickHouse that every
@@ -20,6 +21,10 @@ type Central struct {
 	// Cluster names a remote_servers cluster: tables are created on every
 	// shard and queried through Distributed tables; "" for one server.
 	Cluster string
+	// Interval is how often a caught-up box ships what is new (default 1 s).
+	// Each round is one insert per table with new rows; with many boxes a
+	// longer interval means fewer, larger inserts for the server.
+	Interval time.Duration
 }
 
 // Enabled reports whether shipping to a central store is configured.
@@ -33,7 +38,8 @@ type fileCentral struct {
 		Password string   `yaml:"password"`
 		TLS      bool     `yaml:"tls"`
 	} `yaml:"clickhouse"`
-	Cluster string `yaml:"cluster"`
+	Cluster  string  `yaml:"cluster"`
+	Interval *string `yaml:"interval"`
 }
 
 // DefaultCentralDatabase is the database when the file names none.
@@ -72,10 +78,21 @@ func buildBox(box *string, probs *problems) string {
 	return *box
 }
 
+// DefaultShipInterval is central.interval when the file gives none.
+const DefaultShipInterval = time.Second
+
 func buildCentral(f *fileCentral, probs *problems) Central {
-	c := Central{Database: DefaultCentralDatabase, Username: "default"}
+	c := Central{Database: DefaultCentralDatabase, Username: "default", Interval: DefaultShipInterval}
 	if f == nil {
 		return c
+	}
+	if f.Interval != nil {
+		d, err := time.ParseDuration(*f.Interval)
+		if err != nil || d <= 0 || d > 10*time.Minute {
+			probs.add("central.interval", "%q is not a duration between 0 and 10m (e.g. 1s, 30s)", *f.Interval)
+		} else {
+			c.Interval = d
+		}
 	}
 	ch := &f.ClickHouse
 	c.Addr, c.Password, c.TLS, c.Cluster = ch.Addr, ch.Password, ch.TLS, f.Cluster

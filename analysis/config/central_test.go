@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatewarden/gatewarden/analysis/config"
 )
@@ -19,6 +20,7 @@ central:
     password: secret
     tls: true
   cluster: gd_province
+  interval: 30s
 `), "t.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +32,7 @@ central:
 		Username: "shipper", Password: "secret", TLS: true, Cluster: "gd_province"}
 	if strings.Join(c.Central.Addr, ",") != strings.Join(want.Addr, ",") || c.Central.Database != want.Database ||
 		c.Central.Username != want.Username || c.Central.Password != want.Password || !c.Central.TLS ||
-		c.Central.Cluster != want.Cluster || !c.Central.Enabled() {
+		c.Central.Cluster != want.Cluster || !c.Central.Enabled() || c.Central.Interval != 30*time.Second {
 		t.Errorf("central = %+v, want %+v", c.Central, want)
 	}
 }
@@ -44,7 +46,7 @@ func TestCentralDefaults(t *testing.T) {
 	if config.ValidBox(host) && c.Box != host {
 		t.Errorf("box = %q, want the host name %q", c.Box, host)
 	}
-	if c.Central.Database != "gatewarden" || c.Central.Username != "default" || c.Central.Cluster != "" {
+	if c.Central.Database != "gatewarden" || c.Central.Username != "default" || c.Central.Cluster != "" || c.Central.Interval != time.Second {
 		t.Errorf("defaults: %+v", c.Central)
 	}
 	if d := config.Default(); d.Central.Enabled() || d.Box == "" {
@@ -61,12 +63,13 @@ central:
     database: "x-y"
     username: ""
   cluster: "a b"
+  interval: 1h
 `), "t.yaml")
 	if err == nil {
 		t.Fatal("accepted")
 	}
 	for _, key := range []string{"key box:", "central.clickhouse.addr[0]", "central.clickhouse.addr[1]",
-		"central.clickhouse.database", "central.clickhouse.username", "central.cluster"} {
+		"central.clickhouse.database", "central.clickhouse.username", "central.cluster", "central.interval"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s:\n%v", key, err)
 		}

@@ -22,26 +22,18 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gatewarden/gatewarden/analysis/numplan"
+	"github.com/gatewarden/gatewarden/analysis/rules"
 )
 
 // Partner kinds.
 const (
-	KindInternational = "international" // international gateway peer (calls from abroad)
-	KindInterconnect  = "interconnect"  // another domestic operator
-	KindLeasedLine    = "leased_line"   // enterprise voice leased line (语音专线)
-	KindInternal      = "internal"      // our own network
+	KindInternational = rules.KindInternational // international gateway peer (calls from abroad)
+	KindInterconnect  = rules.KindInterconnect  // another domestic operator
+	KindLeasedLine    = rules.KindLeasedLine    // enterprise voice leased line (语音专线)
+	KindInternal      = rules.KindInternal      // our own network
 )
 
 var kinds = []string{KindInternational, KindInterconnect, KindLeasedLine, KindInternal}
-
-// RuleIDs are the stable rule IDs severity overrides may name.
-var RuleIDs = []string{
-	"cli.missing", "cli.restricted", "cli.nonconforming", "cli.intl_spoofed_domestic",
-	"cli.protected_spoofed", "cli.unauthorized", "cli.generic_number", "cli.blocklisted",
-	"fwd.loop", "fwd.unregistered", "fwd.relay", "call.one_ring", "call.bombing",
-	"caller.high_frequency", "cli.intl_marking_stripped", "cli.altered_in_transit",
-	"route.asr_drop", "route.short_calls",
-}
 
 // Severities a rule may be given.
 var Severities = []string{"info", "warning", "critical"}
@@ -397,8 +389,8 @@ func Parse(data []byte, name string) (*Config, error) {
 	c.Thresholds = buildThresholds(&f.Thresholds, probs)
 
 	for rule, sev := range f.Severity {
-		if !contains(RuleIDs, rule) {
-			probs.add("severity."+rule, "%q is not a rule ID (%s)", rule, strings.Join(RuleIDs, ", "))
+		if !contains(rules.IDs, rule) {
+			probs.add("severity."+rule, "%q is not a rule ID (%s)", rule, strings.Join(rules.IDs, ", "))
 			continue
 		}
 		if !contains(Severities, sev) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatewarden/gatewarden/analysis/rules"
 	"github.com/gatewarden/gatewarden/capture"
 )
 
@@ -30,7 +31,7 @@ type Daemon struct {
 
 	// Queues between stages: capacity in batches and frames per batch.
 	QueueBatches int // default 64
-	BatchFrames  int // default 256
+	BatchFrames  int // default 2048
 
 	DataDir      string // retention store (default /var/lib/gatewarden)
 	Retention    Retention
@@ -176,7 +177,7 @@ const DefaultDataDir = "/var/lib/gatewarden"
 func defaultDaemon() Daemon {
 	return Daemon{
 		Workers: 1, PcapSettle: 10 * time.Second, PcapPoll: time.Second,
-		QueueBatches: 64, BatchFrames: 256, DataDir: DefaultDataDir,
+		QueueBatches: 64, BatchFrames: 2048, DataDir: DefaultDataDir,
 		Retention:    Retention{MinFreeMiB: 256, FlushPeriod: time.Second},
 		MetricsAddr:  "127.0.0.1:9100",
 		LogLevel:     "info",
@@ -378,7 +379,7 @@ func buildAlertOutputs(f *fileDaemon, d *Daemon, resolve func(string) string,
 	}
 	for rule, rl := range a.RateLimit {
 		key := "daemon.alerts.rate_limit." + rule
-		if rule != "default" && !contains(RuleIDs, rule) {
+		if rule != "default" && !contains(rules.IDs, rule) {
 			probs.add(key, "%q is not a rule ID or \"default\"", rule)
 			continue
 		}

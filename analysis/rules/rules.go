@@ -522,7 +522,7 @@ func (e *Engine) fire(c *analysis.Call, rule string, ts int64, count int, window
 	*a = analysis.Alert{
 		TS: ts, Rule: rule, Severity: e.severity[rule], Partner: c.Partner, Direction: c.Direction,
 		OPC: c.OPC, DPC: c.DPC, CIC: c.CIC, CallID: c.ID, Outcome: c.Outcome,
-		Count: count, WindowS: int(window / second), Detail: detail, OriginCountry: c.OriginCountry,
+		Count: count, WindowS: int(window / second), Detail: detail, OriginCountry: c.OriginCountry, CallRef: c.Ref,
 	}
 	if c.Calling != nil {
 		a.Calling = c.Calling.Digits

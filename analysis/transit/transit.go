@@ -149,6 +149,11 @@ func (t *Correlator) Open(c *analysis.Call) {
 	if c.Direction != analysis.DirectionIngress || (t.cfg.Ingress != nil && !t.cfg.Ingress(c)) {
 		return
 	}
+	t.add(c)
+}
+
+// add makes c a pending ingress leg (newest).
+func (t *Correlator) add(c *analysis.Call) {
 	k, ok := t.key(c)
 	if !ok {
 		return
@@ -180,6 +185,23 @@ func (t *Correlator) Open(c *analysis.Call) {
 		first.next = e
 	}
 	t.byCall[c] = e
+}
+
+// EachPending calls fn with each pending ingress leg, oldest first (a
+// restart saves their call IDs; see Restore).
+func (t *Correlator) EachPending(fn func(c *analysis.Call)) {
+	for e := t.head; e != nil; e = e.qnext {
+		fn(e.call)
+	}
+}
+
+// Restore makes calls (restored calls in progress, oldest first) the pending
+// ingress legs again after a restart.
+func (t *Correlator) Restore(calls []*analysis.Call) {
+	t.byKey, t.byCall, t.head, t.tail = make(map[uint64]*entry), make(map[*analysis.Call]*entry), nil, nil
+	for _, c := range calls {
+		t.add(c)
+	}
 }
 
 // Setup matches an egress call whose setup is complete

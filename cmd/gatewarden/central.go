@@ -100,7 +100,7 @@ func centralMain(args []string, stdout, stderr io.Writer) int {
 func shipMain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ship", stdout, stderr)
 	fs.synopsis = "--config F --data DIR [--clickhouse DSN] [--box NAME]"
-	fs.about = "Ships a store's backlog (every message, call record, alert and sealed manifest not shipped yet) to the central ClickHouse store and exits when caught up. What was shipped is kept in a cursor file in the store, so it resumes where it stopped."
+	fs.about = "Ships a store's backlog (every message, call record, alert, sealed manifest and signed checkpoint not shipped yet) to the central ClickHouse store and exits when caught up. What was shipped is kept in a cursor file in the store, so it resumes where it stopped."
 	cfgPath := fs.String("config", "", "configuration with box: and central: (central may be replaced by --clickhouse)")
 	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
 	dsn := fs.String("clickhouse", "", "central store DSN (default: the configuration's central section)")

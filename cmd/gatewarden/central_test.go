@@ -241,6 +241,17 @@ func twoBoxes(t *testing.T, dsn string) {
 	if out := shipBox(t, a, dsn); !strings.Contains(out, "messages=0 calls=0 alerts=0") {
 		t.Errorf("shipping again sent rows: %s", out)
 	}
+	// Box A's cursor lost (as after a crash between insert and cursor
+	// write, for the whole store): everything is sent again, and counts and
+	// answers stay the same.
+	o, _ := central.ParseDSN(dsn)
+	if err := os.Remove(filepath.Join(a.data, central.CursorFile(o.Database))); err != nil {
+		t.Fatal(err)
+	}
+	if out := shipBox(t, a, dsn); !strings.Contains(out, fmt.Sprintf("messages=%d ", a.messages)) {
+		t.Errorf("shipping without a cursor: %s", out)
+	}
+	checkShipped(t, c, a)
 
 	// Calls of each box, found by number with the box named, same ladder as the box's own trace.
 	for _, bx := range []*boxFixture{a, b} {

@@ -14,6 +14,7 @@ import (
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/internal/tsharkref"
 	"github.com/gatewarden/gatewarden/pcaps/gen"
+	"github.com/gatewarden/gatewarden/pipeline"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -41,14 +42,14 @@ func loadCapture(b *testing.B) (string, uint64) {
 
 // benchSetup is the scenario configuration (partners, blocklist, every rule)
 // for the generated capture's partners.
-func benchSetup(b *testing.B) *replaySetup {
+func benchSetup(b *testing.B) *pipeline.Generation {
 	b.Helper()
 	dir := b.TempDir()
 	block := filepath.Join(dir, "blocklist.txt")
 	os.WriteFile(block, []byte(gen.ScenarioBlocklistFile()), 0o644)
 	cfg := filepath.Join(dir, "gatewarden.yaml")
 	os.WriteFile(cfg, []byte(gen.ScenarioConfigYAML(gen.DefaultPartners(14), 14, block)), 0o644)
-	setup, err := loadReplaySetup(cfg)
+	setup, err := pipeline.LoadGeneration(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func BenchmarkReplayIntoStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		r.Close()
-		if got := p.dec.Stats().Messages; got != want {
+		if got := p.p.Stats().Decode.Messages; got != want {
 			b.Fatalf("decoded %d of %d", got, want)
 		}
 		msgs += want

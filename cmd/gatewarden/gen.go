@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gatewarden/gatewarden/pcaps/gen"
@@ -24,6 +25,7 @@ func runGen(args []string) int {
 	truth := fs.String("truth", "", "truth file to write (JSON lines; empty: none)")
 	scenario := fs.String("scenario", "", "YAML file of scripted calls to add to the random ones (see pcaps/gen/scenario.go)")
 	labels := fs.String("labels", "", "write one JSON line per labelled scripted call: where its IAM is")
+	mix := fs.String("mix", "", "traffic mix of the random calls: "+strings.Join(gen.Mixes, ", ")+" (empty: default)")
 	bicc := fs.Bool("bicc", false, "BICC (SI 13, 32-bit call instance codes) with a softswitch partner instead of ISUP with the default partners")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
@@ -35,6 +37,17 @@ func runGen(args []string) int {
 		return fs.usageError("--pc-bits must be 14 or 24")
 	}
 	opt := gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), BICC: *bicc, File: *out}
+	if *mix != "" {
+		if *bicc || *scenario != "" {
+			return fs.usageError("--mix cannot be combined with --bicc or --scenario")
+		}
+		m, err := gen.MixOptions(*mix, *seed, *calls, uint8(*pcBits))
+		if err != nil {
+			return fs.usageError("%v", err)
+		}
+		m.File = *out
+		opt = m
+	}
 	if *scenario != "" {
 		f, err := os.Open(*scenario)
 		if err != nil {
@@ -95,8 +108,8 @@ func runGen(args []string) int {
 		fmt.Fprintln(os.Stderr, "gatewarden gen:", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %d packets, %d ISUP messages, %d calls (%d skipped), %d bundled packets, %d fragmented (%d across packets), %d retransmissions\n",
-		*out, sum.Packets, sum.Messages, sum.Calls, sum.SkippedCalls, sum.BundledPackets, sum.Fragmented, sum.FragmentedSplit, sum.Retransmissions)
+	fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %d packets, %d ISUP messages, %d calls (%d skipped), %d bundled packets, %d fragmented (%d across packets), %d retransmissions, %d non-ISUP chunks bundled\n",
+		*out, sum.Packets, sum.Messages, sum.Calls, sum.SkippedCalls, sum.BundledPackets, sum.Fragmented, sum.FragmentedSplit, sum.Retransmissions, sum.ExtraChunks)
 	return 0
 }
 

@@ -103,6 +103,7 @@ func (m *daemonMetrics) write(w io.Writer) {
 	if d.dir != nil {
 		c(d.dir.filesDone.Load(), "gatewarden_pcap_files_total", label("result", "done"))
 		c(d.dir.filesFailed.Load(), "gatewarden_pcap_files_total", label("result", "error"))
+		c(d.dir.filesLate.Load(), "gatewarden_pcap_files_late_total")
 	}
 
 	// Pipeline.
@@ -126,19 +127,21 @@ func (m *daemonMetrics) write(w io.Writer) {
 
 	// Decoding and analysis, from the stage's last publication.
 	p := d.stage.snapshot()
-	c(p.dec.Frames, "gatewarden_decode_frames_total")
-	c(p.dec.Messages, "gatewarden_decode_messages_total")
+	ds := &p.pl.Decode
+	c(ds.Frames, "gatewarden_decode_frames_total")
+	c(ds.Messages, "gatewarden_decode_messages_total")
 	for r := decode.Reason(1); r < decode.NumReasons; r++ {
 		name := "gatewarden_decode_skipped_total"
 		if r.IsDrop() {
 			name = "gatewarden_decode_errors_total"
 		}
-		c(p.dec.Reasons[r], name, label("layer", decodeLayer(r)), label("reason", r.String()))
+		c(ds.Reasons[r], name, label("layer", decodeLayer(r)), label("reason", r.String()))
 	}
 	// Delivered, but not whole: a faulty optional part, an over-long number.
-	c(p.dec.ISUPOptionalErrors, "gatewarden_decode_isup_degraded_total", label("reason", "optional_part_error"))
-	c(p.dec.ISUPDigitsTruncated, "gatewarden_decode_isup_degraded_total", label("reason", "number_truncated"))
-	c(p.dec.UnknownISUPTypes, "gatewarden_decode_isup_degraded_total", label("reason", "unknown_type"))
+	c(ds.AssociationsEvicted, "gatewarden_decode_associations_evicted_total")
+	c(ds.ISUPOptionalErrors, "gatewarden_decode_isup_degraded_total", label("reason", "optional_part_error"))
+	c(ds.ISUPDigitsTruncated, "gatewarden_decode_isup_degraded_total", label("reason", "number_truncated"))
+	c(ds.UnknownISUPTypes, "gatewarden_decode_isup_degraded_total", label("reason", "unknown_type"))
 	for _, partner := range sortedKeys(p.msgs) {
 		counts := p.msgs[partner]
 		for t, n := range counts {
@@ -153,14 +156,30 @@ func (m *daemonMetrics) write(w io.Writer) {
 			c(counts[o], "gatewarden_calls_total", label("outcome", o.String()), label("partner", partner))
 		}
 	}
-	g(uint64(p.open), "gatewarden_calls_open")
+	g(uint64(p.pl.OpenCalls), "gatewarden_calls_open")
+	c(p.pl.Calls.Evicted, "gatewarden_calls_evicted_total")
+	g(uint64(p.pl.RestoredCalls), "gatewarden_calls_restored")
+	if d.dir != nil {
+		g(uint64(p.filesCommitted), "gatewarden_pcap_files_committed")
+	}
+	// Commits: exactly-once ingest (see package pipeline).
+	c(p.pl.Commits, "gatewarden_pipeline_commits_total", label("result", "ok"))
+	c(p.pl.CommitErrors, "gatewarden_pipeline_commits_total", label("result", "error"))
+	c(p.pl.CommitsWithFragments, "gatewarden_pipeline_commits_with_fragments_total")
+	g(uint64(p.pl.PendingAlerts), "gatewarden_pipeline_pending_alerts")
+	c(p.pl.AlertsUncommitted, "gatewarden_pipeline_alerts_uncommitted_total")
+	for id, n := range p.pl.Rules.WindowKeys {
+		g(uint64(n), "gatewarden_rules_window_keys", label("rule", id))
+	}
+	for id, n := range p.pl.Rules.WindowOverflow {
+		c(n, "gatewarden_rules_window_overflow_total", label("rule", id))
+	}
 	writeRouteMetrics(w, p.routes)
-	g(uint64(p.transit.Pending), "gatewarden_transit_pending_legs")
-	c(p.transit.Linked, "gatewarden_transit_linked_total")
-	c(p.transit.Overflow, "gatewarden_transit_pending_overflow_total")
+	g(uint64(p.pl.Transit.Pending), "gatewarden_transit_pending_legs")
+	c(p.pl.Transit.Linked, "gatewarden_transit_linked_total")
+	c(p.pl.Transit.Overflow, "gatewarden_transit_pending_overflow_total")
 	c(p.routeOverflow[0], "gatewarden_routes_overflow_total", label("table", "rules"))
 	c(p.routeOverflow[1], "gatewarden_routes_overflow_total", label("table", "kpi"))
-	c(p.asm.Evicted, "gatewarden_calls_evicted_total")
 	alertKeys := make([][2]string, 0, len(p.alerts))
 	for k := range p.alerts {
 		alertKeys = append(alertKeys, k)
@@ -200,10 +219,12 @@ func (m *daemonMetrics) write(w io.Writer) {
 	for _, reason := range []string{retention.DropDiskFull, retention.DropWriteError, retention.DropClosed} {
 		c(ss.DroppedByReason[reason], "gatewarden_store_dropped_records_total", label("reason", reason))
 	}
-	g(uint64(ss.OpenLogBytes), "gatewarden_store_open_log_bytes")
-	g(uint64(ss.OpenIndexBytes), "gatewarden_store_open_index_bytes")
-	c(uint64(ss.OpenIndexEvictions), "gatewarden_store_open_index_evictions_total")
-	c(ss.EarlySeals, "gatewarden_store_early_seals_total")
+	cs := d.store.CommitStats()
+	c(cs.CutMessages, "gatewarden_recovery_cut_records_total", label("kind", "message"))
+	c(cs.CutCalls, "gatewarden_recovery_cut_records_total", label("kind", "call"))
+	c(cs.CutAlerts, "gatewarden_recovery_cut_records_total", label("kind", "alert"))
+	c(p.routeOverflow[0], "gatewarden_routes_overflow_total", label("table", "rules"))
+	c(p.routeOverflow[1], "gatewarden_routes_overflow_total", label("table", "kpi"))
 	parts := d.store.Partitions()
 	var bytes int64
 	for _, pm := range parts {

@@ -2,20 +2,23 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/gatewarden/gatewarden/analysis"
-	"github.com/gatewarden/gatewarden/analysis/config"
 	"github.com/gatewarden/gatewarden/analysis/rules"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/pipeline"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -28,70 +31,67 @@ func runReplay(args []string) int { return replayMain(args, os.Stdout, os.Stderr
 // replayMaxFileCount is how many captures fit the 16-bit source index.
 const replayMaxFileCount = 65535
 
-// replaySetup is what the configuration gives the pipeline.
-type replaySetup struct {
-	rules      rules.Settings
-	partner    func(addr netip.Addr, pc uint32) string
-	pcBits     uint8
-	linkPCBits map[netip.Addr]uint8
-}
-
-// replayPipeline runs decode -> calls -> rules and writes JSON lines.
+// replayPipeline is the pipeline with replay's outputs: alerts and call
+// records as JSON lines, and, with a store, the position that makes a
+// replay resumable and a capture already stored recognisable.
 type replayPipeline struct {
-	dec    *decode.Decoder
-	asm    *analysis.Assembler
-	eng    *rules.Engine
+	p      *pipeline.Pipeline
 	alerts *bufio.Writer
 	calls  *bufio.Writer // nil: no call records
 	store  *retention.Store
-	names  func(uint16) string // source names, for the store
+
+	pos replayPosition
+	// frames[i] is how many frames of source i are done; skip[i] how many
+	// a resumed replay passes over.
+	frames, skip []uint64
 
 	line     []byte
 	writeErr error
-	storeErr error // first store error; later ones are counted by the store
 	outcomes [6]uint64
 }
 
+// replayPosition is what replay commits with the store: the captures it is
+// reading (by content) and how far it got, and every capture the store
+// holds completely.
+type replayPosition struct {
+	Input string          `json:"input"` // replayInput
+	Files []replayFile    `json:"files,omitempty"`
+	Done  []replayFile    `json:"done,omitempty"`
+	Other json.RawMessage `json:"other,omitempty"` // another input's position (a daemon's), kept
+}
+
+type replayFile struct {
+	SHA256 string `json:"sha256"`
+	Name   string `json:"name"`
+	Frames uint64 `json:"frames,omitempty"`
+}
+
+const replayInput = "replay"
+
 // newReplayPipeline wires the stages; store may be nil (no retention).
-func newReplayPipeline(setup *replaySetup, alerts, calls io.Writer, store *retention.Store, names func(uint16) string) *replayPipeline {
-	p := &replayPipeline{alerts: bufio.NewWriterSize(alerts, 1<<20), store: store, names: names}
+func newReplayPipeline(gen *pipeline.Generation, alerts, calls io.Writer, store *retention.Store, names func(uint16) string) *replayPipeline {
+	p := &replayPipeline{alerts: bufio.NewWriterSize(alerts, 1<<20), store: store}
 	if calls != nil {
 		p.calls = bufio.NewWriterSize(calls, 1<<20)
-		setup.rules.AnnotateCalls = true
 	}
-	p.eng = rules.New(setup.rules, p.writeAlert)
-	p.asm = analysis.NewAssembler(analysis.AssemblerConfig{
-		Partner: setup.partner,
-		Open:    p.eng.Open,
-		Setup:   p.eng.Setup,
-		Close:   p.closeCall,
-	})
-	handler := p.asm.Feed
+	cfg := pipeline.Config{Gen: gen, Store: store, Source: names, AnnotateCalls: calls != nil,
+		OnAlert: p.writeAlert, OnCall: p.closeCall}
 	if store != nil {
-		handler = p.storeAndFeed
+		cfg.Position = p.position
 	}
-	p.dec = decode.New(decode.Config{PCBits: setup.pcBits, LinkPCBits: setup.linkPCBits}, handler)
+	p.p = pipeline.New(cfg)
 	return p
 }
 
-// noteStoreErr keeps the first store error; the store counts the rest.
-func (p *replayPipeline) noteStoreErr(err error) {
-	if err != nil && p.storeErr == nil {
-		p.storeErr = err
+func (p *replayPipeline) position() []byte {
+	for i := range p.pos.Files {
+		p.pos.Files[i].Frames = p.frames[i]
 	}
-}
-
-// storeAndFeed keeps the message before analysing it: an alert raised while
-// feeding finds its IAM through the store's circuit tracker.
-func (p *replayPipeline) storeAndFeed(m *decode.Message) {
-	p.noteStoreErr(p.store.AddMessage(m, p.names(m.Source)))
-	p.asm.Feed(m)
+	b, _ := json.Marshal(&p.pos)
+	return b
 }
 
 func (p *replayPipeline) writeAlert(a *analysis.Alert) {
-	if p.store != nil {
-		p.noteStoreErr(p.store.AddAlert(a))
-	}
 	if p.writeErr != nil {
 		return
 	}
@@ -101,10 +101,6 @@ func (p *replayPipeline) writeAlert(a *analysis.Alert) {
 }
 
 func (p *replayPipeline) closeCall(c *analysis.Call) {
-	p.eng.Close(c)
-	if p.store != nil {
-		p.noteStoreErr(p.store.AddCall(c))
-	}
 	if int(c.Outcome) < len(p.outcomes) {
 		p.outcomes[c.Outcome]++
 	}
@@ -131,14 +127,32 @@ func (p *replayPipeline) run(r *capture.Reader, onError func(error)) error {
 		if err == io.EOF {
 			break
 		}
-		p.dec.Decode(&f)
+		if i := int(f.Source); i < len(p.skip) {
+			if f.Frame <= p.skip[i] {
+				continue
+			}
+			p.p.Frame(&f)
+			p.frames[i] = f.Frame
+			continue
+		}
+		p.p.Frame(&f)
 	}
 	return p.finish()
 }
 
 func (p *replayPipeline) finish() error {
-	p.dec.Flush()
-	p.asm.Flush()
+	p.p.Finish()
+	if p.store != nil {
+		// Every capture read to the end is now held by the store.
+		for _, f := range p.pos.Files {
+			f.Frames = 0
+			p.pos.Done = append(p.pos.Done, f)
+		}
+		p.pos.Files, p.frames = nil, nil
+		if err := p.p.Commit(); err != nil && p.writeErr == nil {
+			p.writeErr = fmt.Errorf("store: %w", err)
+		}
+	}
 	if err := p.alerts.Flush(); err != nil && p.writeErr == nil {
 		p.writeErr = err
 	}
@@ -148,23 +162,108 @@ func (p *replayPipeline) finish() error {
 		}
 	}
 	if p.store != nil {
-		p.noteStoreErr(p.store.Close())
-		if p.storeErr != nil && p.writeErr == nil {
-			p.writeErr = fmt.Errorf("store: %w", p.storeErr)
+		err := p.store.Close()
+		if err == nil {
+			err = p.p.StoreErr()
+		}
+		if err != nil && p.writeErr == nil {
+			p.writeErr = fmt.Errorf("store: %w", err)
 		}
 	}
 	return p.writeErr
 }
 
+// plan decides, with a store, which captures to read: it takes the last
+// commit's position, resumes a replay of the same captures that was
+// stopped midway (restoring its calls and windows), and leaves out captures
+// the store already holds unless force. It returns the files to read and
+// messages for stderr.
+func (p *replayPipeline) plan(files []string, force bool) ([]string, []string, error) {
+	sums := make([]string, len(files))
+	for i, f := range files {
+		sum, err := fileSHA256(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		sums[i] = sum
+	}
+	var notes []string
+	var last replayPosition
+	resumed := false
+	_, _, err := p.p.Restore(func(pos []byte) bool {
+		if json.Unmarshal(pos, &last) != nil || last.Input != replayInput {
+			last = replayPosition{Other: pos}
+			return false
+		}
+		if len(last.Files) != len(files) {
+			return false
+		}
+		for i, f := range last.Files {
+			if f.SHA256 != sums[i] {
+				return false
+			}
+		}
+		resumed = true
+		return true
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("restoring the last commit: %w", err)
+	}
+	p.pos = replayPosition{Input: replayInput, Done: last.Done, Other: last.Other}
+	if resumed {
+		p.skip = make([]uint64, len(files))
+		for i, f := range last.Files {
+			p.skip[i] = f.Frames
+		}
+		notes = append(notes, fmt.Sprintf("resuming an interrupted replay of these captures (%d calls in progress restored)", p.p.Stats().RestoredCalls))
+	} else {
+		done := make(map[string]bool, len(last.Done))
+		for _, f := range last.Done {
+			done[f.SHA256] = true
+		}
+		kept, keptSums := files[:0:0], sums[:0:0]
+		for i, f := range files {
+			if done[sums[i]] && !force {
+				notes = append(notes, fmt.Sprintf("%s: the store already holds this capture (sha256 %s); not stored again (--force stores it again)", f, sums[i][:16]))
+				continue
+			}
+			kept, keptSums = append(kept, f), append(keptSums, sums[i])
+		}
+		files, sums = kept, keptSums
+	}
+	for i, f := range files {
+		p.pos.Files = append(p.pos.Files, replayFile{SHA256: sums[i], Name: filepath.Base(f)})
+	}
+	if p.skip == nil {
+		p.skip = make([]uint64, len(files))
+	}
+	p.frames = append([]uint64(nil), p.skip...)
+	return files, notes, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // summary is the one-line report: calls by outcome, alerts by rule, drops by reason.
 func (p *replayPipeline) summary() string {
 	var b strings.Builder
-	st := p.asm.Stats()
+	ps := p.p.Stats()
+	st := ps.Calls
 	fmt.Fprintf(&b, "calls=%d", st.Closed)
 	for o := analysis.OutcomeAnswered; o <= analysis.OutcomeFailed; o++ {
 		fmt.Fprintf(&b, " %s=%d", o, p.outcomes[o])
 	}
-	rs := p.eng.Stats()
+	rs := ps.Rules
 	var total uint64
 	ids := make([]string, 0, len(rs.Alerts))
 	for id, n := range rs.Alerts {
@@ -183,7 +282,7 @@ func (p *replayPipeline) summary() string {
 		}
 		b.WriteByte(')')
 	}
-	ds := p.dec.Stats()
+	ds := ps.Decode
 	fmt.Fprintf(&b, " messages=%d drops=%d", ds.Messages, ds.Drops())
 	var drops []string
 	for r := decode.Reason(1); r < decode.NumReasons; r++ {
@@ -217,11 +316,14 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	alertsPath := fs.String("alerts", "", "write alerts (JSON lines) to FILE instead of stdout")
 	callsPath := fs.String("calls", "", "also write call records (JSON lines) to FILE")
 	dataDir := fs.String("data", "", "also keep every message, call and alert in the store at DIR (for trace, report, serve)")
+	force := fs.Bool("force", false, "with --data: store captures the store already holds (same content) again")
 	pcBitsFlag := fs.Int("pc-bits", 0, "MTP3 point-code width, 14 or 24 (default: the configuration's point_code_bits)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: gatewarden replay [--config FILE] [--data DIR] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
+		fmt.Fprintf(fs.Output(), "usage: gatewarden replay [--config FILE] [--data DIR [--force]] [--alerts FILE] [--calls FILE] [--pc-bits N] PCAP...\n\n"+
 			"Decodes the captures in timestamp order, assembles calls and applies every rule.\n"+
-			"Alerts go to stdout (or --alerts) as JSON lines; a one-line summary goes to stderr.\n\nflags:\n")
+			"Alerts go to stdout (or --alerts) as JSON lines; a one-line summary goes to stderr.\n"+
+			"With --data, a capture the store already holds is not stored again, and a replay\n"+
+			"that was interrupted resumes where its last commit left it.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -244,13 +346,13 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatewarden replay: invalid --pc-bits %d: valid values are 14 and 24\n", *pcBitsFlag)
 		return exitUsage
 	}
-	setup, err := loadReplaySetup(*configPath)
+	gen, err := pipeline.LoadGeneration(*configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
 		return exitUsage
 	}
 	if *pcBitsFlag != 0 {
-		setup.pcBits = uint8(*pcBitsFlag)
+		gen.PCBits = uint8(*pcBitsFlag)
 	}
 
 	var alertsOut io.Writer = stdout
@@ -285,8 +387,44 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		callsOut = f
 	}
 
-	r, err := capture.OpenFiles(files)
+	var store *retention.Store
+	if *dataDir != "" {
+		store, err = retention.Open(*dataDir, retention.Options{
+			Committed: true,
+			Logf:      func(f string, a ...any) { fmt.Fprintf(stderr, "gatewarden replay: store: "+f+"\n", a...) },
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
+			return exitFailed
+		}
+	}
+	var r *capture.Reader
+	p := newReplayPipeline(gen, alertsOut, callsOut, store, func(i uint16) string { return r.SourceName(i) })
+	if store != nil {
+		var notes []string
+		files, notes, err = p.plan(files, *force)
+		for _, n := range notes {
+			fmt.Fprintf(stderr, "gatewarden replay: %s\n", n)
+		}
+		if err != nil {
+			store.Close()
+			fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
+			return exitFailed
+		}
+		if len(files) == 0 {
+			if err := store.Close(); err != nil {
+				fmt.Fprintf(stderr, "gatewarden replay: store: %v\n", err)
+				return exitFailed
+			}
+			fmt.Fprintln(stderr, "gatewarden replay: nothing to store")
+			return exitOK
+		}
+	}
+	r, err = capture.OpenFiles(files)
 	if err != nil {
+		if store != nil {
+			store.Close()
+		}
 		fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
 		return exitUsage
 	}
@@ -294,17 +432,6 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	for _, e := range r.Errors() {
 		fmt.Fprintf(stderr, "gatewarden replay: %v\n", e)
 	}
-	var store *retention.Store
-	if *dataDir != "" {
-		store, err = retention.Open(*dataDir, retention.Options{
-			Logf: func(f string, a ...any) { fmt.Fprintf(stderr, "gatewarden replay: store: "+f+"\n", a...) },
-		})
-		if err != nil {
-			fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
-			return exitFailed
-		}
-	}
-	p := newReplayPipeline(setup, alertsOut, callsOut, store, r.SourceName)
 	runErr := p.run(r, func(e error) { fmt.Fprintf(stderr, "gatewarden replay: %v\n", e) })
 	for _, f := range closers {
 		if err := f.Close(); err != nil && runErr == nil {
@@ -326,30 +453,4 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
-}
-
-// loadReplaySetup reads the configuration at path ("" for the defaults) and
-// the blocklist it names.
-func loadReplaySetup(path string) (*replaySetup, error) {
-	cfg := config.Default()
-	if path != "" {
-		var err error
-		if cfg, err = config.Load(path); err != nil {
-			return nil, err
-		}
-	}
-	var blocklist rules.Blocklist
-	if cfg.BlocklistFile != "" {
-		r, err := cfg.NewBlocklistReloader()
-		if err != nil {
-			return nil, fmt.Errorf("%s: blocklist_file: %w", cfg.File, err)
-		}
-		blocklist = r
-	}
-	return &replaySetup{
-		rules:      rules.FromConfig(cfg, blocklist),
-		partner:    rules.PartnerFunc(cfg),
-		pcBits:     cfg.PointCodeBits,
-		linkPCBits: rules.LinkPCBits(cfg),
-	}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatewarden/gatewarden/retention"
 )
 
 // TestReplayIntoStoreThenTrace is the investigator's path end to end: replay a
@@ -62,5 +64,47 @@ func TestReplayIntoStoreThenTrace(t *testing.T) {
 	}
 	if traced < 5 {
 		t.Fatalf("only %d alerts were traceable by calling number", traced)
+	}
+}
+
+// TestReplaySameCaptureTwice: replaying a capture the store already holds
+// (same content, whatever its name) stores nothing again and says so;
+// --force stores it again.
+func TestReplaySameCaptureTwice(t *testing.T) {
+	fx := writeScenarioFixture(t, 14)
+	data := filepath.Join(fx.dir, "store")
+	stored := func() (msgs, calls, alerts int) {
+		t.Helper()
+		st, err := retention.Open(data, retention.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range st.Partitions() {
+			msgs, calls, alerts = msgs+p.Messages, calls+p.Calls, alerts+p.Alerts
+		}
+		return
+	}
+	if _, stderr, code := runReplayArgs(t, "--config", fx.config, "--data", data, fx.pcap); code != 0 {
+		t.Fatalf("replay exit %d: %s", code, stderr)
+	}
+	m1, c1, a1 := stored()
+	if m1 == 0 || c1 == 0 || a1 == 0 {
+		t.Fatalf("first replay stored %d messages, %d calls, %d alerts", m1, c1, a1)
+	}
+	// The same bytes under another name.
+	renamed := filepath.Join(fx.dir, "renamed.pcap")
+	copyFile(t, fx.pcap, renamed)
+	out, stderr, code := runReplayArgs(t, "--config", fx.config, "--data", data, renamed)
+	if code != 0 || !strings.Contains(stderr, "already holds this capture") || !strings.Contains(stderr, "--force") || out != "" {
+		t.Fatalf("second replay: exit %d, stdout %d bytes, stderr %s", code, len(out), stderr)
+	}
+	if m, c, a := stored(); m != m1 || c != c1 || a != a1 {
+		t.Errorf("second replay changed the store: %d/%d/%d, was %d/%d/%d", m, c, a, m1, c1, a1)
+	}
+	if _, stderr, code := runReplayArgs(t, "--config", fx.config, "--data", data, "--force", renamed); code != 0 {
+		t.Fatalf("--force replay exit %d: %s", code, stderr)
+	}
+	if m, c, _ := stored(); m != 2*m1 || c != 2*c1 {
+		t.Errorf("--force stored %d messages and %d calls in all, want %d and %d", m, c, 2*m1, 2*c1)
 	}
 }

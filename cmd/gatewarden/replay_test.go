@@ -319,8 +319,8 @@ func BenchmarkReplay(b *testing.B) {
 			b.Fatal(err)
 		}
 		r.Close()
-		messages += p.dec.Stats().Messages
-		benchSink += int(p.asm.Stats().Closed)
+		messages += p.p.Stats().Decode.Messages
+		benchSink += int(p.p.Stats().Calls.Closed)
 	}
 	b.StopTimer()
 	cpu := cpuSeconds() - cpu0

@@ -29,12 +29,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,12 +40,10 @@ import (
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/config"
-	"github.com/gatewarden/gatewarden/analysis/kpi"
-	"github.com/gatewarden/gatewarden/analysis/rules"
-	"github.com/gatewarden/gatewarden/analysis/transit"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/deliver"
+	"github.com/gatewarden/gatewarden/pipeline"
 	"github.com/gatewarden/gatewarden/retention"
 	"github.com/gatewarden/gatewarden/web"
 )
@@ -90,7 +85,17 @@ type frameRec struct {
 	source   uint16
 	iface    uint16
 	fcsLen   int8
+	warm     bool // precedes the committed position: rebuilds decoder state only
 }
+
+// A batch's data space: batchBytesPerFrame for each of its frames (SIGTRAN
+// frames are mostly under 300 octets; a batch whose space runs out is handed
+// on early), and never less than minBatchBytes, so that any frame up to a
+// 64 KiB GRO aggregate fits an empty batch.
+const (
+	batchBytesPerFrame = 256
+	minBatchBytes      = 128 << 10
+)
 
 // frameBatch carries frames from capture to analysis. Batches come from a
 // fixed pool and go back to it once analysed.
@@ -121,35 +126,13 @@ func (b *frameBatch) add(f *decode.Frame) {
 		linkType: f.LinkType, source: f.Source, iface: f.Iface, fcsLen: f.FCSLen})
 }
 
-// generation is everything SIGHUP reloads.
-type generation struct {
-	cfg        *config.Config
-	blocklist  *config.Reloader // nil: none
-	settings   rules.Settings
-	pcBits     uint8
-	linkPCBits map[netip.Addr]uint8
-}
-
-func loadGeneration(path string) (*generation, error) {
+// loadGeneration reads the configuration at path: everything SIGHUP reloads.
+func loadGeneration(path string) (*pipeline.Generation, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	return newGeneration(cfg)
-}
-
-func newGeneration(cfg *config.Config) (*generation, error) {
-	g := &generation{cfg: cfg, pcBits: cfg.PointCodeBits, linkPCBits: rules.LinkPCBits(cfg)}
-	var bl rules.Blocklist
-	if cfg.BlocklistFile != "" {
-		r, err := cfg.NewBlocklistReloader()
-		if err != nil {
-			return nil, fmt.Errorf("%s: blocklist_file: %w", cfg.File, err)
-		}
-		g.blocklist, bl = r, r
-	}
-	g.settings = rules.FromConfig(cfg, bl)
-	return g, nil
+	return pipeline.NewGeneration(cfg)
 }
 
 // ifaceCounters count what capture handed the pipeline per interface.
@@ -167,7 +150,7 @@ type daemon struct {
 	log     *slog.Logger
 	cfgPath string
 	dcfg    config.Daemon // fixed for the life of the process
-	gen     atomic.Pointer[generation]
+	gen     atomic.Pointer[pipeline.Generation]
 
 	queue chan *frameBatch
 	free  chan *frameBatch
@@ -228,11 +211,11 @@ func daemonMain(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatewarden run: %v\n", err)
 		return 2
 	}
-	if err := gen.cfg.Daemon.CheckRunnable(); err != nil {
+	if err := gen.Config.Daemon.CheckRunnable(); err != nil {
 		fmt.Fprintf(stderr, "gatewarden run: %s: %v\n", *configPath, err)
 		return 2
 	}
-	log, err := newCLILogger(stderr, *logFormat, gen.cfg.Daemon.LogLevel)
+	log, err := newCLILogger(stderr, *logFormat, gen.Config.Daemon.LogLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden run: %v\n", err)
 		return 2
@@ -272,8 +255,8 @@ func daemonMain(args []string, stderr io.Writer) int {
 
 // startDaemon opens the store, the outputs and the input, and starts every
 // stage. configPath is what reload re-reads.
-func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon, error) {
-	dc := gen.cfg.Daemon
+func startDaemon(configPath string, gen *pipeline.Generation, log *slog.Logger) (*daemon, error) {
+	dc := gen.Config.Daemon
 	d := &daemon{log: log, cfgPath: configPath, dcfg: dc, started: time.Now()}
 	d.gen.Store(gen)
 	ok := false
@@ -295,6 +278,7 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 	}
 	var cpSinks atomic.Pointer[deliver.Dispatcher] // set once the sinks are open
 	d.store, err = retention.Open(filepath.Join(dc.DataDir, "store"), retention.Options{
+		Committed:     true,
 		FlushInterval: dc.Retention.FlushPeriod,
 		RetentionDays: dc.Retention.Days,
 		MaxBytes:      dc.Retention.MaxBytes,
@@ -312,11 +296,14 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	d.ship = startShipping(gen.cfg, d.store, log)
+	d.ship = startShipping(gen.Config, d.store, log)
 	if d.alerts, err = openAlertOutputs(&dc, log); err != nil {
 		return nil, err
 	}
 	cpSinks.Store(d.alerts)
+	if err := d.store.Checkpoint(); err != nil { // the head at start, to the sinks too
+		log.Error("store checkpoint at start", "err", err)
+	}
 	if dc.HEP.Address != "" {
 		if d.hep, err = deliver.NewHEPMirror(dc.HEP.Address, dc.HEP.AgentID, dc.HEP.Password, dc.HEP.Queue); err != nil {
 			return nil, fmt.Errorf("hep: %w", err)
@@ -332,7 +319,7 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 	d.queue = make(chan *frameBatch, dc.QueueBatches)
 	poolSize := dc.QueueBatches + producers + 2
 	d.free = make(chan *frameBatch, poolSize)
-	dataCap := max(dc.BatchFrames*2048, 128<<10)
+	dataCap := max(dc.BatchFrames*batchBytesPerFrame, minBatchBytes)
 	for i := 0; i < poolSize; i++ {
 		d.free <- &frameBatch{recs: make([]frameRec, 0, dc.BatchFrames), data: make([]byte, 0, dataCap)}
 	}
@@ -341,15 +328,15 @@ func startDaemon(configPath string, gen *generation, log *slog.Logger) (*daemon,
 		d.liveWorkers = make([]liveWorker, dc.Workers)
 		d.ifaceNames = dc.Interfaces
 	} else {
-		d.dir = newDirSource(d, dc.PcapDir, dc.PcapSettle, dc.PcapPoll, filepath.Join(dc.DataDir, "pcap_dir.progress"))
-		if err := d.dir.loadProgress(); err != nil {
-			return nil, err
-		}
+		d.dir = newDirSource(d, dc.PcapDir, dc.PcapSettle, dc.PcapPoll)
 		d.ifaceNames = []string{"pcap_dir"}
 	}
 	d.ifaces = make([]ifaceCounters, len(d.ifaceNames))
 
 	d.stage = newAnalysisStage(d)
+	if err := d.stage.restore(); err != nil {
+		return nil, err
+	}
 	d.met = newDaemonMetrics(d)
 	if err := d.listen(); err != nil {
 		if d.live != nil {
@@ -449,7 +436,7 @@ func (d *daemon) listen() error {
 		// certificate is loaded now so a bad one fails the start, not the
 		// first investigator.
 		var tlsCfg *tls.Config
-		if cfg := d.gen.Load().cfg; cfg != nil && cfg.File != "" {
+		if cfg := d.gen.Load().Config; cfg != nil && cfg.File != "" {
 			wc, err := web.LoadConfig(cfg.File)
 			if err == nil && wc.TLS.Cert != "" {
 				cert, err := tls.LoadX509KeyPair(wc.TLS.Cert, wc.TLS.Key)
@@ -462,7 +449,7 @@ func (d *daemon) listen() error {
 		mux := http.NewServeMux()
 		mux.Handle("/healthz", health)
 		if WebMount != nil {
-			mux.Handle("/", WebMount(WebEnv{Store: d.store, Config: func() *config.Config { return d.gen.Load().cfg }, Log: d.log, TLS: tlsCfg != nil}))
+			mux.Handle("/", WebMount(WebEnv{Store: d.store, Config: func() *config.Config { return d.gen.Load().Config }, Log: d.log, TLS: tlsCfg != nil}))
 		}
 		if err := d.serveTLS(d.dcfg.WebAddr, mux, tlsCfg); err != nil {
 			return fmt.Errorf("listen.web: %w", err)
@@ -608,13 +595,13 @@ func (d *daemon) reload() {
 		d.log.Error("reload failed; keeping the configuration in force", "config", d.cfgPath, "err", err)
 		return
 	}
-	if !sameDaemonSection(&g.cfg.Daemon, &d.dcfg) {
+	if !sameDaemonSection(&g.Config.Daemon, &d.dcfg) {
 		d.log.Warn("daemon: section changed; it takes effect on restart only", "config", d.cfgPath)
 	}
 	d.gen.Store(g)
 	d.reloadsOK.Add(1)
-	d.log.Info("configuration reloaded", "config", d.cfgPath, "partners", len(g.cfg.Partners),
-		"blocklist", g.blocklist != nil)
+	d.log.Info("configuration reloaded", "config", d.cfgPath, "partners", len(g.Config.Partners),
+		"blocklist", g.Blocklist != nil)
 }
 
 func sameDaemonSection(a, b *config.Daemon) bool {
@@ -687,530 +674,4 @@ func (d *daemon) closeOutputs(ctx context.Context) error {
 		errs = append(errs, d.live.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// dirSource reads a directory of rotating capture files: each complete file
-// once, in name order (rotating capture tools name files by time), and
-// remembers how far it got in a progress file so a restart neither skips
-// nor repeats frames.
-type dirSource struct {
-	d              *daemon
-	dir            string
-	settle, poll   time.Duration
-	progressPath   string
-	sent           string // reader: last file whose frames were all queued
-	partial        string // at start: file stopped midway…
-	partialFrames  uint64 // …after this many frames
-	doneLast       string // analysis stage: last file analysed to the end
-	seq            uint16 // decoder source index of the current file
-	filesDone      atomic.Uint64
-	filesFailed    atomic.Uint64
-	progressWrites atomic.Uint64
-}
-
-type dirProgress struct {
-	Last          string `json:"last_done"`
-	Partial       string `json:"partial,omitempty"`
-	PartialFrames uint64 `json:"partial_frames,omitempty"`
-}
-
-func newDirSource(d *daemon, dir string, settle, poll time.Duration, progressPath string) *dirSource {
-	return &dirSource{d: d, dir: dir, settle: settle, poll: poll, progressPath: progressPath}
-}
-
-func (s *dirSource) loadProgress() error {
-	b, err := os.ReadFile(s.progressPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var p dirProgress
-	if err := json.Unmarshal(b, &p); err != nil {
-		return fmt.Errorf("%s: %w", s.progressPath, err)
-	}
-	s.sent, s.doneLast, s.partial, s.partialFrames = p.Last, p.Last, p.Partial, p.PartialFrames
-	return nil
-}
-
-// saveProgress is called by the analysis stage once frames are analysed.
-func (s *dirSource) saveProgress(file string, frames uint64, done bool) {
-	p := dirProgress{Last: s.doneLast}
-	if done {
-		p.Last = file
-		s.doneLast = file
-	} else {
-		p.Partial, p.PartialFrames = file, frames
-	}
-	b, _ := json.Marshal(p)
-	tmp := s.progressPath + ".tmp"
-	if err := os.MkdirAll(filepath.Dir(tmp), 0o750); err == nil {
-		if err = os.WriteFile(tmp, b, 0o640); err == nil {
-			err = os.Rename(tmp, s.progressPath)
-		}
-		if err != nil {
-			s.d.log.Error("pcap_dir: cannot save progress", "file", s.progressPath, "err", err)
-		}
-	}
-	s.progressWrites.Add(1)
-}
-
-func isCaptureName(name string) bool {
-	name = strings.TrimSuffix(name, ".gz")
-	return strings.HasSuffix(name, ".pcap") || strings.HasSuffix(name, ".pcapng") || strings.HasSuffix(name, ".cap")
-}
-
-// pending lists the files after the last one done, in name order, and how
-// many of them are complete: every file but the newest, and the newest too
-// once it has not grown for the settle time.
-func (s *dirSource) pending() ([]string, int) {
-	entries, err := os.ReadDir(s.dir)
-	if err != nil {
-		s.d.log.Warn("pcap_dir: cannot list", "dir", s.dir, "err", err)
-		return nil, 0
-	}
-	var names []string
-	for _, e := range entries {
-		if e.Type().IsRegular() && isCaptureName(e.Name()) && e.Name() > s.sent {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		return nil, 0
-	}
-	complete := len(names) - 1
-	if fi, err := os.Stat(filepath.Join(s.dir, names[complete])); err == nil && time.Since(fi.ModTime()) >= s.settle {
-		complete++
-	}
-	return names, complete
-}
-
-// run processes files until ctx is cancelled.
-func (s *dirSource) run(ctx context.Context) {
-	for {
-		names, complete := s.pending()
-		for _, name := range names[:complete] {
-			if !s.process(ctx, name) {
-				return
-			}
-		}
-		t := time.NewTimer(s.poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// process sends one file's frames; it returns false when stopped midway.
-func (s *dirSource) process(ctx context.Context, name string) bool {
-	path := filepath.Join(s.dir, name)
-	skip := uint64(0)
-	if name == s.partial {
-		skip = s.partialFrames
-	}
-	s.seq++
-	f, err := capture.OpenFile(path)
-	var b *frameBatch
-	get := func() bool {
-		select {
-		case b = <-s.d.free:
-			b.reset()
-			b.file = path
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	put := func() bool {
-		select {
-		case s.d.queue <- b:
-			b = nil
-			return true
-		case <-ctx.Done():
-			s.d.free <- b
-			b = nil
-			return false
-		}
-	}
-	if !get() {
-		return false
-	}
-	if err != nil {
-		b.fileDone, b.fileErr = true, err
-		if put() {
-			s.sent = name
-			return true
-		}
-		return false
-	}
-	defer f.Close()
-	s.d.log.Info("pcap_dir: reading", "file", path, "resume_after_frames", skip)
-	var fr decode.Frame
-	counters := &s.d.ifaces[0]
-	for {
-		err := f.Next(&fr)
-		if err != nil {
-			if err != io.EOF {
-				b.fileErr = err
-			}
-			b.fileDone, b.fileFrame = true, f.Frames()
-			if put() {
-				s.sent = name
-				return true
-			}
-			return false
-		}
-		if fr.Frame <= skip {
-			continue
-		}
-		fr.Source = s.seq
-		counters.packets.Add(1)
-		counters.bytes.Add(uint64(len(fr.Data)))
-		if !b.fits(len(fr.Data)) {
-			if len(b.recs) == 0 {
-				s.d.drops[dropOversize].Add(1)
-				continue
-			}
-			b.fileFrame = fr.Frame - 1
-			if !put() || !get() {
-				return false
-			}
-			if !b.fits(len(fr.Data)) {
-				s.d.drops[dropOversize].Add(1)
-				continue
-			}
-		}
-		b.add(&fr)
-	}
-}
-
-// stageTotals are the analysis stage's final counts, for the last log line.
-type stageTotals struct {
-	frames, messages, calls, alerts uint64
-}
-
-// analysisStage owns the decoder, assembler and rules engine: one goroutine.
-type analysisStage struct {
-	d   *daemon
-	gen *generation
-	dec *decode.Decoder
-	// decBase keeps the counts of decoders replaced by a reload that changed
-	// point-code widths.
-	decBase decode.Stats
-	asm     *analysis.Assembler
-	eng     *rules.Engine
-	// blocklist is the reloader the engine in force consults.
-	blocklist    *config.Reloader
-	enginesBuilt int // rules engines reconfigured by reloads (tests)
-
-	source string       // name of the current batch's source
-	frame  decode.Frame // reused: the decoder keeps a pointer to it while decoding
-
-	// Counters owned by the stage goroutine, published for /metrics.
-	msgs        map[string]*[256]uint64 // by partner, ISUP type
-	lastPartner string
-	lastCounts  *[256]uint64
-	calls       map[string]*[6]uint64 // by partner, outcome
-	alerts      map[[2]string]uint64  // by rule, partner
-	routes      kpi.Counters          // route KPIs by partner, link, direction
-
-	mu        sync.Mutex
-	published published
-	lastPub   time.Time
-	lastBL    time.Time
-
-	final stageTotals
-
-	// Directory progress of the last analysed batch, saved at most once a second.
-	progFile   string
-	progFrames uint64
-	progDirty  bool
-	lastProg   time.Time
-}
-
-// published is the stage's counters as of its last publication.
-type published struct {
-	dec     decode.Stats
-	asm     analysis.AssemblerStats
-	open    int
-	msgs    map[string][256]uint64
-	calls   map[string][6]uint64
-	alerts  map[[2]string]uint64
-	routes  map[kpi.Key]kpi.RouteCounters
-	transit transit.Stats
-	// routes not followed because a table was full: route rules, KPI counters
-	routeOverflow [2]uint64
-	reloaded      int
-}
-
-func newAnalysisStage(d *daemon) *analysisStage {
-	st := &analysisStage{d: d, msgs: map[string]*[256]uint64{}, calls: map[string]*[6]uint64{}, alerts: map[[2]string]uint64{}}
-	st.gen = d.gen.Load()
-	st.eng = rules.New(st.gen.settings, st.onAlert)
-	st.blocklist = st.gen.blocklist
-	st.asm = analysis.NewAssembler(analysis.AssemblerConfig{
-		// Through the stage, not the generation: a reload swaps what these see.
-		Partner: func(addr netip.Addr, pc uint32) string { return st.gen.cfg.PartnerName(addr, pc) },
-		Open:    func(c *analysis.Call) { st.eng.Open(c) },
-		Setup:   func(c *analysis.Call) { st.eng.Setup(c) },
-		Close:   st.onClose,
-	})
-	st.dec = st.newDecoder()
-	st.publish()
-	return st
-}
-
-func (st *analysisStage) newDecoder() *decode.Decoder {
-	return decode.New(decode.Config{PCBits: st.gen.pcBits, LinkPCBits: st.gen.linkPCBits}, st.onMessage)
-}
-
-// applyReload switches to a new generation between two batches. The
-// assembler and its calls in flight are always kept. The rules engine is
-// reconfigured only when the rules' settings changed (partners, plan,
-// protected numbers, thresholds, severities, blocklist file); its behaviour
-// windows keep their counts. The decoder is kept unless point-code widths changed.
-func (st *analysisStage) applyReload(g *generation) {
-	old := st.gen
-	st.gen = g
-	if sameRules(old, g) {
-		// The blocklist reloader in force keeps watching the same file.
-		st.blocklist = old.blocklist
-		if st.blocklist == nil {
-			st.blocklist = g.blocklist
-		}
-	} else {
-		st.eng.Reconfigure(g.settings)
-		st.blocklist = g.blocklist
-		st.enginesBuilt++
-	}
-	if g.pcBits != old.pcBits || !sameWidths(g.linkPCBits, old.linkPCBits) {
-		st.dec.Flush()
-		s := st.dec.Stats()
-		st.decBase.Add(&s)
-		st.dec = st.newDecoder()
-	}
-}
-
-// sameRules reports whether two generations give the rules the same
-// settings (the blocklist compared by file, not by reloader).
-func sameRules(a, b *generation) bool {
-	if a.cfg.BlocklistFile != b.cfg.BlocklistFile {
-		return false
-	}
-	sa, sb := a.settings, b.settings
-	sa.Blocklist, sb.Blocklist = nil, nil
-	return reflect.DeepEqual(sa, sb)
-}
-
-func sameWidths(a, b map[netip.Addr]uint8) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func (st *analysisStage) run() {
-	// Idle or not, counters are published and the blocklist looked at on a
-	// timer; under load housekeeping after each batch does it.
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case b, ok := <-st.d.queue:
-			if !ok {
-				st.finish()
-				return
-			}
-			st.batch(b)
-		case <-tick.C:
-			st.housekeeping(true)
-		}
-	}
-}
-
-func (st *analysisStage) batch(b *frameBatch) {
-	if g := st.d.gen.Load(); g != st.gen {
-		st.applyReload(g)
-	}
-	if b.file != "" {
-		st.source = b.file
-	}
-	f := &st.frame
-	for i := range b.recs {
-		r := &b.recs[i]
-		*f = decode.Frame{TS: r.ts, LinkType: r.linkType, Source: r.source, Frame: r.frame, Iface: r.iface,
-			FCSLen: r.fcsLen, Data: b.data[r.off : r.off+r.n]}
-		if b.file == "" && int(r.source) < len(st.d.ifaceNames) {
-			st.source = st.d.ifaceNames[r.source]
-		}
-		st.dec.Decode(f)
-	}
-	fileDone := b.file != "" && st.fileProgress(b)
-	b.reset()
-	st.d.free <- b
-	st.housekeeping(fileDone)
-	if fileDone {
-		// Counted after publishing, so a scrape that sees the file done
-		// also sees everything decoded from it.
-		st.d.dir.filesDone.Add(1)
-	}
-}
-
-// finish ends the input: pending reassemblies are dropped and counted, calls
-// still open are closed and recorded.
-func (st *analysisStage) finish() {
-	st.dec.Flush()
-	st.asm.Flush()
-	if st.progDirty {
-		st.d.dir.saveProgress(st.progFile, st.progFrames, false)
-	}
-	st.publish()
-	ds := st.dec.Stats()
-	ds.Add(&st.decBase)
-	as := st.asm.Stats()
-	var alerts uint64
-	for _, n := range st.alerts {
-		alerts += n
-	}
-	st.final = stageTotals{frames: ds.Frames, messages: ds.Messages, calls: as.Closed, alerts: alerts}
-}
-
-// fileProgress records how far the directory input got; it reports whether
-// the batch finished its file.
-func (st *analysisStage) fileProgress(b *frameBatch) bool {
-	src := st.d.dir
-	if b.fileDone {
-		if b.fileErr != nil {
-			src.filesFailed.Add(1)
-			st.d.log.Warn("pcap_dir: file ended with an error; frames before it were analysed", "file", b.file, "err", b.fileErr)
-		}
-		src.saveProgress(filepath.Base(b.file), b.fileFrame, true)
-		st.progDirty = false
-		st.d.log.Info("pcap_dir: done", "file", b.file, "frames", b.fileFrame)
-		return true
-	}
-	st.progFile, st.progFrames, st.progDirty = filepath.Base(b.file), b.fileFrame, true
-	if time.Since(st.lastProg) >= time.Second {
-		src.saveProgress(st.progFile, st.progFrames, false)
-		st.progDirty = false
-		st.lastProg = time.Now()
-	}
-	return false
-}
-
-// housekeeping publishes counters at most four times a second and looks at
-// the blocklist file once a second (wall clock: it only decides when to
-// look at the file, never what a rule decides).
-func (st *analysisStage) housekeeping(force bool) {
-	now := time.Now()
-	if force || now.Sub(st.lastPub) >= 250*time.Millisecond {
-		st.publish()
-		st.lastPub = now
-	}
-	if bl := st.blocklist; bl != nil && now.Sub(st.lastBL) >= time.Second {
-		st.lastBL = now
-		if reloaded, err := bl.Check(now); err != nil {
-			st.d.log.Error("blocklist", "err", err)
-		} else if reloaded {
-			st.d.log.Info("blocklist reloaded", "file", bl.Path(), "numbers", bl.Blocklist().Len())
-		}
-	}
-}
-
-func (st *analysisStage) publish() {
-	p := published{dec: st.dec.Stats(), asm: st.asm.Stats(), open: st.asm.OpenCalls(),
-		msgs: make(map[string][256]uint64, len(st.msgs)), calls: make(map[string][6]uint64, len(st.calls)),
-		alerts: make(map[[2]string]uint64, len(st.alerts))}
-	p.dec.Add(&st.decBase)
-	for k, v := range st.msgs {
-		p.msgs[k] = *v
-	}
-	for k, v := range st.calls {
-		p.calls[k] = *v
-	}
-	for k, v := range st.alerts {
-		p.alerts[k] = v
-	}
-	p.routes, p.transit = st.routes.Snapshot(), st.eng.TransitStats()
-	p.routeOverflow = [2]uint64{st.eng.RouteOverflow(), st.routes.Overflow}
-	st.mu.Lock()
-	st.published = p
-	st.mu.Unlock()
-}
-
-func (st *analysisStage) snapshot() published {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.published
-}
-
-// onMessage: every decoded ISUP message is counted, stored, mirrored and fed
-// to the assembler.
-func (st *analysisStage) onMessage(m *decode.Message) {
-	cfg := st.gen.cfg
-	partner := cfg.PartnerName(m.Src.Addr(), m.Label.OPC)
-	if partner == "" {
-		partner = cfg.PartnerName(m.Dst.Addr(), m.Label.DPC)
-	}
-	if partner != st.lastPartner || st.lastCounts == nil {
-		c := st.msgs[partner]
-		if c == nil {
-			c = new([256]uint64)
-			st.msgs[partner] = c
-		}
-		st.lastPartner, st.lastCounts = partner, c
-	}
-	st.lastCounts[m.ISUP.Type]++
-	if err := st.d.store.AddMessage(m, st.source); err != nil {
-		st.storeError(err)
-	}
-	if st.d.hep != nil {
-		st.d.hep.Mirror(m)
-	}
-	st.asm.Feed(m)
-}
-
-func (st *analysisStage) onClose(c *analysis.Call) {
-	st.eng.Close(c)
-	st.routes.Add(c)
-	counts := st.calls[c.Partner]
-	if counts == nil {
-		counts = new([6]uint64)
-		st.calls[c.Partner] = counts
-	}
-	if int(c.Outcome) < len(counts) {
-		counts[c.Outcome]++
-	}
-	if err := st.d.store.AddCall(c); err != nil {
-		st.storeError(err)
-	}
-}
-
-func (st *analysisStage) onAlert(a *analysis.Alert) {
-	st.alerts[[2]string{a.Rule, a.Partner}]++
-	if err := st.d.store.AddAlert(a); err != nil {
-		st.storeError(err)
-	}
-	st.d.alerts.Send(a)
-}
-
-// storeError logs store refusals at most once a minute; they are counted by
-// the store (gatewarden_store_dropped_records_total).
-var lastStoreErrorLog atomic.Int64
-
-func (st *analysisStage) storeError(err error) {
-	now := time.Now().UnixNano()
-	if last := lastStoreErrorLog.Load(); now-last > int64(time.Minute) && lastStoreErrorLog.CompareAndSwap(last, now) {
-		st.d.log.Error("store refused a record (counted; further errors this minute are not logged)", "err", err)
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -13,10 +12,6 @@ import (
 	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/retention"
 )
-
-// shipInterval is how often a caught-up daemon looks for new rows to ship
-// (ClickHouse advises about one insert a second).
-const shipInterval = time.Second
 
 // daemonShipping ships the daemon's store to the central store in the
 // background; the capture and analysis never wait for it.
@@ -38,7 +33,7 @@ func startShipping(cfg *config.Config, st *retention.Store, log *slog.Logger) *d
 	logf := func(format string, a ...any) { log.Warn(fmt.Sprintf(format, a...), "component", "central") }
 	go func() {
 		defer close(s.done)
-		s.sh.Run(ctx, shipInterval, logf)
+		s.sh.Run(ctx, cfg.Central.Interval, logf)
 		s.sh.Close()
 	}()
 	log.Info("shipping to the central store", "box", cfg.Box, "addr", cfg.Central.Addr, "database", cfg.Central.Database)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/pipeline"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -34,34 +34,40 @@ func retainedCapture(t *testing.T) (dir, calling string, calls int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	asm := analysis.NewAssembler(analysis.AssemblerConfig{
-		Partner: func(netip.Addr, uint32) string { return "load-generator" },
-		Close: func(c *analysis.Call) {
+	cfgPath := filepath.Join(t.TempDir(), "load.yaml")
+	os.WriteFile(cfgPath, []byte(`partners:
+  - name: load-generator
+    kind: internal
+    match: {point_codes: [1, 2]}
+# Route rules off: the test's one alert is the one it adds.
+thresholds:
+  short_calls: {min_answered: 1000000000}
+  asr_drop: {min_seizures: 1000000000}
+`), 0o644)
+	gen, err := pipeline.LoadGeneration(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pipeline.New(pipeline.Config{Gen: gen, Store: st, Source: r.SourceName,
+		OnCall: func(c *analysis.Call) {
 			calls++
 			if calls == 1 {
 				calling = c.Calling.Digits
-				a := &analysis.Alert{TS: c.Start, Rule: "cli.generic_number", Partner: c.Partner, OPC: c.OPC, DPC: c.DPC, CIC: c.CIC, CallID: c.ID}
+				a := &analysis.Alert{TS: c.Start, Rule: "cli.generic_number", Partner: c.Partner, OPC: c.OPC, DPC: c.DPC, CIC: c.CIC,
+					CallID: c.ID, CallRef: c.Ref}
 				if err := st.AddAlert(a); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := st.AddCall(c); err != nil {
-				t.Fatal(err)
-			}
-		},
-	})
-	dec := decode.New(decode.Config{}, func(m *decode.Message) {
-		if err := st.AddMessage(m, r.SourceName(m.Source)); err != nil {
-			t.Fatal(err)
-		}
-		asm.Feed(m)
-	})
+		}})
 	var f decode.Frame
 	for r.Next(&f) == nil {
-		dec.Decode(&f)
+		p.Frame(&f)
 	}
-	dec.Flush()
-	asm.Flush()
+	p.Finish()
+	if err := p.StoreErr(); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -102,3 +102,45 @@ func TestDecodeAgreesWithCommittedTruth(t *testing.T) {
 		agree(t, got, truth)
 	}
 }
+
+// Every traffic mix decodes to exactly its truth: the extra chunks, M2PA-only
+// links and bursts add no message and lose none.
+func TestDecodeAgreesWithTruthMixes(t *testing.T) {
+	for _, mix := range Mixes {
+		t.Run(mix, func(t *testing.T) {
+			opt, err := MixOptions(mix, 5, 800, 14)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "gen.pcap")
+			opt.File = path
+			var p, tr bytes.Buffer
+			sum, err := Write(&p, &tr, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, p.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Messages < 3000 {
+				t.Fatalf("only %d messages", sum.Messages)
+			}
+			if (opt.ExtraChunkPercent > 0) != (sum.ExtraChunks > 0) {
+				t.Errorf("extra chunk percent %d, %d extra chunks written", opt.ExtraChunkPercent, sum.ExtraChunks)
+			}
+			got, stats := decodeFile(t, path, 14)
+			agree(t, got, tr.Bytes())
+			if d := stats.Reasons[decode.SkipSCTPDuplicate]; d != sum.Retransmissions {
+				t.Errorf("decoder skipped %d duplicates, generator retransmitted %d", d, sum.Retransmissions)
+			}
+			for r := decode.Reason(1); r < decode.NumReasons; r++ {
+				if r.IsDrop() && stats.Reasons[r] != 0 {
+					t.Errorf("decoder dropped %d for %v", stats.Reasons[r], r)
+				}
+			}
+		})
+	}
+	if _, err := MixOptions("nonesuch", 1, 1, 14); err == nil {
+		t.Error("an unknown mix was accepted")
+	}
+}

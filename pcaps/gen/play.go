@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"encoding/binary"
 	"strconv"
 	"time"
 )
@@ -244,9 +245,12 @@ func (g *generator) sendSteps(ev event) error {
 	if len(batch) > 1 {
 		g.sum.BundledPackets++
 	}
+	if g.percent(g.opt.ExtraChunkPercent) {
+		g.extraChunks(e)
+	}
 	ts := g.finish(t)
-	for i := range batch {
-		g.received(a, 1-from, firstTSN+uint32(i), ts)
+	for tsn := firstTSN; tsn != e.nextTSN; tsn++ {
+		g.received(a, 1-from, tsn, ts)
 	}
 	if chunk != nil {
 		rto := int64(300+g.rng.IntN(700)) * int64(time.Millisecond)
@@ -258,6 +262,41 @@ func (g *generator) sendSteps(ev event) error {
 	g.repush(others)
 	g.deferq = batch[:0]
 	return g.err
+}
+
+// Payload protocols other than SIGTRAN that share an association in the
+// ExtraChunkPercent mix (IANA SCTP PPIDs).
+var foreignPPIDs = [...]uint32{7 /* H.248 */, 46 /* Diameter */}
+
+// maxFrame is the largest Ethernet frame (without FCS) the generator writes
+// when it adds chunks: a 1500-octet MTU, so captures replay onto a link.
+const maxFrame = 1514
+
+// extraChunks appends, after the ISUP DATA chunks of the packet being built
+// by e, a HEARTBEAT and one to three DATA chunks of another payload protocol
+// on stream 0, as much as fits a 1500-octet MTU.
+func (g *generator) extraChunks(e *endpoint) {
+	info := binary.BigEndian.AppendUint64(g.extra[:0], g.rng.Uint64())
+	info = append(info, e.addr.AsSlice()...)
+	if len(g.buf)+8+len(info)+4 <= maxFrame {
+		g.buf = appendHeartbeat(g.buf, chunkHEARTBEAT, info)
+		g.sum.ExtraChunks++
+	}
+	for n := 1 + g.rng.IntN(3); n > 0; n-- {
+		size := 40 + g.rng.IntN(360)
+		if len(g.buf)+sctpDataHdrLen+size+3 > maxFrame {
+			break
+		}
+		p := g.extra[:0]
+		for len(p) < size {
+			p = binary.BigEndian.AppendUint64(p, g.rng.Uint64())
+		}
+		g.extra = p
+		g.buf = appendDataChunk(g.buf, dataFlagBegin|dataFlagEnd, e.nextTSN, 0, e.ssn[0], foreignPPIDs[g.rng.IntN(len(foreignPPIDs))], p[:size])
+		e.nextTSN++
+		e.ssn[0]++
+		g.sum.ExtraChunks++
+	}
 }
 
 // sendFragmented splits g.msg over two or three DATA chunks with consecutive

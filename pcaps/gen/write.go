@@ -38,6 +38,11 @@ type Options struct {
 	// Per-packet probabilities in percent; negative disables, zero is the default.
 	FragmentPercent   int // default 4
 	RetransmitPercent int // default 2
+	// ExtraChunkPercent is the share of ISUP-carrying packets that also
+	// bundle a HEARTBEAT and one to three DATA chunks of other payload
+	// protocols (Diameter, H.248) on stream 0, as a busy shared association
+	// does (default 0: none).
+	ExtraChunkPercent int
 	// BundleWindow gathers messages on one association and direction that are
 	// due within it into one packet (default 3 ms; negative disables).
 	BundleWindow time.Duration
@@ -86,6 +91,7 @@ type Summary struct {
 	Fragmented      uint64 // ISUP messages split over several DATA chunks
 	FragmentedSplit uint64 // … of which the chunks went in separate packets
 	Retransmissions uint64 // DATA chunks sent again (same TSN)
+	ExtraChunks     uint64 // non-ISUP chunks bundled with ISUP (ExtraChunkPercent)
 	First, Last     time.Time
 }
 
@@ -187,6 +193,7 @@ type generator struct {
 	line    []byte // truth line scratch
 	isup    []byte // ISUP message scratch
 	bicc    []byte // BICC message scratch
+	extra   []byte // ExtraChunkPercent payload scratch
 	deferq  []event
 	sum     Summary
 	err     error // first write error

@@ -1,0 +1,438 @@
+// Package pipeline owns the stages between a captured frame and the
+// evidence: it is the one place they are wired. cmd/gatewarden's replay and
+// run, and the web tests' fixture, feed it frames; nothing else calls the
+// decoder, assembler, rules engine and store in sequence.
+//
+// Stage order, per frame:
+//
+//	decode.Decoder.Decode(frame)            reassembly; zero or more ISUP messages
+//	  for each message m:
+//	    call := Assembler.CallOf(m)          the call in progress m belongs to (its IAM's Ref)
+//	    ref  := Store.AddMessageRef(m, call) the message is kept before it is analysed
+//	    Assembler.FeedRef(m, ref)            an IAM opens a call named by its own ref;
+//	      → rules.Engine.Open(call)          at the IAM: transit correlation
+//	      → rules.Engine.Setup(call)         at setup complete: caller-ID, forwarding, behaviour
+//	      → rules.Engine.Close(call)         at close: one-ring
+//	      → Store.AddCall(call)              linked to the IAM through Call.Ref
+//	      → Store.AddAlert(alert)            linked through Alert.CallRef
+//	Store.Commit(position, state)           at a commit point (below)
+//	alert sinks                             alerts covered by the commit, once
+//
+// Commits make ingest from files exactly-once: the input's position (file
+// and frame) and the pipeline's state (calls in progress, behaviour
+// windows) are committed with the store's durable point
+// (retention.Store.Commit), and a restart resumes from the last commit with
+// that state while the store cuts whatever followed it. The pipeline
+// commits before a frame that makes the store change partition (so a sealed
+// partition never holds uncommitted records), when it holds too many
+// undelivered alerts, every CommitEvery of wall time, and whenever its
+// owner asks (a file finished, SIGTERM). Alerts go to the sinks only once a
+// commit covers them, so an alert is never delivered twice — except when
+// the store cannot commit (a full disk): then they are delivered at once
+// (counted in Stats.AlertsUncommitted).
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/analysis/config"
+	"github.com/gatewarden/gatewarden/analysis/rules"
+	"github.com/gatewarden/gatewarden/analysis/transit"
+	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/internal/snapshot"
+	"github.com/gatewarden/gatewarden/retention"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultCommitEvery      = time.Second
+	DefaultMaxPendingAlerts = 4096
+	// DefaultMaxOpenCalls caps the calls in progress (about 850 B each):
+	// 524 288 calls, about 450 MiB. Beyond it the least recently active
+	// call is closed and counted (gatewarden_calls_evicted_total). See
+	// deploy/SIZING.md.
+	DefaultMaxOpenCalls = 1 << 19
+	// commitCheckFrames is how many frames pass between two looks at the
+	// wall clock for CommitEvery.
+	commitCheckFrames = 256
+)
+
+// Config wires a Pipeline.
+type Config struct {
+	Gen   *Generation
+	Store *retention.Store // nil: nothing kept, alerts delivered at once, no commits
+	// Source names a frame's source (file or interface) for the store.
+	Source func(src uint16) string
+	// Position is the input's position after the frames handed to Frame so
+	// far, opaque to the pipeline; it is committed with the state. Nil:
+	// commits carry no position (live capture).
+	Position func() []byte
+	// CommitEvery is the wall time between commits made on the pipeline's
+	// own initiative (default 1 s, the store's flush interval).
+	CommitEvery time.Duration
+	// MaxPendingAlerts bounds alerts waiting for a commit; reaching it
+	// commits (default 4096).
+	MaxPendingAlerts int
+	// MaxOpenCalls caps calls in progress (default DefaultMaxOpenCalls).
+	MaxOpenCalls int
+	// AnnotateCalls writes each number's E.164 form into call records.
+	AnnotateCalls bool
+
+	OnMessage func(m *decode.Message) // every decoded message, after it is stored
+	OnCall    func(c *analysis.Call)  // every closed call, after rules and store
+	OnAlert   func(a *analysis.Alert) // the sinks: each alert once, after a commit covers it
+	OnCommit  func(err error)         // after each commit attempt
+	Logf      func(string, ...any)    // restore and commit problems
+}
+
+// Stats are the pipeline's counters.
+type Stats struct {
+	Decode        decode.Stats
+	Calls         analysis.AssemblerStats
+	OpenCalls     int
+	Rules         rules.Stats
+	Transit       transit.Stats
+	Commits       uint64
+	CommitErrors  uint64
+	PendingAlerts int
+	// CommitsWithFragments counts commits made while the decoder held
+	// fragments: a crash right after one loses those messages.
+	CommitsWithFragments uint64
+	StoreErrors          uint64 // records the store refused (it counts them by reason too)
+	// AlertsUncommitted counts alerts delivered after a failed commit (the
+	// store could not keep them): a restart may deliver them again.
+	AlertsUncommitted uint64
+	RestoredCalls     int // calls in progress restored at start
+}
+
+// Pipeline runs the stages for one input. It is not safe for concurrent use.
+type Pipeline struct {
+	cfg   Config
+	gen   *Generation
+	store *retention.Store
+	dec   *decode.Decoder
+	// decBase keeps the counts of decoders replaced by a reload that changed
+	// point-code widths.
+	decBase decode.Stats
+	asm     *analysis.Assembler
+	eng     *rules.Engine
+	bl      *config.Reloader // blocklist reloader in force
+
+	source  string // name of the current frame's source
+	lastSrc uint16
+	srcSet  bool
+
+	warm        bool // decoding warm-up frames: messages are dropped
+	warmFrames  uint64
+	warmMsgs    uint64
+	pending     []analysis.Alert // alerts waiting for a commit
+	uncommitted bool             // records stored since the last commit
+	frames      int
+	lastCommit  time.Time
+
+	storeErr error
+	stats    Stats
+	state    []byte // reused commit buffer
+}
+
+// New wires the stages. cfg.Gen must be set.
+func New(cfg Config) *Pipeline {
+	if cfg.CommitEvery <= 0 {
+		cfg.CommitEvery = DefaultCommitEvery
+	}
+	if cfg.MaxPendingAlerts <= 0 {
+		cfg.MaxPendingAlerts = DefaultMaxPendingAlerts
+	}
+	if cfg.MaxOpenCalls <= 0 {
+		cfg.MaxOpenCalls = DefaultMaxOpenCalls
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	p := &Pipeline{cfg: cfg, gen: cfg.Gen, store: cfg.Store, bl: cfg.Gen.Blocklist, lastCommit: time.Now()}
+	settings := cfg.Gen.Rules
+	settings.AnnotateCalls = settings.AnnotateCalls || cfg.AnnotateCalls
+	p.eng = rules.New(settings, p.onAlert)
+	p.asm = analysis.NewAssembler(analysis.AssemblerConfig{
+		MaxOpenCalls: cfg.MaxOpenCalls,
+		// Through the pipeline, not the generation: a reload swaps what these see.
+		Partner: func(addr netip.Addr, pc uint32) string { return p.gen.Config.PartnerName(addr, pc) },
+		Open:    func(c *analysis.Call) { p.eng.Open(c) },
+		Setup:   func(c *analysis.Call) { p.eng.Setup(c) },
+		Close:   p.onClose,
+	})
+	p.dec = p.newDecoder()
+	return p
+}
+
+func (p *Pipeline) newDecoder() *decode.Decoder {
+	return decode.New(decode.Config{PCBits: p.gen.PCBits, LinkPCBits: p.gen.LinkPCBits}, p.onMessage)
+}
+
+// Generation is the configuration in force.
+func (p *Pipeline) Generation() *Generation { return p.gen }
+
+// Blocklist is the blocklist reloader the rules in force consult (nil: none).
+func (p *Pipeline) Blocklist() *config.Reloader { return p.bl }
+
+// Reload puts a new generation in force between two frames. Calls in
+// progress are kept. The rules engine is reconfigured only when its settings
+// changed (its behaviour windows keep their counts); the decoder is replaced
+// only when point-code widths changed. It reports whether the rules were
+// reconfigured.
+func (p *Pipeline) Reload(g *Generation) bool {
+	old := p.gen
+	p.gen = g
+	rebuilt := false
+	if sameRules(old, g) {
+		// The blocklist reloader in force keeps watching the same file.
+		if p.bl == nil {
+			p.bl = g.Blocklist
+		}
+	} else {
+		s := g.Rules
+		s.AnnotateCalls = s.AnnotateCalls || p.cfg.AnnotateCalls
+		p.eng.Reconfigure(s)
+		p.bl = g.Blocklist
+		rebuilt = true
+	}
+	if !sameWidths(old, g) {
+		p.dec.Flush()
+		s := p.dec.Stats()
+		p.decBase.Add(&s)
+		p.dec = p.newDecoder()
+	}
+	return rebuilt
+}
+
+// Frame runs one frame through every stage. f is only read during the call.
+func (p *Pipeline) Frame(f *decode.Frame) {
+	if p.store != nil && p.uncommitted {
+		due := len(p.pending) >= p.cfg.MaxPendingAlerts
+		if !due {
+			if p.frames++; p.frames >= commitCheckFrames {
+				p.frames = 0
+				due = time.Since(p.lastCommit) >= p.cfg.CommitEvery
+			}
+		}
+		// Before a frame that changes the store's partition: a sealed
+		// partition ends with a commit (whatever the decoder holds). Other
+		// commits wait, within bounds, for a point where the decoder holds
+		// no fragment.
+		if p.store.Rotates(f.TS) || (due && (p.dec.Pending() == 0 || len(p.pending) >= 2*p.cfg.MaxPendingAlerts)) {
+			p.Commit()
+		}
+	}
+	if !p.srcSet || f.Source != p.lastSrc {
+		p.lastSrc, p.srcSet = f.Source, true
+		if p.cfg.Source != nil {
+			p.source = p.cfg.Source(f.Source)
+		}
+	}
+	p.dec.Decode(f)
+}
+
+// WarmupFrames is how many frames before a resume point the input feeds
+// to Warm: enough to rebuild the decoder's reassembly and duplicate
+// (retransmission) state the commit did not save.
+const WarmupFrames = 4096
+
+// Warm decodes a frame that precedes the committed position after a
+// restart: the decoder rebuilds its SCTP/IP reassembly and retransmission
+// state from it, and its messages (already stored before the restart) are
+// dropped. Warm frames are not counted in Stats' frames and messages.
+func (p *Pipeline) Warm(f *decode.Frame) {
+	p.warm = true
+	p.warmFrames++
+	p.dec.Decode(f)
+	p.warm = false
+}
+
+func (p *Pipeline) onMessage(m *decode.Message) {
+	if p.warm {
+		p.warmMsgs++
+		return
+	}
+	if p.store != nil {
+		call := retention.Ref(p.asm.CallOf(m))
+		ref, err := p.store.AddMessageRef(m, p.source, call)
+		p.noteStoreErr(err)
+		p.uncommitted = true
+		if p.cfg.OnMessage != nil {
+			p.cfg.OnMessage(m)
+		}
+		p.asm.FeedRef(m, uint64(ref))
+		return
+	}
+	if p.cfg.OnMessage != nil {
+		p.cfg.OnMessage(m)
+	}
+	p.asm.Feed(m)
+}
+
+func (p *Pipeline) onClose(c *analysis.Call) {
+	p.eng.Close(c)
+	if p.store != nil {
+		p.noteStoreErr(p.store.AddCall(c))
+		p.uncommitted = true
+	}
+	if p.cfg.OnCall != nil {
+		p.cfg.OnCall(c)
+	}
+}
+
+func (p *Pipeline) onAlert(a *analysis.Alert) {
+	if p.store == nil {
+		if p.cfg.OnAlert != nil {
+			p.cfg.OnAlert(a)
+		}
+		return
+	}
+	p.noteStoreErr(p.store.AddAlert(a))
+	p.uncommitted = true
+	p.pending = append(p.pending, *a)
+}
+
+func (p *Pipeline) noteStoreErr(err error) {
+	if err != nil {
+		p.stats.StoreErrors++
+		if p.storeErr == nil {
+			p.storeErr = err
+		}
+	}
+}
+
+// Dirty reports whether records or alerts wait for a commit.
+func (p *Pipeline) Dirty() bool { return p.uncommitted || len(p.pending) > 0 }
+
+// StoreErr is the first error the store returned, nil if none.
+func (p *Pipeline) StoreErr() error { return p.storeErr }
+
+// stateVersion is the first value of a committed pipeline state.
+const stateVersion = 1
+
+// Commit commits the input position and the pipeline's state with the
+// store's durable point, then hands the alerts it covers to the sinks. With
+// no store it only delivers. A failed commit keeps the alerts for the next.
+func (p *Pipeline) Commit() error {
+	if p.store == nil {
+		return nil
+	}
+	var pos []byte
+	if p.cfg.Position != nil {
+		pos = p.cfg.Position()
+	}
+	b := snapshot.AppendUint(p.state[:0], stateVersion)
+	b = snapshot.AppendString(b, string(pos))
+	mark := len(b)
+	b = p.asm.AppendState(append(b, 0, 0, 0, 0))
+	putLen(b[mark:], len(b)-mark-4)
+	b = p.eng.AppendState(b)
+	p.state = b
+	if p.dec.Pending() > 0 {
+		p.stats.CommitsWithFragments++
+	}
+	err := p.store.Commit(pos, b)
+	p.lastCommit = time.Now()
+	if p.cfg.OnCommit != nil {
+		p.cfg.OnCommit(err)
+	}
+	if err != nil {
+		// The store cannot commit (a full disk): it cannot keep these alerts
+		// either, so the sinks get them now rather than never. Exactly-once
+		// delivery needs a store that writes.
+		p.stats.CommitErrors++
+		p.stats.AlertsUncommitted += uint64(len(p.pending))
+		p.deliver()
+		return err
+	}
+	p.stats.Commits++
+	p.uncommitted = false
+	p.deliver()
+	return nil
+}
+
+// deliver hands the pending alerts to the sinks.
+func (p *Pipeline) deliver() {
+	if p.cfg.OnAlert != nil {
+		for i := range p.pending {
+			p.cfg.OnAlert(&p.pending[i])
+		}
+	}
+	clear(p.pending)
+	p.pending = p.pending[:0]
+}
+
+func putLen(b []byte, n int) {
+	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+}
+
+func getLen(b []byte) int {
+	return int(b[0])<<24 | int(b[1])<<16 | int(b[2])<<8 | int(b[3])
+}
+
+// Restore takes the state of the commit the store resumed from, if accept
+// agrees with its position, and returns that position. ok is false when
+// there was no commit or accept refused it (the pipeline then starts empty).
+func (p *Pipeline) Restore(accept func(position []byte) bool) (position []byte, ok bool, err error) {
+	if p.store == nil {
+		return nil, false, nil
+	}
+	state := p.store.RecoveredState()
+	if state == nil {
+		return nil, false, nil
+	}
+	r := snapshot.NewReader(state)
+	if v := r.Uint(); v != stateVersion {
+		return nil, false, fmt.Errorf("pipeline state: version %d, want %d", v, stateVersion)
+	}
+	position = r.Bytes()
+	if r.Err() != nil || r.Len() < 4 {
+		return nil, false, errors.New("pipeline state: corrupt")
+	}
+	if accept != nil && !accept(position) {
+		return position, false, nil
+	}
+	rest := state[len(state)-r.Len():]
+	n := getLen(rest)
+	if n > len(rest)-4 {
+		return nil, false, errors.New("pipeline state: corrupt")
+	}
+	if err := p.asm.RestoreState(rest[4 : 4+n]); err != nil {
+		return nil, false, err
+	}
+	open := make(map[string]*analysis.Call, p.asm.OpenCalls())
+	p.asm.EachOpen(func(c *analysis.Call) { open[c.ID] = c })
+	if err := p.eng.RestoreState(rest[4+n:], func(id string) *analysis.Call { return open[id] }); err != nil {
+		p.asm.RestoreState(nil) //nolint:errcheck // empties it
+		return nil, false, err
+	}
+	p.stats.RestoredCalls = p.asm.OpenCalls()
+	return position, true, nil
+}
+
+// Finish ends the input: pending reassemblies are dropped (counted), calls
+// still open are closed and recorded. It does not commit.
+func (p *Pipeline) Finish() {
+	p.dec.Flush()
+	p.asm.Flush()
+}
+
+// Stats returns the counters.
+func (p *Pipeline) Stats() Stats {
+	st := p.stats
+	st.Decode = p.dec.Stats()
+	st.Decode.Add(&p.decBase)
+	st.Decode.Frames -= p.warmFrames
+	st.Decode.Messages -= p.warmMsgs
+	st.Calls = p.asm.Stats()
+	st.OpenCalls = p.asm.OpenCalls()
+	st.Rules = p.eng.Stats()
+	st.Transit = p.eng.TransitStats()
+	st.PendingAlerts = len(p.pending)
+	return st
+}
