@@ -36,8 +36,9 @@ import (
 // file and a damaged block answers "maybe", so damage costs speed, never a
 // result. Partitions without a usable entry (sealed before the index
 // existed, a lost or damaged file, the open partition) are read as before.
-// Sealing appends the entry after CHAIN names the partition; a writer that
-// opens a store rebuilds missing entries from the segments in the background.
+// Sealing appends the entry after CHAIN names the partition, first cutting
+// a torn or damaged tail; a writer that opens a store rebuilds missing
+// entries from the segments in the background.
 // Retention deletes a group's file once all of its partitions are removed.
 // `verify` does not read the index: it proves nothing about the evidence.
 const (
@@ -353,7 +354,24 @@ func (s *Store) addNumberEntry(seq uint32, shaHex string, keys int, filter []byt
 	if !fileExists(segPath(s.dir, seq)) {
 		return nil
 	}
-	f, err := s.opt.OpenFile(numIndexPath(s.dir, seq), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	path := numIndexPath(s.dir, seq)
+	// A torn or damaged entry (a crash during an append) would hide the
+	// entries after it: the file is cut back to its whole entries first.
+	if r, err := os.Open(path); err == nil {
+		st, err := r.Stat()
+		var end int64
+		if err == nil {
+			end = readNumberEntries(r, st.Size(), 0, func(uint32, numEntry) {})
+		}
+		r.Close()
+		if err == nil && end < st.Size() {
+			s.opt.Logf("retention: number index %s: %d damaged bytes at offset %d cut", filepath.Base(path), st.Size()-end, end)
+			if err := os.Truncate(path, end); err != nil {
+				return err
+			}
+		}
+	}
+	f, err := s.opt.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
