@@ -4,10 +4,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,14 +82,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := web.NewHTTPServer(ln.Addr().String(), h, nil)
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-	base := "http://" + ln.Addr().String()
+	base := serve(t, h)
 
 	pg := openPage(t, bin, dir)
 	pc, must, navigate, screenshot, downloads := pg.cdpConn, pg.must, pg.navigate, pg.screenshot, pg.downloads

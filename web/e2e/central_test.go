@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,33 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// hopScenario: one call seen by two gateway boxes half a second apart, its
-// caller ID changed between them (85291234567 at gw-a, 95588 at gw-b).
-var hopScenario = map[string]string{"gw-a": `calls:
-  - label: hop1
-    partner: intl-pacific
-    direction: ingress
-    at: 30s
-    calling: {digits: "85291234567", nai: 4}
-    called: {digits: "13812345678", nai: 3}
-    answer: 3s
-    release: 20s
-    released_by: calling
-    cause: 16
-`, "gw-b": `calls:
-  - label: hop2
-    partner: ic-telecom
-    direction: ingress
-    at: 30500ms
-    calling: {digits: "95588", nai: 3}
-    called: {digits: "13812345678", nai: 3}
-    answer: 2500ms
-    release: 19s
-    released_by: calling
-    cause: 16
-`}
-
-// centralStore ships a store per box of hopScenario to a fresh database
+// centralStore ships a store per box of gen.PathScenario (gw-a, gw-b) to a fresh database
 // on the server GATEWARDEN_CLICKHOUSE names, dropped when the test ends.
 func centralStore(t *testing.T, dir string) *central.Client {
 	t.Helper()
@@ -68,8 +41,8 @@ func centralStore(t *testing.T, dir string) *central.Client {
 		c.Close()
 	})
 	_, cfg := fixture.Scenarios()
-	for _, box := range []string{"gw-a", "gw-b"} {
-		calls, err := gen.LoadScenario(strings.NewReader(hopScenario[box]), gen.DefaultStart)
+	for i, box := range []string{"gw-a", "gw-b"} {
+		calls, err := gen.LoadScenario(strings.NewReader(gen.PathScenario[i]), gen.DefaultStart)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,14 +96,7 @@ func TestBrowserCentral(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := web.NewHTTPServer(ln.Addr().String(), h, nil)
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-	base := "http://" + ln.Addr().String()
+	base := serve(t, h)
 
 	pg := openPage(t, bin, dir)
 	must := pg.must

@@ -1,15 +1,20 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatewarden/gatewarden/web"
 )
 
 // browserBin returns the Chromium to drive, or skips the test.
@@ -23,6 +28,19 @@ func browserBin(t *testing.T) string {
 		t.Skip("browser test: no chromium on PATH (apt-get install -y chromium, or set CHROMIUM)")
 	}
 	return bin
+}
+
+// serve serves h on a loopback port until the test ends; it returns the base URL.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := web.NewHTTPServer(ln.Addr().String(), h, nil)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return "http://" + ln.Addr().String()
 }
 
 // page is one tab of a headless Chromium started for a test; page errors
