@@ -610,8 +610,12 @@ func (st *analysisStage) snapshot() published {
 // onMessage counts every decoded ISUP message and mirrors it.
 func (st *analysisStage) onMessage(m *decode.Message) {
 	cfg := st.p.Generation().Config
-	partner := cfg.PartnerName(m.Src.Addr(), m.Label.OPC)
-	if partner == "" {
+	var partner string
+	if m.Transport.IsSIP() {
+		if partner = cfg.SIPPartnerName(m.Src); partner == "" {
+			partner = cfg.SIPPartnerName(m.Dst)
+		}
+	} else if partner = cfg.PartnerName(m.Src.Addr(), m.Label.OPC); partner == "" {
 		partner = cfg.PartnerName(m.Dst.Addr(), m.Label.DPC)
 	}
 	if partner != st.lastPartner || st.lastCounts == nil {
@@ -622,7 +626,9 @@ func (st *analysisStage) onMessage(m *decode.Message) {
 		}
 		st.lastPartner, st.lastCounts = partner, c
 	}
-	st.lastCounts[m.ISUP.Type]++
+	if m.HasISUP { // ISUP messages by type; SIP has gatewarden_decode_sip_messages_total
+		st.lastCounts[m.ISUP.Type]++
+	}
 	if st.d.hep != nil {
 		st.d.hep.Mirror(m)
 	}
