@@ -125,6 +125,18 @@ func appendLinkPart(dst []byte, m *Message) []byte {
 	// SS7 link types have no IP endpoints: Src/Dst stay invalid.
 	dst = appendEndpoint(dst, `,"src":"`, m.Src)
 	dst = appendEndpoint(dst, `,"dst":"`, m.Dst)
+	if m.Transport.IsSIP() {
+		dst = appendSIPJSON(dst, &m.SIP)
+		if !m.HasISUP {
+			return append(dst, '}')
+		}
+		// The ISUP body: no routing label, no CIC (RFC 3204).
+		dst = append(dst, `,"type":"`...)
+		dst = append(dst, MessageTypeName(m.ISUP.Type)...)
+		dst = append(dst, '"')
+		return appendISUPParams(dst, &m.ISUP)
+	}
+
 	l := &m.Label
 	dst = appendUintField(dst, `,"opc":`, uint64(l.OPC))
 	dst = appendUintField(dst, `,"dpc":`, uint64(l.DPC))
@@ -159,7 +171,11 @@ func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 	if m.HasRC {
 		dst = appendUintField(dst, `,"rc":`, uint64(m.RoutingContext))
 	}
+	return appendISUPParams(dst, u)
+}
 
+// appendISUPParams appends the decoded parameters of u and closes the object.
+func appendISUPParams(dst []byte, u *ISUP) []byte {
 	dst = appendNumberField(dst, `,"called":`, &u.Called)
 	dst = appendNumberField(dst, `,"calling":`, &u.Calling)
 	dst = appendNumberField(dst, `,"redirecting":`, &u.Redirecting)

@@ -166,6 +166,8 @@ type lookupFixture struct {
 	msgs    int
 }
 
+// The store is written with fsync off (Options.NoSync): only the lookups
+// are timed.
 func lookupStore(b *testing.B, n int, gap time.Duration) *lookupFixture {
 	key := strconv.Itoa(n) + "/" + gap.String()
 	if f := lookupStores[key]; f != nil {
@@ -235,40 +237,63 @@ func BenchmarkLookup(b *testing.B) {
 		// Six months of hourly partitions (4 320), each small: the cost of
 		// the partition count at the retention the brief asks for.
 		{"180days/calls", 43200 * scale, 180 * 24 * time.Hour / time.Duration(43200*scale)},
+		// One full hourly partition at 10 million calls a day (~420 k
+		// calls, 2.1 M messages) and the start of the next: the per-
+		// partition costs the projection to six months uses (SIZING).
+		{"fullhour/calls", 420000, day},
 	} {
 		shape.name += "=" + strconv.Itoa(shape.n)
 		b.Run(shape.name, func(b *testing.B) {
 			f := lookupStore(b, shape.n, shape.gap)
-			// warm: one read-only store answers every query, so repeated
-			// lookups are served from its segment and block caches.
-			b.Run("warm", func(b *testing.B) {
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					lookupOnce(b, f.s, f.numbers[i%len(f.numbers)])
+			b.Run("filter", func(b *testing.B) { benchFilter(b, f) })
+			// Without the prefix the number index skips the partitions that
+			// cannot hold the number; noindex/ reads every partition's
+			// segment (Options.NoNumberIndex), as before the index.
+			for _, noIndex := range []bool{false, true} {
+				prefix := ""
+				if noIndex {
+					prefix = "noindex/"
 				}
-				b.StopTimer()
-				f.report(b)
-			})
-			// cold: each lookup opens the store read-only (as `gatewarden
-			// trace` does), queries once and closes it; the OS page cache is
-			// warm, the store's caches are empty.
-			b.Run("cold", func(b *testing.B) {
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					s, err := Open(f.dir, Options{ReadOnly: true})
+				// warm: one read-only store answers every query, so repeated
+				// lookups are served from its segment and block caches.
+				b.Run(prefix+"warm", func(b *testing.B) {
+					ws, err := Open(f.dir, Options{ReadOnly: true, NoNumberIndex: noIndex})
 					if err != nil {
 						b.Fatal(err)
 					}
-					lookupOnce(b, s, f.numbers[i%len(f.numbers)])
-					if err := s.Close(); err != nil {
-						b.Fatal(err)
+					defer ws.Close()
+					b.ReportAllocs()
+					b.ResetTimer()
+					cpu0 := cpuNanos()
+					for i := 0; i < b.N; i++ {
+						lookupOnce(b, ws, f.numbers[i%len(f.numbers)])
 					}
-				}
-				b.StopTimer()
-				f.report(b)
-			})
+					b.StopTimer()
+					b.ReportMetric(float64(cpuNanos()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+					f.report(b)
+				})
+				// cold: each lookup opens the store read-only (as `gatewarden
+				// trace` does), queries once and closes it; the OS page cache is
+				// warm, the store's caches are empty.
+				b.Run(prefix+"cold", func(b *testing.B) {
+					b.ReportAllocs()
+					b.ResetTimer()
+					cpu0 := cpuNanos()
+					for i := 0; i < b.N; i++ {
+						s, err := Open(f.dir, Options{ReadOnly: true, NoNumberIndex: noIndex})
+						if err != nil {
+							b.Fatal(err)
+						}
+						lookupOnce(b, s, f.numbers[i%len(f.numbers)])
+						if err := s.Close(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StopTimer()
+					b.ReportMetric(float64(cpuNanos()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+					f.report(b)
+				})
+			}
 		})
 	}
 }
@@ -286,4 +311,60 @@ func lookupOnce(b *testing.B, s *Store, num string) {
 func (f *lookupFixture) report(b *testing.B) {
 	b.ReportMetric(float64(f.parts), "partitions")
 	b.ReportMetric(float64(f.bytes)/float64(f.msgs), "B/msg")
+}
+
+// benchFilter times the number index's answer for one sealed partition
+// (the largest) and a number it does not hold, in all its forms: what each
+// partition that cannot hold the number costs a lookup. false-maybe-% is
+// the share of such numbers for which the filter says "maybe" (the
+// partition's segment is then read for nothing).
+func benchFilter(b *testing.B, f *lookupFixture) {
+	s, err := Open(f.dir, Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	sn, err := s.snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sn.close()
+	var big Manifest
+	for _, p := range s.Partitions() {
+		if p.Messages > big.Messages {
+			big = p
+		}
+	}
+	v := sn.views[sn.bySeq[big.Seq]]
+	var blocks uint32
+	if fh, err := os.Open(numIndexPath(f.dir, v.seq)); err == nil {
+		e, _ := s.nix.entry(f.dir, v.seq, v.sha, fh)
+		blocks = e.blocks
+		fh.Close()
+	}
+	if blocks == 0 {
+		b.Fatalf("partition %d has no number index entry", v.seq)
+	}
+	// The group file is opened once, as a query opens it once for its
+	// partitions; the entry's header is read once, as a query reads it.
+	nf := newNumberFilter(s, nil)
+	defer nf.close()
+	maybes := 0
+	b.ResetTimer()
+	cpu0 := cpuNanos()
+	for i := 0; i < b.N; i++ {
+		// 12x xxxx xxxx: never generated (gen_test.go's mobiles are 1[3-9]...).
+		nf.hashes = nf.hashes[:0]
+		for _, n := range NumberForms("12"+strconv.Itoa(100000000+i), "86") {
+			nf.hashes = append(nf.hashes, stableNumberHash([]byte(n)))
+		}
+		if nf.maybe(v) {
+			maybes++
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuNanos()-cpu0)/1e3/float64(b.N), "cpu-us/op")
+	b.ReportMetric(100*float64(maybes)/float64(b.N), "false-maybe-%")
+	b.ReportMetric(float64(blocks), "filter-blocks")
+	b.ReportMetric(float64(big.Messages), "msgs/partition")
 }

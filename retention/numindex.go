@@ -36,8 +36,9 @@ import (
 // file and a damaged block answers "maybe", so damage costs speed, never a
 // result. Partitions without a usable entry (sealed before the index
 // existed, a lost or damaged file, the open partition) are read as before.
-// Sealing appends the entry after CHAIN names the partition; a writer that
-// opens a store rebuilds missing entries from the segments in the background.
+// Sealing appends the entry after CHAIN names the partition, first cutting
+// a torn or damaged tail; a writer that opens a store rebuilds missing
+// entries from the segments in the background.
 // Retention deletes a group's file once all of its partitions are removed.
 // `verify` does not read the index: it proves nothing about the evidence.
 const (
@@ -60,25 +61,44 @@ func numIndexPath(dir string, seq uint32) string {
 	return filepath.Join(dir, fmt.Sprintf("numbers-%08d%s", seq/numIndexGroup*numIndexGroup, numIndexSuffix))
 }
 
-// stableNumberHash is FNV-1a (64 bits) of the digits: stable across processes.
-func stableNumberHash(digits []byte) uint64 {
+// numIndexSuffixDigits is how many trailing digits choose a number's block:
+// the national, trunk-prefix and international forms of a number
+// (NumberForms) share them, so a lookup reads one block per partition.
+const numIndexSuffixDigits = 8
+
+// fnv1a is FNV-1a (64 bits): stable across processes.
+func fnv1a(b []byte) uint64 {
 	h := uint64(14695981039346656037)
-	for _, c := range digits {
+	for _, c := range b {
 		h ^= uint64(c)
 		h *= 1099511628211
 	}
 	return h
 }
 
-// numberProbes returns the block of a hash among n and the bits it sets.
-func numberProbes(h uint64, n uint32, fn func(bit uint32)) uint32 {
+// stableNumberHash is the number's key in a filter: the high half (the
+// block) from its last numIndexSuffixDigits digits, the low half (the
+// bits) from all of them.
+func stableNumberHash(digits []byte) uint64 {
+	suffix := digits[max(0, len(digits)-numIndexSuffixDigits):]
+	return fnv1a(suffix)&^0xffffffff | fnv1a(digits)&0xffffffff
+}
+
+// numberProbes returns the block of a hash among n and calls fn with the
+// bits it sets there.
+func numberProbes(h uint64, n uint32, fn func(bit uint32) bool) uint32 {
 	blk := uint32((h >> 32) * uint64(n) >> 32)
-	h1, h2 := uint32(h), uint32(h>>32)|1
+	h1 := uint32(h)
+	h2 := uint32(uint64(h1)*0x9E3779B97F4A7C15>>32) | 1
 	for i := uint32(0); i < numIndexProbes; i++ {
-		fn((h1 + i*h2) % numIndexBits)
+		if !fn((h1 + i*h2) % numIndexBits) {
+			break
+		}
 	}
 	return blk
 }
+
+func numberBlock(h uint64, n uint32) uint32 { return uint32((h >> 32) * uint64(n) >> 32) }
 
 func blockCRC(bits []byte, seq, blk uint32) uint32 {
 	var t [8]byte
@@ -95,7 +115,7 @@ func buildNumberFilter(seq uint32, keys [][]byte) []byte {
 		h := stableNumberHash(k)
 		var bits [numIndexProbes]uint32
 		i := 0
-		blk := numberProbes(h, n, func(b uint32) { bits[i] = b; i++ })
+		blk := numberProbes(h, n, func(b uint32) bool { bits[i] = b; i++; return true })
 		b := out[int(blk)*numIndexBlock:]
 		for _, bit := range bits {
 			b[bit/8] |= 1 << (bit % 8)
@@ -125,7 +145,15 @@ type numEntry struct {
 	sha    string // hex, as in the manifest
 	off    int64  // of the first block
 	blocks uint32
+	// filter holds the blocks of a small filter once read (they are
+	// immutable once appended); nil until then and for large filters.
+	filter []byte
 }
+
+// numIndexSmall is the largest filter read whole in one read (and kept in
+// memory by the store): 8 blocks, ~320 numbers. Larger filters are read a
+// block per number form.
+const numIndexSmall = 8 * numIndexBlock
 
 // parseNumberHeader reads one entry header.
 func parseNumberHeader(h []byte) (seq, blocks uint32, sha [32]byte, err error) {
@@ -169,11 +197,10 @@ func numberMaybe(block []byte, seq, blk uint32, h uint64) bool {
 		return true
 	}
 	maybe := true
-	h1, h2 := uint32(h), uint32(h>>32)|1
-	for i := uint32(0); i < numIndexProbes && maybe; i++ {
-		bit := (h1 + i*h2) % numIndexBits
+	numberProbes(h, 1, func(bit uint32) bool {
 		maybe = block[bit/8]&(1<<(bit%8)) != 0
-	}
+		return maybe
+	})
 	return maybe
 }
 
@@ -216,6 +243,17 @@ func (x *numIndex) entry(dir string, seq uint32, sha string, f *os.File) (numEnt
 		e, ok = grp.entries[seq]
 	}
 	return e, ok && e.sha == sha
+}
+
+// keep stores an entry with its filter read.
+func (x *numIndex) keep(seq uint32, e numEntry) {
+	x.rmu.Lock()
+	if grp := x.groups[seq/numIndexGroup]; grp != nil {
+		if old, ok := grp.entries[seq]; ok && old.sha == e.sha && old.off == e.off {
+			grp.entries[seq] = e
+		}
+	}
+	x.rmu.Unlock()
 }
 
 // forget drops what was read of a group file (deleted by retention).
@@ -270,12 +308,29 @@ func (f *numberFilter) maybe(v *partView) bool {
 	if !ok {
 		return true
 	}
-	for _, h := range f.hashes {
-		blk := numberProbes(h, e.blocks, func(uint32) {})
-		if _, err := fh.ReadAt(f.block[:], e.off+int64(blk)*numIndexBlock); err != nil {
+	small := int64(e.blocks)*numIndexBlock <= numIndexSmall
+	if small && e.filter == nil {
+		buf := make([]byte, int(e.blocks)*numIndexBlock)
+		if _, err := fh.ReadAt(buf, e.off); err != nil {
 			return true
 		}
-		if numberMaybe(f.block[:], v.seq, blk, h) {
+		e.filter = buf
+		f.s.nix.keep(v.seq, e)
+	}
+	read := int64(-1) // the block in f.block
+	for _, h := range f.hashes {
+		blk := numberBlock(h, e.blocks)
+		b := f.block[:]
+		if small {
+			b = e.filter[int(blk)*numIndexBlock : int(blk+1)*numIndexBlock]
+		} else if int64(blk) != read {
+			// The forms of a number share a block: one read, usually.
+			if _, err := fh.ReadAt(b, e.off+int64(blk)*numIndexBlock); err != nil {
+				return true
+			}
+			read = int64(blk)
+		}
+		if numberMaybe(b, v.seq, blk, h) {
 			return true
 		}
 	}
@@ -299,7 +354,24 @@ func (s *Store) addNumberEntry(seq uint32, shaHex string, keys int, filter []byt
 	if !fileExists(segPath(s.dir, seq)) {
 		return nil
 	}
-	f, err := s.opt.OpenFile(numIndexPath(s.dir, seq), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	path := numIndexPath(s.dir, seq)
+	// A torn or damaged entry (a crash during an append) would hide the
+	// entries after it: the file is cut back to its whole entries first.
+	if r, err := os.Open(path); err == nil {
+		st, err := r.Stat()
+		var end int64
+		if err == nil {
+			end = readNumberEntries(r, st.Size(), 0, func(uint32, numEntry) {})
+		}
+		r.Close()
+		if err == nil && end < st.Size() {
+			s.opt.Logf("retention: number index %s: %d damaged bytes at offset %d cut", filepath.Base(path), st.Size()-end, end)
+			if err := os.Truncate(path, end); err != nil {
+				return err
+			}
+		}
+	}
+	f, err := s.opt.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}

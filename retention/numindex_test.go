@@ -111,18 +111,42 @@ func nixFiles(t testing.TB, dir string) []string {
 }
 
 func TestNumberIndexSameResults(t *testing.T) {
-	dir, nums := numIndexStore(t, 3000, 3, Options{})
-	if len(nixFiles(t, dir)) < 3 {
-		t.Fatalf("number index files: %v", nixFiles(t, dir))
-	}
-	sameLookups(t, dir, nums)
-	skipped, sealed := skippedBy(t, dir, absentNumber)
-	if sealed < 70 || skipped < sealed*9/10 {
-		t.Fatalf("absent number: %d of %d sealed partitions skipped", skipped, sealed)
-	}
-	skipped, _ = skippedBy(t, dir, nums[0])
-	if skipped < sealed*8/10 {
-		t.Fatalf("stored number: %d of %d sealed partitions skipped", skipped, sealed)
+	// small: filters of a few blocks, read whole; large: ~30 blocks per
+	// partition, read a block per lookup.
+	for _, c := range []struct {
+		name        string
+		calls, days int
+		minParts    int
+	}{{"small", 3000, 3, 70}, {"large", 12000, 1, 23}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, nums := numIndexStore(t, c.calls, c.days, Options{})
+			if len(nixFiles(t, dir)) < c.days {
+				t.Fatalf("number index files: %v", nixFiles(t, dir))
+			}
+			s, err := Open(dir, Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(numIndexPath(dir, s.Partitions()[1].Seq))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, _ := s.nix.entry(dir, s.Partitions()[1].Seq, s.Partitions()[1].SHA256, f)
+			f.Close()
+			s.Close()
+			if small := int64(e.blocks)*numIndexBlock <= numIndexSmall; small != (c.name == "small") {
+				t.Fatalf("%d blocks in a filter of the %s case", e.blocks, c.name)
+			}
+			sameLookups(t, dir, nums)
+			skipped, sealed := skippedBy(t, dir, absentNumber)
+			if sealed < c.minParts || skipped < sealed*9/10 {
+				t.Fatalf("absent number: %d of %d sealed partitions skipped", skipped, sealed)
+			}
+			skipped, _ = skippedBy(t, dir, nums[0])
+			if skipped < sealed*8/10 {
+				t.Fatalf("stored number: %d of %d sealed partitions skipped", skipped, sealed)
+			}
+		})
 	}
 }
 
@@ -164,6 +188,47 @@ func TestNumberIndexMissingRebuilt(t *testing.T) {
 	sameLookups(t, dir, nums)
 }
 
+// A crash during an append leaves a torn entry: the entries after it are
+// unreadable, so the next writer cuts it and rebuilds what is missing.
+func TestNumberIndexTornTail(t *testing.T) {
+	dir, nums := numIndexStore(t, 2000, 2, Options{})
+	files := nixFiles(t, dir)
+	p := files[0]
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cut the file inside its third entry's blocks.
+	off := int64(0)
+	for range 2 {
+		_, blocks, _, err := parseNumberHeader(b[off:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		off += numIndexHeader + int64(blocks)*numIndexBlock
+	}
+	if err := os.WriteFile(p, b[:off+numIndexHeader+10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sameLookups(t, dir, nums)
+	skipped, sealed := skippedBy(t, dir, absentNumber)
+	if skipped == sealed {
+		t.Fatal("the cut entries are still used")
+	}
+	s, err := Open(dir, Options{NoSync: true, MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.nixWG.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if skipped, sealed := skippedBy(t, dir, absentNumber); skipped < sealed*9/10 {
+		t.Fatalf("after the rebuild: %d of %d partitions skipped", skipped, sealed)
+	}
+	sameLookups(t, dir, nums)
+}
+
 // Damage costs speed, never a result: a flipped bit in a filter block
 // makes that partition read its segment; a damaged header ends the file.
 func TestNumberIndexDamaged(t *testing.T) {
@@ -198,6 +263,11 @@ func TestNumberIndexDamaged(t *testing.T) {
 		}
 	}
 	sameLookups(t, dir, nums)
+	// The index is not evidence: verify neither reads it nor fails on it.
+	res, err := Verify(dir)
+	if err != nil || !res.OK() {
+		t.Fatalf("verify with a damaged number index: %v %+v", err, res)
+	}
 }
 
 // An entry describes one segment: a segment replaced under the same
@@ -262,12 +332,12 @@ func TestNumberFilterNoFalseAbsent(t *testing.T) {
 	falsePos := 0
 	for i, k := range keys {
 		h := stableNumberHash(k)
-		blk := numberProbes(h, n, func(uint32) {})
+		blk := numberBlock(h, n)
 		if !numberMaybe(filter[blk*numIndexBlock:(blk+1)*numIndexBlock], 7, blk, h) {
 			t.Fatalf("key %d (%s) ruled out", i, k)
 		}
 		h = stableNumberHash(append([]byte("x"), k...))
-		blk = numberProbes(h, n, func(uint32) {})
+		blk = numberBlock(h, n)
 		if numberMaybe(filter[blk*numIndexBlock:(blk+1)*numIndexBlock], 7, blk, h) {
 			falsePos++
 		}
@@ -277,7 +347,7 @@ func TestNumberFilterNoFalseAbsent(t *testing.T) {
 	}
 	// The same block under another partition fails its check: maybe.
 	h := stableNumberHash([]byte("x"))
-	blk := numberProbes(h, n, func(uint32) {})
+	blk := numberBlock(h, n)
 	if !numberMaybe(filter[blk*numIndexBlock:(blk+1)*numIndexBlock], 8, blk, h) {
 		t.Fatal("block of partition 7 used for partition 8")
 	}
@@ -301,7 +371,7 @@ func FuzzNumberIndex(f *testing.F) {
 			}
 			for _, k := range keys {
 				h := stableNumberHash(k)
-				blk := numberProbes(h, e.blocks, func(uint32) {})
+				blk := numberBlock(h, e.blocks)
 				if blk >= e.blocks {
 					t.Fatalf("block %d of %d", blk, e.blocks)
 				}

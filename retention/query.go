@@ -163,10 +163,12 @@ func (sn *snapshot) inRange(v *partView, from, to int64) bool {
 // The writer's lock is held only to copy the partition list and the open
 // log's chunk list; indexing happens afterwards under the readers' own lock.
 func (s *Store) snapshot() (*snapshot, error) {
+	var wals []uint32
 	s.mu.Lock()
 	if s.opt.ReadOnly {
 		// A writer may have sealed or removed partitions since Open.
-		if err := s.refresh(); err != nil {
+		var err error
+		if wals, err = s.refresh(); err != nil {
 			s.mu.Unlock()
 			return nil, err
 		}
@@ -201,13 +203,10 @@ func (s *Store) snapshot() (*snapshot, error) {
 		sn.views = append(sn.views, &partView{seq: log.seq, minTS: log.minTS, maxTS: log.maxTS, mem: p})
 	}
 	if s.opt.ReadOnly {
-		// Another process writes these logs; they are read as they are.
-		wseqs, err := listSeqs(s.dir, ".wal")
-		if err != nil {
-			return nil, err
-		}
-		open := wseqs[:0]
-		for _, seq := range wseqs {
+		// Another process writes these logs; they are read as they are
+		// (listed by refresh, with the manifests).
+		open := wals[:0]
+		for _, seq := range wals {
 			if !sealed[seq] { // sealed between the two listings
 				open = append(open, seq)
 			}
@@ -607,10 +606,11 @@ func NumberForms(num, cc string) []string {
 }
 
 // refresh brings a read-only store's list of sealed partitions up to date.
-func (s *Store) refresh() error {
-	mseqs, err := listSeqs(s.dir, ".manifest")
+// It returns the open logs listed with them.
+func (s *Store) refresh() ([]uint32, error) {
+	mseqs, wseqs, err := listSeqs2(s.dir, ".manifest", ".wal")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	known := make(map[uint32]partInfo, len(s.parts))
 	for _, p := range s.parts {
@@ -628,11 +628,11 @@ func (s *Store) refresh() error {
 		}
 		var p partInfo
 		if err := json.Unmarshal(mb, &p.Manifest); err != nil {
-			return fmt.Errorf("retention: manifest %d: %w", seq, err)
+			return nil, fmt.Errorf("retention: manifest %d: %w", seq, err)
 		}
 		p.Seq, p.hash = seq, sha256Hex(mb)
 		parts = append(parts, p)
 	}
 	s.parts = parts
-	return nil
+	return wseqs, nil
 }
