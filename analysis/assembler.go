@@ -46,6 +46,9 @@ type AssemblerConfig struct {
 	// Partner names the partner owning an address or point code, "" if none.
 	// Either argument may be zero/invalid. Nil means no partners.
 	Partner func(addr netip.Addr, pc uint32) string
+	// SIPPartner names the partner owning a SIP endpoint (address and
+	// port); nil means Partner with the address alone.
+	SIPPartner func(ap netip.AddrPort) string
 	// Open is called when an IAM has opened a call and filled its record
 	// (the called number may still grow by SAMs). The call is open.
 	Open func(*Call)
@@ -96,6 +99,12 @@ type openCall struct {
 	lastSeen int64
 	setup    bool
 	released bool // REL seen, waiting for RLC
+
+	// SIP dialogs: the caller's From tag (hashed), whether the caller
+	// cancelled, and the header identity of a SIP-I call.
+	callerTag uint64
+	cancelled bool
+	header    PartyNumber
 
 	prev, next   *openCall // activity list (least recent first)
 	rprev, rnext *openCall // release list (oldest REL first)
@@ -178,6 +187,15 @@ func keyOf(m *decode.Message, cic uint32) circuitKey {
 // when m opens a call (an IAM) or no call is in progress on its circuit.
 // The pipeline asks before storing m, so the stored message names its call.
 func (a *Assembler) CallOf(m *decode.Message) uint64 {
+	if m.Transport.IsSIP() {
+		if m.SIP.IsInitialInvite() {
+			return 0
+		}
+		if oc := a.open[a.sipCallKey(m.SIP.CallID)]; oc != nil {
+			return oc.call.Ref
+		}
+		return 0
+	}
 	if m.ISUP.Type == msgIAM {
 		return 0
 	}
@@ -201,6 +219,10 @@ func (a *Assembler) Feed(m *decode.Message) {
 	if m.TS > a.now {
 		a.now = m.TS
 		a.expire()
+	}
+	if m.Transport.IsSIP() {
+		a.feedSIP(m)
+		return
 	}
 	isup := &m.ISUP
 	switch isup.Type {
@@ -367,7 +389,12 @@ func (a *Assembler) fill(oc *openCall, m *decode.Message) {
 			c.Partner, c.Direction = p, DirectionEgress
 		}
 	}
+	a.fillNumbers(oc, isup)
+}
 
+// fillNumbers takes the call's numbers, category and redirection from an IAM.
+func (a *Assembler) fillNumbers(oc *openCall, isup *decode.ISUP) {
+	c := &oc.call
 	c.Calling = a.setNumber(&oc.numbers[0], &isup.Calling)
 	c.Called = a.setNumber(&oc.numbers[1], &isup.Called)
 	c.Redirecting = a.setNumber(&oc.numbers[2], &isup.Redirecting)

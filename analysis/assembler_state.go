@@ -9,7 +9,12 @@ import (
 )
 
 // assemblerStateVersion is the first value of a saved assembler state.
-const assemblerStateVersion = 2
+// Version 3 adds, per call, the SIP dialog fields (caller tag, cancelled,
+// header identity); a version 2 state still restores (its calls are ISUP).
+const (
+	assemblerStateVersion   = 3
+	assemblerStateVersionV2 = 2
+)
 
 // AppendState appends the calls in progress (in activity order, with their
 // release timers), the capture-time clock and the counters to b, for a
@@ -46,7 +51,8 @@ func (a *Assembler) AppendState(b []byte) []byte {
 func (a *Assembler) RestoreState(b []byte) error {
 	a.reset0()
 	r := snapshot.NewReader(b)
-	if v := r.Uint(); v != assemblerStateVersion {
+	v := r.Uint()
+	if v != assemblerStateVersion && v != assemblerStateVersionV2 {
 		return fmt.Errorf("assembler state: version %d, want %d", v, assemblerStateVersion)
 	}
 	a.now = r.Int()
@@ -59,7 +65,7 @@ func (a *Assembler) RestoreState(b []byte) error {
 	order := make([]*openCall, 0, n)
 	for i := 0; i < n && r.Err() == nil; i++ {
 		oc := a.alloc()
-		a.readOpenCall(r, oc)
+		a.readOpenCall(r, oc, v)
 		if _, dup := a.open[oc.key]; dup {
 			return a.restoreFailed(fmt.Errorf("assembler state: circuit saved twice"))
 		}
@@ -146,7 +152,10 @@ func appendOpenCall(b []byte, oc *openCall) []byte {
 	b = snapshot.AppendString(b, c.TransitOf)
 	b = snapshot.AppendString(b, c.TransitTo)
 	b = snapshot.AppendString(b, c.OriginCountry)
-	return snapshot.AppendUint(b, c.Ref)
+	b = snapshot.AppendUint(b, c.Ref)
+	b = snapshot.AppendUint(b, oc.callerTag)
+	b = snapshot.AppendBool(b, oc.cancelled)
+	return appendParty(b, c.HeaderCalling)
 }
 
 func (a *Assembler) readAddr(r *snapshot.Reader) netip.Addr {
@@ -167,7 +176,7 @@ func (a *Assembler) readParty(r *snapshot.Reader, dst *PartyNumber) *PartyNumber
 	return dst
 }
 
-func (a *Assembler) readOpenCall(r *snapshot.Reader, oc *openCall) {
+func (a *Assembler) readOpenCall(r *snapshot.Reader, oc *openCall, version uint64) {
 	k := &oc.key
 	k.pcLo, k.pcHi, k.cic = uint32(r.Uint()), uint32(r.Uint()), uint32(r.Uint())
 	k.addrLo, k.addrHi = a.readAddr(r), a.readAddr(r)
@@ -201,4 +210,9 @@ func (a *Assembler) readOpenCall(r *snapshot.Reader, oc *openCall) {
 	c.Protocol = decode.Protocol(r.Uint8())
 	c.TransitOf, c.TransitTo, c.OriginCountry = r.String(), r.String(), r.String()
 	c.Ref = r.Uint()
+	if version >= assemblerStateVersion {
+		oc.callerTag = r.Uint()
+		oc.cancelled = r.Bool()
+		c.HeaderCalling = a.readParty(r, &oc.header)
+	}
 }

@@ -93,6 +93,7 @@ func AppendCallJSON(dst []byte, c *Call) []byte {
 		dst = append(dst, `,"redirected":true`...)
 		dst = appendUintField(dst, "redirection_counter", uint64(c.RedirCounter))
 	}
+	dst = appendNumberField(dst, "header_calling", c.HeaderCalling)
 	dst = appendUintField(dst, "messages", uint64(c.Messages))
 	if c.TransitOf != "" {
 		dst = appendStrField(dst, "transit_of", c.TransitOf)

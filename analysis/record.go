@@ -102,7 +102,12 @@ type Call struct {
 	RedirCounter   uint8         `json:"redirection_counter,omitempty"`
 	Redirected     bool          `json:"redirected,omitempty"`
 
-	Messages int `json:"messages"` // ISUP messages seen on this call
+	Messages int `json:"messages"` // ISUP, BICC or SIP messages seen on this call
+
+	// HeaderCalling is, for a SIP-I call, the caller identity its SIP
+	// headers assert (P-Asserted-Identity, or From without one), next to
+	// Calling from the encapsulated ISUP; nil otherwise.
+	HeaderCalling *PartyNumber `json:"header_calling,omitempty"`
 
 	// Transit legs inside this gateway (see package transit): TransitOf is
 	// the ID of the ingress call an egress call continues, TransitTo the ID

@@ -58,6 +58,13 @@ type Config struct {
 	// checksum the sender's NIC had yet to fill, packets are decoded either
 	// way, and the check costs about 6% of decoding.
 	VerifySCTPChecksums bool
+	// SIP decodes SIP over UDP, TCP (stream reassembly) and SCTP, with an
+	// application/ISUP body decoded as SIP-I/SIP-T. Off, UDP and TCP are
+	// counted as not_sctp as before.
+	SIP bool
+	// MaxTCPStreams bounds the TCP stream table (default DefaultMaxTCPStreams);
+	// the least recently used stream is evicted beyond it.
+	MaxTCPStreams int
 }
 
 // ErrorHandler is told about every dropped frame or message, with the reason;

@@ -32,6 +32,7 @@ type Decoder struct {
 
 	ipFrag   fragTable
 	sctp     sctpState
+	tcp      tcpState
 	mtp2     map[mtp2Key]*mtp2Link
 	mtp3Buf  []byte // M3UA: SIO + rebuilt routing label + ISUP
 	maxAssoc int
@@ -87,6 +88,7 @@ func (d *Decoder) Decode(f *Frame) {
 func (d *Decoder) Flush() {
 	d.ipFrag.flush(d)
 	d.sctp.flush(d)
+	d.flushTCP()
 }
 
 // expire drops reassemblies that have waited longer than FragmentTimeout of
@@ -94,6 +96,10 @@ func (d *Decoder) Flush() {
 func (d *Decoder) expire(now int64) {
 	d.ipFrag.expire(d, now)
 	d.sctp.expire(d, now)
+	if d.tcp.tail != nil && now-d.tcp.lastExpire >= tcpExpireEvery {
+		d.tcp.lastExpire = now
+		d.expireTCP(now)
+	}
 }
 
 // count records r for the current frame.
@@ -128,6 +134,10 @@ func (d *Decoder) beginMessage(t Transport) *Message {
 	m.HasRC, m.HasNA = false, false
 	m.Label = Label{}
 	m.MTP3 = nil
+	m.HasISUP = false
+	if m.SIP.CallID != nil {
+		m.SIP = SIP{} // only after a SIP message: the struct is large
+	}
 	return m
 }
 
@@ -149,6 +159,21 @@ func (d *Decoder) pcBits() uint8 {
 	return d.cfg.PCBits
 }
 
+// noteISUP counts what a delivered ISUP message lost: signals beyond
+// MaxDigits, a faulty optional part (said like a drop so it reaches stderr
+// and metrics).
+func (d *Decoder) noteISUP(u *ISUP) {
+	if u.digitsTruncated() {
+		d.stats.ISUPDigitsTruncated++
+	}
+	if e := u.OptionalError; e != ReasonNone {
+		d.stats.ISUPOptionalErrors++
+		if d.eh != nil {
+			d.eh(d.frame.Source, d.frame.Frame, e)
+		}
+	}
+}
+
 // deliverISUP decodes the ISUP (or BICC, by m.Protocol) part of m (m.Label
 // and m.MTP3 already set) and hands it to the handler.
 func (d *Decoder) deliverISUP(m *Message, isup []byte) {
@@ -163,16 +188,7 @@ func (d *Decoder) deliverISUP(m *Message, isup []byte) {
 	}
 	switch r {
 	case ReasonNone:
-		if m.ISUP.digitsTruncated() {
-			d.stats.ISUPDigitsTruncated++
-		}
-		if e := m.ISUP.OptionalError; e != ReasonNone {
-			// Delivered, but said like a drop so it reaches stderr and metrics.
-			d.stats.ISUPOptionalErrors++
-			if d.eh != nil {
-				d.eh(d.frame.Source, d.frame.Frame, e)
-			}
-		}
+		d.noteISUP(&m.ISUP)
 	case SkipISUPUnknownType:
 		// Delivered all the same: the CIC and type still matter to the call.
 		d.stats.UnknownISUPTypes++
@@ -181,6 +197,7 @@ func (d *Decoder) deliverISUP(m *Message, isup []byte) {
 		d.count(r)
 		return
 	}
+	m.HasISUP = true
 	d.stats.Messages++
 	if d.h != nil {
 		d.h(m)

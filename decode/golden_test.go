@@ -275,11 +275,17 @@ func runGatewarden(t *testing.T, c tsharkref.Capture) ([]gwMessage, decode.Stats
 	defer r.Close()
 	var msgs []gwMessage
 	file := filepath.Base(c.Path)
-	cfg := decode.Config{PCBits: c.PCBits, MTP2FCSLen: c.MTP2FCSLen}
+	cfg := decode.Config{PCBits: c.PCBits, MTP2FCSLen: c.MTP2FCSLen, SIP: true}
 	dec := decode.New(cfg, func(m *decode.Message) {
 		k := gwMessage{Message: *m}
 		k.ISUP.Raw = bytes.Clone(m.ISUP.Raw)
 		k.MTP3 = bytes.Clone(m.MTP3)
+		if m.Transport.IsSIP() {
+			// The SIP fields alias the frame: parse a copy.
+			if r := decode.ParseSIP(bytes.Clone(m.SIP.Raw), m.Transport != decode.TransportTCP, &k.SIP); r != decode.ReasonNone {
+				t.Fatalf("frame %d: SIP message does not parse again: %v", m.Frame, r)
+			}
+		}
 		if n := len(msgs); n > 0 && msgs[n-1].Frame == m.Frame && msgs[n-1].Source == m.Source {
 			k.index = msgs[n-1].index + 1
 		}
@@ -528,6 +534,12 @@ func diffMessage(r *tsharkref.Record, m *gwMessage) []string {
 	} else if m.HasRC {
 		eq("rc", "absent", m.RoutingContext)
 	}
+	if r.SIP != nil || m.Transport.IsSIP() {
+		d = append(d, diffSIP(r.SIP, &m.SIP)...)
+		if r.Type == 0 && !m.HasISUP {
+			return d // plain SIP: no ISUP to compare
+		}
+	}
 	l := &m.Label
 	eq("opc", r.OPC, l.OPC)
 	eq("dpc", r.DPC, l.DPC)
@@ -753,4 +765,70 @@ func TestTsharkShowsNoNationalCause(t *testing.T) {
 		return
 	}
 	t.Error("gatewarden decoded no message in frame 2")
+}
+
+// diffSIP compares the sip.* fields tshark shows with gatewarden's SIP
+// message. A user part is compared where tshark shows one: tshark leaves out
+// the number of a tel: URI, which gatewarden takes as its user (RFC 3966:
+// the number is the tel: URI's whole identity).
+func diffSIP(r *tsharkref.SIP, s *decode.SIP) []string {
+	if r == nil {
+		return []string{"sip: tshark shows no SIP message"}
+	}
+	var d []string
+	eq := func(field string, tshark, ours any) {
+		if fmt.Sprint(tshark) != fmt.Sprint(ours) {
+			d = append(d, fmt.Sprintf("sip.%s: tshark %v, gatewarden %v", field, tshark, ours))
+		}
+	}
+	shown := func(field, tshark string, ours []byte) {
+		if tshark != "" {
+			eq(field, tshark, string(ours))
+		}
+	}
+	str := func(field, tshark string, ours []byte) { eq(field, tshark, string(ours)) }
+	if s.Request {
+		str("method", r.Method, s.MethodText)
+		str("ruri", r.RURI, s.RequestURI)
+		shown("ruri_user", r.RURIUser, s.RURI.User)
+	} else if r.Status == nil {
+		eq("status", "absent", s.Status)
+	} else {
+		eq("status", *r.Status, s.Status)
+	}
+	str("call_id", r.CallID, s.CallID)
+	eq("cseq", r.CSeq, s.CSeq)
+	str("cseq_method", r.CSeqMethod, s.CSeqMethod)
+	str("from_addr", r.FromAddr, s.From.URI)
+	shown("from_user", r.FromUser, s.From.User)
+	str("from_tag", r.FromTag, s.From.Tag)
+	str("to_addr", r.ToAddr, s.To.URI)
+	shown("to_user", r.ToUser, s.To.User)
+	str("to_tag", r.ToTag, s.To.Tag)
+	var pai *decode.SIPAddr
+	if s.NPAI > 0 {
+		pai = &s.PAI[0]
+	} else {
+		pai = &decode.SIPAddr{}
+	}
+	str("pai_addr", r.PAIAddr, pai.URI)
+	shown("pai_user", r.PAIUser, pai.User)
+	str("privacy", r.Privacy, s.Privacy)
+	str("diversion", r.Diversion, s.DiversionHeader)
+	str("history_info", r.HistoryInfo, s.HistoryHeader)
+	str("reason", r.Reason, s.Reason)
+	if r.ReasonCause == nil {
+		eq("reason_cause", "absent", presence(s.HasReasonCause))
+	} else {
+		eq("reason_cause", *r.ReasonCause, s.ReasonCause)
+	}
+	str("content_type", r.ContentType, s.ContentType)
+	if r.ContentLength == nil {
+		if s.ContentLength >= 0 {
+			eq("content_length", "absent", s.ContentLength)
+		}
+	} else {
+		eq("content_length", *r.ContentLength, s.ContentLength)
+	}
+	return d
 }

@@ -48,7 +48,7 @@ func (d *Decoder) decodeIPv4(b []byte) {
 	}
 	b = b[:total] // drop Ethernet padding and trailers
 	proto := b[9]
-	if proto != ipProtoSCTP {
+	if !d.transportWanted(proto) {
 		d.count(SkipNotSCTP)
 		return
 	}
@@ -63,7 +63,7 @@ func (d *Decoder) decodeIPv4(b []byte) {
 		d.ipFragment(key, offset, more, payload)
 		return
 	}
-	d.decodeSCTP(src, dst, payload)
+	d.decodeTransport(proto, src, dst, payload)
 }
 
 // decodeIPv6 walks the extension headers to SCTP, reassembling fragments.
@@ -91,8 +91,8 @@ func (d *Decoder) decodeIPv6(b []byte) {
 	p := b[40 : 40+plen]
 	for {
 		switch next {
-		case ipProtoSCTP:
-			d.decodeSCTP(src, dst, p)
+		case ipProtoSCTP, ipProtoUDP, ipProtoTCP:
+			d.decodeTransport(next, src, dst, p)
 			return
 		case 0, 43, 60, 135: // hop-by-hop, routing, destination options, mobility
 			if len(p) < 8 {
@@ -129,7 +129,7 @@ func (d *Decoder) decodeIPv6(b []byte) {
 			if !more && off == 0 {
 				continue // atomic fragment
 			}
-			if next != ipProtoSCTP {
+			if !d.transportWanted(next) {
 				// Every fragment names the protocol of the fragmentable part.
 				d.count(SkipNotSCTP)
 				return
@@ -291,5 +291,5 @@ func (d *Decoder) ipFragment(key fragKey, off int, more bool, p []byte) {
 	// Unlink first: the buffer stays valid until the next reassembly reuses it,
 	// which cannot happen while SCTP is decoding it.
 	t.unlink(r)
-	d.decodeSCTP(key.src, key.dst, buf)
+	d.decodeTransport(key.proto, key.src, key.dst, buf)
 }

@@ -51,6 +51,18 @@ func DecodeBICC(b []byte, out *ISUP) Reason {
 	return decodeBody(b, biccCICLen, out)
 }
 
+// DecodeISUPBody decodes an ISUP message carried in a SIP body
+// (application/ISUP, RFC 3204 and Q.1912.5): it starts at the message type,
+// without routing label or CIC, so out.CIC stays zero. It does not allocate.
+func DecodeISUPBody(b []byte, out *ISUP) Reason {
+	*out = ISUP{}
+	out.Raw = b
+	if len(b) < 1 {
+		return DropISUPTruncated
+	}
+	return decodeBody(b, 0, out)
+}
+
 // decodeBody decodes the message type at b[at] and the parameters after it.
 func decodeBody(b []byte, at int, out *ISUP) Reason {
 	out.Type = b[at]

@@ -32,26 +32,37 @@ type JSONEncoder struct {
 	fileEsc []byte
 	sec     int64
 	secText []byte // `YYYY-MM-DDThh:mm:ss.` for sec
-	// Endpoints formatted lately, by a hash of address and port: a link
-	// carries many messages, both ways, between those of other links.
-	eps [endpointCacheSize]endpointText
+	// The link part of lines formatted lately (transport … sls), by a hash
+	// of its key: a link carries many messages, both ways, between those of
+	// other links.
+	links [linkCacheSize]linkText
 }
 
-// endpointCacheSize is the number of formatted endpoints a JSONEncoder keeps
-// (a power of two).
-const endpointCacheSize = 64
+// linkCacheSize is the number of link parts a JSONEncoder keeps (a power of
+// two).
+const linkCacheSize = 256
 
-// endpointSlot picks ap's entry in the cache.
-func (e *JSONEncoder) endpointSlot(ap netip.AddrPort) *endpointText {
-	a := ap.Addr().As16()
-	h := uint32(ap.Port()) ^ binary.LittleEndian.Uint32(a[12:])*0x9E3779B1
-	return &e.eps[(h>>24^h)&(endpointCacheSize-1)]
+// linkKey is everything the link part of a line depends on.
+type linkKey struct {
+	src, dst  netip.AddrPort
+	label     Label
+	transport Transport
+	protocol  Protocol
 }
 
-// endpointText is an address and port with its formatted text.
-type endpointText struct {
-	ap   netip.AddrPort
+// linkText is a link part and its formatted text.
+type linkText struct {
+	key  linkKey
 	text []byte
+}
+
+// linkSlot picks k's entry in the cache.
+func (e *JSONEncoder) linkSlot(k *linkKey) *linkText {
+	s, d := k.src.Addr().As16(), k.dst.Addr().As16()
+	h := binary.LittleEndian.Uint32(s[12:]) ^ binary.LittleEndian.Uint32(d[12:])*0x85EBCA77 ^
+		(uint32(k.src.Port())<<16|uint32(k.dst.Port()))*0xC2B2AE3D ^
+		(k.label.OPC^k.label.DPC*0x9E3779B1^uint32(k.label.SLS)<<24)*0x27D4EB2F
+	return &e.links[(h>>24^h>>12^h)&(linkCacheSize-1)]
 }
 
 // Append appends m as one JSON object, like AppendJSON.
@@ -79,21 +90,13 @@ func (e *JSONEncoder) Append(dst []byte, m *Message, file string) []byte {
 }
 
 // appendEndpoint appends key, ap and a closing quote; nothing for an invalid
-// ap (SS7 link types have no IP endpoints). cache, when not nil, keeps the
-// text of the last address formatted.
-func appendEndpoint(dst []byte, key string, ap netip.AddrPort, cache *endpointText) []byte {
+// ap (SS7 link types have no IP endpoints).
+func appendEndpoint(dst []byte, key string, ap netip.AddrPort) []byte {
 	if !ap.IsValid() {
 		return dst
 	}
 	dst = append(dst, key...)
-	if cache == nil {
-		dst = ap.AppendTo(dst)
-	} else {
-		if cache.text == nil || ap != cache.ap {
-			cache.ap, cache.text = ap, ap.AppendTo(cache.text[:0])
-		}
-		dst = append(dst, cache.text...)
-	}
+	dst = ap.AppendTo(dst)
 	return append(dst, '"')
 }
 
@@ -111,21 +114,27 @@ func appendNanos(dst []byte, frac int64) []byte {
 	return append(dst, f[:]...)
 }
 
-// appendJSONBody appends everything after the file name and closes the
-// object; e, when not nil, caches formatted endpoints.
-func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
+// appendLinkPart appends what a line says of the link: transport, protocol,
+// endpoints and MTP3 routing label.
+func appendLinkPart(dst []byte, m *Message) []byte {
 	dst = append(dst, `,"transport":"`...)
 	dst = append(dst, m.Transport.String()...)
 	dst = append(dst, `","protocol":"`...)
 	dst = append(dst, m.Protocol.String()...)
 	dst = append(dst, '"')
 	// SS7 link types have no IP endpoints: Src/Dst stay invalid.
-	if e == nil {
-		dst = appendEndpoint(dst, `,"src":"`, m.Src, nil)
-		dst = appendEndpoint(dst, `,"dst":"`, m.Dst, nil)
-	} else {
-		dst = appendEndpoint(dst, `,"src":"`, m.Src, e.endpointSlot(m.Src))
-		dst = appendEndpoint(dst, `,"dst":"`, m.Dst, e.endpointSlot(m.Dst))
+	dst = appendEndpoint(dst, `,"src":"`, m.Src)
+	dst = appendEndpoint(dst, `,"dst":"`, m.Dst)
+	if m.Transport.IsSIP() {
+		dst = appendSIPJSON(dst, &m.SIP)
+		if !m.HasISUP {
+			return append(dst, '}')
+		}
+		// The ISUP body: no routing label, no CIC (RFC 3204).
+		dst = append(dst, `,"type":"`...)
+		dst = append(dst, MessageTypeName(m.ISUP.Type)...)
+		dst = append(dst, '"')
+		return appendISUPParams(dst, &m.ISUP)
 	}
 
 	l := &m.Label
@@ -137,7 +146,22 @@ func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 	dst = AppendPC(dst, l.DPC, l.PCBits)
 	dst = append(dst, '"')
 	dst = appendUintField(dst, `,"ni":`, uint64(l.NI))
-	dst = appendUintField(dst, `,"sls":`, uint64(l.SLS))
+	return appendUintField(dst, `,"sls":`, uint64(l.SLS))
+}
+
+// appendJSONBody appends everything after the file name and closes the
+// object; e, when not nil, caches formatted link parts.
+func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
+	if e == nil {
+		dst = appendLinkPart(dst, m)
+	} else {
+		k := linkKey{src: m.Src, dst: m.Dst, label: m.Label, transport: m.Transport, protocol: m.Protocol}
+		c := e.linkSlot(&k)
+		if c.text == nil || c.key != k {
+			c.key, c.text = k, appendLinkPart(c.text[:0], m)
+		}
+		dst = append(dst, c.text...)
+	}
 
 	u := &m.ISUP
 	dst = appendUintField(dst, `,"cic":`, uint64(u.CIC))
@@ -147,7 +171,11 @@ func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 	if m.HasRC {
 		dst = appendUintField(dst, `,"rc":`, uint64(m.RoutingContext))
 	}
+	return appendISUPParams(dst, u)
+}
 
+// appendISUPParams appends the decoded parameters of u and closes the object.
+func appendISUPParams(dst []byte, u *ISUP) []byte {
 	dst = appendNumberField(dst, `,"called":`, &u.Called)
 	dst = appendNumberField(dst, `,"calling":`, &u.Calling)
 	dst = appendNumberField(dst, `,"redirecting":`, &u.Redirecting)

@@ -21,9 +21,15 @@ const (
 	TransportM2UA
 	TransportMTP2 // MTP2 link types (139, 140)
 	TransportMTP3 // raw MTP3 link type (141)
+	TransportUDP  // SIP over UDP
+	TransportTCP  // SIP over TCP
+	TransportSCTP // SIP directly over SCTP (RFC 4168)
 )
 
-var transportNames = [...]string{"", "m3ua", "m2pa", "m2ua", "mtp2", "mtp3"}
+var transportNames = [...]string{"", "m3ua", "m2pa", "m2ua", "mtp2", "mtp3", "udp", "tcp", "sctp"}
+
+// IsSIP reports whether t carries SIP rather than SS7.
+func (t Transport) IsSIP() bool { return t >= TransportUDP }
 
 func (t Transport) String() string {
 	if int(t) < len(transportNames) {
@@ -40,9 +46,12 @@ type Protocol uint8
 const (
 	ProtocolISUP Protocol = iota
 	ProtocolBICC
+	ProtocolSIP  // SIP without an ISUP body
+	ProtocolSIPI // SIP with an ITU-T ISUP body (Q.1912.5 SIP-I; version itu-t*, or a national ITU variant)
+	ProtocolSIPT // SIP with an ISUP body of another variant (RFC 3372 SIP-T, e.g. ANSI)
 )
 
-var protocolNames = [...]string{"isup", "bicc"}
+var protocolNames = [...]string{"isup", "bicc", "sip", "sip-i", "sip-t"}
 
 func (p Protocol) String() string {
 	if int(p) < len(protocolNames) {
@@ -109,7 +118,13 @@ type Message struct {
 	// Valid only until the handler returns.
 	MTP3 []byte
 
-	ISUP ISUP
+	// ISUP is the ISUP or BICC message; for SIP, the application/ISUP body
+	// (then CIC is zero: RFC 3204 bodies carry no CIC) when HasISUP.
+	ISUP    ISUP
+	HasISUP bool
+
+	// SIP is the SIP message when Transport.IsSIP().
+	SIP SIP
 }
 
 // Handler receives each decoded ISUP message. The message and every slice it

@@ -1,6 +1,7 @@
 package decode
 
-// Reason names why a frame, chunk or message did not become an ISUP message.
+// Reason names why a frame, chunk or message did not become an ISUP, BICC or
+// SIP message.
 // Every reason is either a drop (something was wrong or lost) or a skip (the
 // traffic is valid but is not ISUP). Both are counted; neither is silent.
 type Reason uint8
@@ -14,7 +15,7 @@ const (
 	SkipNotIP // ARP, LLDP, … on an Ethernet/SLL link
 	DropIPTruncated
 	DropIPBadHeader
-	SkipNotSCTP // UDP, TCP, ICMP, … (MGCP, mDNS noise)
+	SkipNotSCTP // neither SCTP, UDP nor TCP (ICMP, OSPF, …)
 	DropIPFragmentExpired
 	DropIPFragmentOverflow
 	DropIPFragmentBad
@@ -54,6 +55,25 @@ const (
 	DropISUPBadPointer
 	DropISUPBadParameter
 	SkipISUPUnknownType // decoded and delivered, but counted: see Stats
+
+	// UDP, TCP and SIP (sip.go, tcp.go).
+	DropUDPTruncated
+	SkipUDPNotSIP // a UDP payload that is not SIP (RTP, DNS, MGCP, …)
+	DropTCPTruncated
+	SkipTCPControl   // a TCP segment without payload (SYN, FIN, pure ACK)
+	SkipTCPNotSIP    // TCP payload on a stream that is not SIP
+	SkipTCPDuplicate // TCP payload already delivered (retransmission)
+	DropTCPGap       // stream bytes never seen (lost segment): the stream resynchronises
+	DropTCPOverflow  // stream or out-of-order bytes beyond the bounds
+	DropSIPTruncated // message shorter than its headers or Content-Length say
+	DropSIPTooLong   // message or unframed stream data beyond MaxSIPMessage
+	DropSIPBadStartLine
+	DropSIPBadHeader     // a header line without a name, a bad CSeq or Content-Length, too many headers
+	DropSIPMissingHeader // no Call-ID or CSeq
+	DropSIPBadBody       // multipart body without boundary or delimiter
+	// SkipSIPISUPVariant: an application/ISUP body of a variant the ISUP
+	// decoder does not read (ANSI); the SIP message is still delivered.
+	SkipSIPISUPVariant
 
 	NumReasons
 )
@@ -97,6 +117,21 @@ var reasonNames = [NumReasons]string{
 	DropISUPBadPointer:         "isup_bad_pointer",
 	DropISUPBadParameter:       "isup_bad_parameter",
 	SkipISUPUnknownType:        "isup_unknown_type",
+	DropUDPTruncated:           "udp_truncated",
+	SkipUDPNotSIP:              "udp_not_sip",
+	DropTCPTruncated:           "tcp_truncated",
+	SkipTCPControl:             "tcp_control",
+	SkipTCPNotSIP:              "tcp_not_sip",
+	SkipTCPDuplicate:           "tcp_duplicate",
+	DropTCPGap:                 "tcp_gap",
+	DropTCPOverflow:            "tcp_overflow",
+	DropSIPTruncated:           "sip_truncated",
+	DropSIPTooLong:             "sip_too_long",
+	DropSIPBadStartLine:        "sip_bad_start_line",
+	DropSIPBadHeader:           "sip_bad_header",
+	DropSIPMissingHeader:       "sip_missing_header",
+	DropSIPBadBody:             "sip_bad_body",
+	SkipSIPISUPVariant:         "sip_isup_variant_unsupported",
 }
 
 func (r Reason) String() string {
@@ -112,7 +147,8 @@ func (r Reason) IsDrop() bool {
 	switch r {
 	case SkipNotIP, SkipNotSCTP, SkipSCTPControl, SkipSCTPDuplicate, SkipSCTPUnknownPPID,
 		SkipM3UAManagement, SkipM2PALinkStatus, SkipM2UAManagement,
-		SkipMTP2FISU, SkipMTP2LSSU, SkipMTP2Retransmission, SkipMTP3NotISUP, SkipISUPUnknownType, ReasonNone:
+		SkipMTP2FISU, SkipMTP2LSSU, SkipMTP2Retransmission, SkipMTP3NotISUP, SkipISUPUnknownType, ReasonNone,
+		SkipUDPNotSIP, SkipTCPControl, SkipTCPNotSIP, SkipTCPDuplicate, SkipSIPISUPVariant:
 		return false
 	}
 	return true

@@ -346,6 +346,10 @@ func (d *Decoder) sigtran(ppid uint32, p []byte) {
 	case ppidM2UA:
 		d.decodeM2UA(p)
 	default:
+		if (ppid == 0 || ppid > maxAssignedPPID) && d.sctpSIP(p) {
+			d.deliverSIP(TransportSCTP, d.sctp.cur.src, d.sctp.cur.dst, p, true)
+			return
+		}
 		d.count(SkipSCTPUnknownPPID)
 	}
 }

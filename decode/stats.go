@@ -9,7 +9,9 @@ import (
 // not become an ISUP message is counted under exactly one Reason.
 type Stats struct {
 	Frames   uint64 // frames handed to Decode
-	Messages uint64 // ISUP messages delivered to the handler
+	Messages uint64 // ISUP, BICC and SIP messages delivered to the handler
+	// SIPMessages counts the SIP messages among Messages (with Config.SIP).
+	SIPMessages uint64
 
 	// Reasons counts drops and skips; Reasons[ReasonNone] stays zero.
 	Reasons [NumReasons]uint64
@@ -41,6 +43,9 @@ type Stats struct {
 	M2PAKeepAlives uint64
 	// Reassembled counts messages rebuilt from IP or SCTP fragments.
 	IPReassembled, SCTPReassembled uint64
+	// TCPStreamsEvicted counts TCP streams pushed out of the bounded stream
+	// table (their buffered bytes are dropped, counted as tcp_overflow).
+	TCPStreamsEvicted uint64
 }
 
 // Drops is the number of frames, chunks or messages lost to errors.
@@ -121,6 +126,7 @@ func (s *Stats) writeReasons(b *strings.Builder, name string, total uint64, drop
 func (s *Stats) Add(o *Stats) {
 	s.Frames += o.Frames
 	s.Messages += o.Messages
+	s.SIPMessages += o.SIPMessages
 	for i := range s.Reasons {
 		s.Reasons[i] += o.Reasons[i]
 	}
@@ -140,4 +146,5 @@ func (s *Stats) Add(o *Stats) {
 	s.M2PAKeepAlives += o.M2PAKeepAlives
 	s.IPReassembled += o.IPReassembled
 	s.SCTPReassembled += o.SCTPReassembled
+	s.TCPStreamsEvicted += o.TCPStreamsEvicted
 }

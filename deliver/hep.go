@@ -31,11 +31,15 @@ const (
 	hepFamilyIPv4      = 2
 	hepFamilyIPv6      = 10
 	hepIPProtoSCTP     = 132
+	hepIPProtoTCP      = 6
+	hepIPProtoUDP      = 17
 	hepChunkHeaderSize = 6
 )
 
-// HEP protocol types of the SIGTRAN adaptation layers.
+// HEP protocol types: SIP (its own type, as Homer expects) and the SIGTRAN
+// adaptation layers.
 const (
+	HEPProtoSIP  = 0x01
 	HEPProtoM2UA = 0x08
 	HEPProtoM3UA = 0x09
 	HEPProtoM2PA = 0x0d
@@ -325,15 +329,29 @@ func (h *HEPMirror) Mirror(m *decode.Message) {
 		h.dropped.Add(1)
 		return
 	}
-	payload, proto, ok := AppendSIGTRAN(h.scratch[:0], m)
-	h.scratch = payload
-	if !ok {
-		h.notIP.Add(1)
-		h.free <- buf
-		return
+	var p HEPPacket
+	if m.Transport.IsSIP() {
+		// SIP goes as itself, HEP type 1, with the transport that carried it.
+		ipProto := uint8(hepIPProtoUDP)
+		switch m.Transport {
+		case decode.TransportTCP:
+			ipProto = hepIPProtoTCP
+		case decode.TransportSCTP:
+			ipProto = hepIPProtoSCTP
+		}
+		p = HEPPacket{Src: m.Src, Dst: m.Dst, TS: m.TS, ProtoType: HEPProtoSIP, IPProto: ipProto,
+			AgentID: h.agentID, Password: h.password, Payload: m.SIP.Raw}
+	} else {
+		payload, proto, ok := AppendSIGTRAN(h.scratch[:0], m)
+		h.scratch = payload
+		if !ok {
+			h.notIP.Add(1)
+			h.free <- buf
+			return
+		}
+		p = HEPPacket{Src: m.Src, Dst: m.Dst, TS: m.TS, ProtoType: proto, IPProto: hepIPProtoSCTP,
+			AgentID: h.agentID, Password: h.password, Payload: payload}
 	}
-	p := HEPPacket{Src: m.Src, Dst: m.Dst, TS: m.TS, ProtoType: proto, IPProto: hepIPProtoSCTP,
-		AgentID: h.agentID, Password: h.password, Payload: payload}
 	out, err := AppendHEP((*buf)[:0], &p)
 	if err != nil {
 		h.sendErrors.Add(1)

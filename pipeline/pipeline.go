@@ -160,17 +160,19 @@ func New(cfg Config) *Pipeline {
 	p.asm = analysis.NewAssembler(analysis.AssemblerConfig{
 		MaxOpenCalls: cfg.MaxOpenCalls,
 		// Through the pipeline, not the generation: a reload swaps what these see.
-		Partner: func(addr netip.Addr, pc uint32) string { return p.gen.Config.PartnerName(addr, pc) },
-		Open:    func(c *analysis.Call) { p.eng.Open(c) },
-		Setup:   func(c *analysis.Call) { p.eng.Setup(c) },
-		Close:   p.onClose,
+		Partner:    func(addr netip.Addr, pc uint32) string { return p.gen.Config.PartnerName(addr, pc) },
+		SIPPartner: func(ap netip.AddrPort) string { return p.gen.Config.SIPPartnerName(ap) },
+		Open:       func(c *analysis.Call) { p.eng.Open(c) },
+		Setup:      func(c *analysis.Call) { p.eng.Setup(c) },
+		Close:      p.onClose,
 	})
 	p.dec = p.newDecoder()
 	return p
 }
 
 func (p *Pipeline) newDecoder() *decode.Decoder {
-	return decode.New(decode.Config{PCBits: p.gen.PCBits, LinkPCBits: p.gen.LinkPCBits}, p.onMessage)
+	// SIP too: SIP-I and SIP calls go through the same calls, rules and store.
+	return decode.New(decode.Config{PCBits: p.gen.PCBits, LinkPCBits: p.gen.LinkPCBits, SIP: true}, p.onMessage)
 }
 
 // Generation is the configuration in force.

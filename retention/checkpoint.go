@@ -183,7 +183,14 @@ func (s *Store) checkpoint(event string, seq uint32) {
 		HeadSeq: s.head.Seq, Head: s.head.Manifest, Sealed: len(s.parts),
 		Key: hex.EncodeToString(s.key.Public().(ed25519.PublicKey))}
 	c.Removed, c.RemovedSHA = removedDigest(s.dir)
-	if s.cur && s.walHash != nil {
+	switch cl := s.commit.log; {
+	case s.opt.Committed:
+		// A committing writer's open log is signed up to its last commit
+		// only: what follows may be cut at recovery (see commit.go).
+		if s.cur && cl.seq == s.curSeq && cl.bytes > 0 {
+			c.LogSeq, c.LogBytes, c.LogMsgs, c.LogSHA = cl.seq, cl.bytes, cl.msgs, cl.sha
+		}
+	case s.cur && s.walHash != nil:
 		c.LogSeq, c.LogBytes, c.LogMsgs = s.curSeq, s.walHashed, int(s.walHashedOrd)
 		c.LogSHA = hex.EncodeToString(s.walHash.Sum(nil))
 	}

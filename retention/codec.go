@@ -204,7 +204,8 @@ func appendCall(b []byte, c *analysis.Call) []byte {
 	b = append(b, byte(c.Protocol))
 	b = appendString(b, c.TransitOf)
 	b = appendString(b, c.TransitTo)
-	return appendString(b, c.OriginCountry)
+	b = appendString(b, c.OriginCountry)
+	return appendParty(b, c.HeaderCalling)
 }
 
 func decodeCall(b []byte) (*analysis.Call, error) {
@@ -248,6 +249,9 @@ func decodeCall(b []byte) (*analysis.Call, error) {
 		c.TransitOf = r.string()
 		c.TransitTo = r.string()
 		c.OriginCountry = r.string()
+	}
+	if r.err == nil && len(r.b) > 0 {
+		c.HeaderCalling = r.party()
 	}
 	if r.err != nil {
 		return nil, r.err

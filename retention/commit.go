@@ -3,6 +3,7 @@ package retention
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -66,6 +67,15 @@ type commitState struct {
 	record    []byte // its framed log record, copied at the start of each new log
 	recovered []byte // state of the commit Open resumed from
 	stats     CommitStats
+	log       commitLog // the open log as of its last commit, for checkpoints
+}
+
+// commitLog is how much of the open log a commit covers, and its hash.
+type commitLog struct {
+	seq   uint32
+	bytes int64
+	msgs  int
+	sha   string
 }
 
 // LastCommit is the last commit made or recovered; ok is false when the
@@ -112,10 +122,9 @@ func (s *Store) Commit(position, state []byte) error {
 		s.dirty = true
 		err = s.writeBuffer(true)
 	}
-	// The open log's signed checkpoint (tamper evidence) covers committed
-	// records only: the log now ends with this commit.
-	if err == nil && s.cur && s.stall == nil && s.walHashed > s.cpLogBytes && time.Since(s.cpAt) >= s.opt.CheckpointInterval {
-		s.checkpoint("log", s.curSeq)
+	var cl commitLog
+	if err == nil && s.cur && s.walHash != nil {
+		cl = commitLog{seq: s.curSeq, bytes: s.walHashed, msgs: int(s.walHashedOrd), sha: hex.EncodeToString(s.walHash.Sum(nil))}
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -128,6 +137,12 @@ func (s *Store) Commit(position, state []byte) error {
 	s.commit.last = Commit{Gen: gen, Position: append([]byte(nil), position...), State: nil}
 	s.commit.record = rec
 	s.commit.stats.Commits++
+	// Only now, with the state written, may a checkpoint sign the open log
+	// up to this commit (a recovery never cuts below a complete commit).
+	s.commit.log = cl
+	if s.cur && cl.seq == s.curSeq && s.stall == nil && cl.bytes > s.cpLogBytes && time.Since(s.cpAt) >= s.opt.CheckpointInterval {
+		s.checkpoint("log", s.curSeq)
+	}
 	s.mu.Unlock()
 	return nil
 }

@@ -78,7 +78,9 @@ func (s *Store) ExportPcap(w io.Writer, q Query) (int, error) {
 // tag, TSN, stream, stream sequence number, PPID as sent) carrying M3UA DATA
 // (network appearance, routing context, protocol data), M2PA user data or
 // M2UA DATA (interface identifier); E1 messages as MTP2 signal units; raw
-// MTP3 as MTP3. Wireshark dissects the ISUP exactly as in the original. What
+// MTP3 as MTP3; SIP messages as Wireshark exported PDUs (link type 252) for
+// the sip dissector, with the addresses, transport and ports they were
+// captured with as tags (no TCP sequence numbers to invent). Wireshark dissects the ISUP exactly as in the original. What
 // the store does not keep is filled with neutral values and every packet's
 // comment says so, beside the source file and frame it came from: Ethernet
 // addresses (zero), IP TTL and identification, M2PA and MTP2 sequence
@@ -126,6 +128,9 @@ func WritePcap(w io.Writer, calls []CallResult) (int, error) {
 
 // appendFrame rebuilds m's frame; note says what was not from the capture.
 func appendFrame(b []byte, m *Message) ([]byte, uint16, string) {
+	if m.IsSIP() {
+		return appendUpperPDU(b, m), LinkTypeUpperPDU, "SIP message as stored, as an exported PDU with its captured addresses, transport and ports"
+	}
 	switch m.Transport {
 	case decode.TransportM3UA, decode.TransportM2PA, decode.TransportM2UA:
 		if m.Src.IsValid() && m.Dst.IsValid() && m.Src.Addr().Is4() == m.Dst.Addr().Is4() {

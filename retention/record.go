@@ -2,6 +2,7 @@ package retention
 
 import (
 	"net/netip"
+	"strconv"
 
 	"github.com/gatewarden/gatewarden/decode"
 )
@@ -88,8 +89,45 @@ type Message struct {
 	MTP3 []byte `json:"-"`
 }
 
-// Protocol is the call control the message belongs to (by its service indicator).
-func (m *Message) Protocol() decode.Protocol { return decode.ProtocolOfSI(m.Label.SI) }
+// Protocol is the call control the message belongs to: by its transport and
+// ISUP body for SIP, by its service indicator otherwise.
+func (m *Message) Protocol() decode.Protocol {
+	if m.Transport.IsSIP() {
+		if m.Type != 0 {
+			return decode.ProtocolSIPI
+		}
+		return decode.ProtocolSIP
+	}
+	return decode.ProtocolOfSI(m.Label.SI)
+}
+
+// IsSIP reports whether the message is SIP (its MTP3 field then holds the
+// whole SIP message).
+func (m *Message) IsSIP() bool { return m.Transport.IsSIP() }
+
+// TypeName names the message for a ladder: the ISUP/BICC message type; for
+// SIP the method or the status code and phrase, with the ISUP body's type
+// after a "/" (e.g. "INVITE/IAM", "180 Ringing/ACM").
+func (m *Message) TypeName() string {
+	if !m.Transport.IsSIP() {
+		return decode.MessageTypeName(m.Type)
+	}
+	var s decode.SIP
+	if decode.ParseSIP(m.MTP3, m.Transport != decode.TransportTCP, &s) != decode.ReasonNone {
+		return "SIP"
+	}
+	name := string(s.MethodText)
+	if !s.Request {
+		name = strconv.Itoa(int(s.Status))
+		if len(s.Phrase) > 0 {
+			name += " " + string(s.Phrase)
+		}
+	}
+	if m.Type != 0 {
+		name += "/" + decode.MessageTypeName(m.Type)
+	}
+	return name
+}
 
 // number is one indexed number of a message.
 type number struct {
@@ -144,11 +182,91 @@ func appendMessageRecord(b []byte, m *decode.Message, source string, call Ref) [
 	b = append(b, flags, l.NI, l.SI, l.MP, l.SLS, l.PCBits)
 	b = appendUvarint(b, uint64(l.OPC))
 	b = appendUvarint(b, uint64(l.DPC))
-	b = appendUvarint(b, uint64(m.ISUP.CIC))
-	b = append(b, m.ISUP.Type)
-	b = appendBytes(b, m.MTP3)
+	if m.Transport.IsSIP() {
+		b = appendSIPRecord(b, m)
+	} else {
+		b = appendUvarint(b, uint64(m.ISUP.CIC))
+		b = append(b, m.ISUP.Type)
+		b = appendBytes(b, m.MTP3)
+		b = appendNumbers(b, &m.ISUP)
+	}
+	if m.PPID != 0 || m.SSN != 0 {
+		b = append(b, extSCTP)
+		b = appendUvarint(b, uint64(m.PPID))
+		b = appendUvarint(b, uint64(m.SSN))
+	}
+	return b
+}
 
-	is := &m.ISUP
+// appendSIPRecord writes the rest of a SIP message's record: the dialog code
+// where an ISUP message has its CIC, the ISUP body's type (0 without one),
+// the whole SIP message where an ISUP message has its MTP3 bytes, and the
+// numbers to index: the ISUP body's, else an initial INVITE's header numbers.
+func appendSIPRecord(b []byte, m *decode.Message) []byte {
+	s := &m.SIP
+	b = appendUvarint(b, uint64(decode.SIPDialogCode(s.CallID)))
+	var typ uint8
+	if m.HasISUP {
+		typ = m.ISUP.Type
+	}
+	b = append(b, typ)
+	b = appendBytes(b, s.Raw)
+	if m.HasISUP || !s.IsInitialInvite() {
+		if !m.HasISUP {
+			return append(b, 0)
+		}
+		return appendNumbers(b, &m.ISUP)
+	}
+	caller := &s.From
+	if s.NPAI > 0 {
+		caller = &s.PAI[0]
+	}
+	var nums [3]struct {
+		role Role
+		a    *decode.SIPAddr
+	}
+	nums[0].role, nums[0].a = RoleCalling, caller
+	nums[1].role, nums[1].a = RoleCalled, &s.RURI
+	n := 2
+	if s.NDiversion > 0 {
+		nums[2].role, nums[2].a = RoleRedirecting, &s.Diversion[0]
+		n = 3
+	}
+	count := 0
+	for i := 0; i < n; i++ {
+		if sipDigits(nums[i].a.User) != nil {
+			count++
+		}
+	}
+	b = append(b, byte(count))
+	for i := 0; i < n; i++ {
+		if d := sipDigits(nums[i].a.User); d != nil {
+			b = append(b, byte(nums[i].role))
+			b = appendBytes(b, d)
+		}
+	}
+	return b
+}
+
+// sipDigits is a URI user part as digits to index ("+" and visual
+// separators dropped; it aliases u), or nil when it is not a number.
+func sipDigits(u []byte) []byte {
+	if len(u) > 0 && u[0] == '+' {
+		u = u[1:]
+	}
+	if len(u) == 0 {
+		return nil
+	}
+	for _, c := range u {
+		if c < '0' || c > '9' {
+			return nil // separators are rare: such a number is left unindexed
+		}
+	}
+	return u
+}
+
+// appendNumbers writes the indexed numbers of an ISUP message.
+func appendNumbers(b []byte, is *decode.ISUP) []byte {
 	count := 0
 	countNum := func(n *decode.Number) {
 		if n.Present && n.NDigits > 0 {
@@ -175,11 +293,6 @@ func appendMessageRecord(b []byte, m *decode.Message, source string, call Ref) [
 	b = appendNumber(b, RoleRedirection, &is.RedirectionNumber)
 	for i := 0; i < ng; i++ {
 		b = appendNumber(b, RoleGeneric, &is.Generic[i])
-	}
-	if m.PPID != 0 || m.SSN != 0 {
-		b = append(b, extSCTP)
-		b = appendUvarint(b, uint64(m.PPID))
-		b = appendUvarint(b, uint64(m.SSN))
 	}
 	return b
 }
@@ -243,4 +356,29 @@ func decodeMessageRecord(b []byte, w *walMessage, lastSource *string) error {
 		w.SSN = uint16(r.uvarint())
 	}
 	return r.err
+}
+
+// DecodeSIP fills out from a stored SIP message, as the decoder did when it
+// was captured: the SIP fields (aliasing m's bytes) and the ISUP body. It
+// reports false, with the reason, when the stored bytes do not parse.
+func DecodeSIP(m *Message, out *decode.Message) (bool, decode.Reason) {
+	*out = decode.Message{TS: m.TS, Frame: m.Frame, Transport: m.Transport, Src: m.Src, Dst: m.Dst,
+		VTag: m.VTag, Stream: m.Stream, TSN: m.TSN, Protocol: decode.ProtocolSIP}
+	if r := decode.ParseSIP(m.MTP3, m.Transport != decode.TransportTCP, &out.SIP); r != decode.ReasonNone {
+		return false, r
+	}
+	s := &out.SIP
+	if !s.HasISUP {
+		return true, decode.ReasonNone
+	}
+	if !decode.ITUISUPBody(s.ISUPVersion) {
+		out.Protocol = decode.ProtocolSIPT
+		return true, decode.ReasonNone
+	}
+	out.Protocol = decode.ProtocolSIPI
+	if r := decode.DecodeISUPBody(s.ISUPBody, &out.ISUP); r != decode.ReasonNone {
+		return true, r
+	}
+	out.HasISUP = true
+	return true, decode.ReasonNone
 }

@@ -18,7 +18,9 @@ type ReportRow struct {
 	Flagged   int            `json:"flagged"` // calls with at least one alert
 	ByRule    map[string]int `json:"by_rule"` // flagged calls (or call-less alerts) per rule
 	Alerts    int            `json:"alerts"`  // alerts in total
-	Unknown   bool           `json:"-"`       // partner not configured
+	// ByProtocol counts the calls by call control: isup, bicc, sip, sip-i.
+	ByProtocol map[string]int `json:"by_protocol"`
+	Unknown    bool           `json:"-"` // partner not configured
 }
 
 // Report summarises the call records and alerts whose capture time is in
@@ -42,7 +44,7 @@ func (s *Store) ReportContext(ctx context.Context, from, to int64) ([]ReportRow,
 	row := func(k rowKey) *ReportRow {
 		r := rows[k]
 		if r == nil {
-			r = &ReportRow{Partner: k.partner, Link: k.link, Direction: k.dir, ByRule: map[string]int{}}
+			r = &ReportRow{Partner: k.partner, Link: k.link, Direction: k.dir, ByRule: map[string]int{}, ByProtocol: map[string]int{}}
 			rows[k] = r
 		}
 		return r
@@ -70,6 +72,7 @@ func (s *Store) ReportContext(ctx context.Context, from, to int64) ([]ReportRow,
 			}
 			k := rowKey{c.Partner, c.Link, c.Direction.String()}
 			row(k).Calls++
+			row(k).ByProtocol[c.Protocol.String()]++
 			callRow[c.ID] = k
 			return nil
 		})

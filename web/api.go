@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/netip"
 	"path"
 	"sort"
 	"strconv"
@@ -274,7 +275,7 @@ func summarise(c *retention.CallResult, rd *redecoder) CallSummary {
 	}
 	sum.Messages = len(c.Ladder)
 	for i := range c.Ladder {
-		sum.Sequence = append(sum.Sequence, decode.MessageTypeName(c.Ladder[i].Type))
+		sum.Sequence = append(sum.Sequence, c.Ladder[i].TypeName())
 	}
 	seen := map[string]bool{}
 	for _, a := range c.Alerts {
@@ -432,7 +433,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		d.Alerts = append(d.Alerts, analysis.AppendAlertJSON(nil, &c.Alerts[i]))
 	}
 	if iam := c.IAM(); iam != nil {
-		d.Points = [2]string{decode.FormatPC(iam.Label.OPC, iam.Label.PCBits), decode.FormatPC(iam.Label.DPC, iam.Label.PCBits)}
+		d.Points = ladderPoints(iam)
 		d.Ingress = map[string]string{"source": iam.Source, "transport": iam.Transport.String(), "protocol": iam.Protocol().String(),
 			"link": retention.LinkName(iam)}
 		if iam.Src.IsValid() {
@@ -446,13 +447,13 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		}
 	} else if len(c.Ladder) > 0 {
 		m := &c.Ladder[0]
-		d.Points = [2]string{decode.FormatPC(m.Label.OPC, m.Label.PCBits), decode.FormatPC(m.Label.DPC, m.Label.PCBits)}
+		d.Points = ladderPoints(m)
 	}
 	for i := range c.Ladder {
 		m := &c.Ladder[i]
 		lm := LadderMessage{
-			TS: fmtTS(m.TS), Type: decode.MessageTypeName(m.Type), OPC: m.Label.OPC, DPC: m.Label.DPC,
-			OPCText: decode.FormatPC(m.Label.OPC, m.Label.PCBits), DPCText: decode.FormatPC(m.Label.DPC, m.Label.PCBits),
+			TS: fmtTS(m.TS), Type: m.TypeName(), OPC: m.Label.OPC, DPC: m.Label.DPC,
+			OPCText: pointOf(m, m.Label.OPC, m.Src), DPCText: pointOf(m, m.Label.DPC, m.Dst),
 			SLS: m.Label.SLS, CIC: m.CIC, Transport: m.Transport.String(), Protocol: m.Protocol().String(), Source: m.Source, Frame: m.Frame,
 			Stream: m.Stream, MTP3: hex.EncodeToString(m.MTP3),
 		}
@@ -475,6 +476,21 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	}
 	st.results = 1
 	respond(w, r, d)
+}
+
+// ladderPoints are the two ends of a ladder, as the message that opened the
+// call names them: its point codes, or for SIP its addresses.
+func ladderPoints(m *retention.Message) [2]string {
+	return [2]string{pointOf(m, m.Label.OPC, m.Src), pointOf(m, m.Label.DPC, m.Dst)}
+}
+
+// pointOf names one end of a message: the formatted point code, or for SIP
+// (no point codes) the IP address and port.
+func pointOf(m *retention.Message, pc uint32, ap netip.AddrPort) string {
+	if m.IsSIP() {
+		return ap.String()
+	}
+	return decode.FormatPC(pc, m.Label.PCBits)
 }
 
 // valueNames names every coded value of a message's decoded JSON that
@@ -525,6 +541,14 @@ type redecoder struct {
 }
 
 func (rd *redecoder) decode(m *retention.Message) (decode.Message, bool) {
+	if m.IsSIP() {
+		ok, r := retention.DecodeSIP(m, &rd.got)
+		rd.reason = ""
+		if !ok {
+			rd.reason = r.String()
+		}
+		return rd.got, ok
+	}
 	if rd.decs == nil {
 		rd.decs = map[uint8]*decode.Decoder{}
 	}

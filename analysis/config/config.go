@@ -50,6 +50,10 @@ type Partner struct {
 	// IPs and PointCodes identify the partner; either suffices.
 	IPs        []netip.Addr
 	PointCodes []uint32
+	// SIPEndpoints are SIP signalling addresses (IP and port) of the
+	// partner: for SBCs that several partners reach on one IP, a port
+	// names the partner; they win over IPs for SIP calls.
+	SIPEndpoints []netip.AddrPort
 	// AllowedCLI are national-significant prefixes the partner may present
 	// as calling number; empty means any.
 	AllowedCLI []string
@@ -166,6 +170,7 @@ type Config struct {
 	Central Central
 
 	byAddr map[netip.Addr]*Partner
+	bySIP  map[netip.AddrPort]*Partner
 	byPC   map[uint32]*Partner
 }
 
@@ -186,6 +191,18 @@ func (c *Config) PartnerName(addr netip.Addr, pc uint32) string {
 		return p.Name
 	}
 	if p := c.byPC[pc]; p != nil {
+		return p.Name
+	}
+	return ""
+}
+
+// SIPPartnerName names the partner owning a SIP endpoint: its match.sip
+// address and port, else its IP address (match.ips); "" if none.
+func (c *Config) SIPPartnerName(ap netip.AddrPort) string {
+	if p := c.bySIP[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())]; p != nil {
+		return p.Name
+	}
+	if p := c.byAddr[ap.Addr().Unmap()]; p != nil {
 		return p.Name
 	}
 	return ""
@@ -264,6 +281,7 @@ type filePartner struct {
 type fileMatch struct {
 	IPs        []string    `yaml:"ips"`
 	PointCodes []yaml.Node `yaml:"point_codes"` // integers or "8-8-8"/"3-8-3" strings
+	SIP        []string    `yaml:"sip"`         // "ip:port" SIP endpoints
 }
 
 type fileWindow struct {
@@ -494,8 +512,16 @@ func buildPartner(fp *filePartner, i int, defaultBits uint8, protected map[strin
 			probs.add(key+".point_code_bits", "%d is not 14 or 24", *fp.PointCodeBits)
 		}
 	}
-	if len(fp.Match.IPs) == 0 && len(fp.Match.PointCodes) == 0 {
-		probs.add(key+".match", "no ips or point_codes: the partner would match nothing")
+	if len(fp.Match.IPs) == 0 && len(fp.Match.PointCodes) == 0 && len(fp.Match.SIP) == 0 {
+		probs.add(key+".match", "no ips, point_codes or sip: the partner would match nothing")
+	}
+	for j, s := range fp.Match.SIP {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			probs.add(fmt.Sprintf("%s.match.sip[%d]", key, j), "%q is not an IP address and port (192.0.2.1:5060, [2001:db8::1]:5060)", s)
+			continue
+		}
+		p.SIPEndpoints = append(p.SIPEndpoints, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
 	}
 	for j, s := range fp.Match.IPs {
 		a, err := netip.ParseAddr(s)
@@ -571,6 +597,16 @@ func (c *Config) index(probs *problems) {
 			probs.add(key+".name", "%q is already the name of partners[%d]", p.Name, prev)
 		} else {
 			names[p.Name] = i
+		}
+		for j, ap := range p.SIPEndpoints {
+			if other := c.bySIP[ap]; other != nil {
+				probs.add(fmt.Sprintf("%s.match.sip[%d]", key, j), "%s is already claimed by partner %q", ap, other.Name)
+				continue
+			}
+			if c.bySIP == nil {
+				c.bySIP = make(map[netip.AddrPort]*Partner)
+			}
+			c.bySIP[ap] = p
 		}
 		for j, a := range p.IPs {
 			if other := c.byAddr[a]; other != nil {

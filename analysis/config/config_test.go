@@ -223,7 +223,7 @@ func TestValidationErrors(t *testing.T) {
 			`key partners[1].match.point_codes[0]: point code 10 is already claimed by partner "a"`},
 		{"unknown kind", "partners:\n  - {name: a, kind: peering, match: {point_codes: [1]}}\n",
 			`key partners[0].kind: "peering" is not one of international, interconnect, leased_line, internal`},
-		{"no match", "partners:\n  - {name: a, kind: interconnect}\n", `key partners[0].match: no ips or point_codes`},
+		{"no match", "partners:\n  - {name: a, kind: interconnect}\n", `key partners[0].match: no ips, point_codes or sip`},
 		{"point code too big", "partners:\n  - {name: a, kind: interconnect, match: {point_codes: [16384]}}\n",
 			`key partners[0].match.point_codes[0]: 16384 does not fit in 14 bits`},
 		{"point code bad form", "partners:\n  - {name: a, kind: interconnect, match: {point_codes: [\"1-2\"]}}\n",

@@ -71,6 +71,7 @@ const (
 	CLIAlteredInTransit    = "cli.altered_in_transit"
 	RouteASRDrop           = "route.asr_drop"
 	RouteShortCalls        = "route.short_calls"
+	CLIIdentityMismatch    = "cli.identity_mismatch"
 )
 
 // IDs lists every rule, in a fixed order (for summaries and docs).
@@ -78,7 +79,7 @@ var IDs = []string{
 	CLIMissing, CLIRestricted, CLINonconforming, CLIIntlSpoofedDomestic, CLIProtectedSpoofed,
 	CLIUnauthorized, CLIGenericNumber, CLIBlocklisted, FwdLoop, FwdUnregistered, FwdRelay,
 	CallOneRing, CallBombing, CallerHighFrequency, CLIIntlMarkingStripped, CLIAlteredInTransit,
-	RouteASRDrop, RouteShortCalls,
+	RouteASRDrop, RouteShortCalls, CLIIdentityMismatch,
 }
 
 // DefaultSeverity is each rule's severity unless the configuration overrides it.
@@ -101,6 +102,7 @@ var DefaultSeverity = map[string]analysis.Severity{
 	CLIAlteredInTransit:    analysis.SeverityCritical,
 	RouteASRDrop:           analysis.SeverityWarning,
 	RouteShortCalls:        analysis.SeverityWarning,
+	CLIIdentityMismatch:    analysis.SeverityCritical,
 }
 
 // Partner kinds.
@@ -231,6 +233,7 @@ type Engine struct {
 
 	// scratch, reused per call
 	calling, called, redir, orig numplan.Result
+	header                       numplan.Result // a SIP-I call's header identity
 	tin, tout                    numplan.Result // transit legs' calling numbers, origin
 	alert                        analysis.Alert
 	buf                          []byte
@@ -405,6 +408,7 @@ func (e *Engine) Setup(c *analysis.Call) {
 		return // our own network: nothing enters through it
 	}
 	e.cliRules(c, p, hasCalling)
+	e.identityRule(c, hasCalling)
 	e.forwardingRules(c, p, hasCalled, hasRedir, hasOrig)
 
 	if hasCalling && c.Calling.Digits != "" {
@@ -468,6 +472,23 @@ func (e *Engine) cliRules(c *analysis.Call, p *Partner, hasCalling bool) {
 	if e.s.Blocklist != nil && r.NE164 > 0 && e.s.Blocklist.Contains(r.Bytes()) {
 		e.fire(c, CLIBlocklisted, c.Start, 0, 0, "calling number +"+r.E164String()+" is on the blocklist")
 	}
+}
+
+// identityRule: a SIP-I call whose SIP headers assert one caller identity
+// (P-Asserted-Identity, or From without one) while the encapsulated ISUP
+// carries another calling number, after both are normalised: the callee is
+// shown one number and the network another. Q.1912.5 6.1.1.3 maps the
+// P-Asserted-Identity to the calling party number; they must agree.
+func (e *Engine) identityRule(c *analysis.Call, hasCalling bool) {
+	if c.HeaderCalling == nil || c.HeaderCalling.Digits == "" || !hasCalling || c.Calling.Digits == "" {
+		return
+	}
+	e.normalise(c.HeaderCalling, &e.header)
+	if sameNumber(c.Calling, &e.calling, c.HeaderCalling, &e.header) {
+		return
+	}
+	e.fire(c, CLIIdentityMismatch, c.Start, 0, 0,
+		"SIP header identity "+c.HeaderCalling.Digits+" differs from the ISUP calling number "+c.Calling.Digits)
 }
 
 func (e *Engine) forwardingRules(c *analysis.Call, p *Partner, hasCalled, hasRedir, hasOrig bool) {

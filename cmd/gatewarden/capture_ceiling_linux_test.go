@@ -129,7 +129,7 @@ func netnsVeth(b *testing.B) (capIf, sendIf, ns string) {
 // ceilingStep is one rate held for the interval.
 type ceilingStep struct {
 	want, sent, rated       float64 // packets/s asked; packets sent; packets/s tcpreplay achieved
-	captured, decoded       float64
+	captured, decoded, msgs float64
 	kernelDrops, queueDrops float64
 	cpu                     time.Duration
 }
@@ -144,6 +144,8 @@ var sentRE = regexp.MustCompile(`Successful packets:\s+([0-9]+)`)
 // captureCeiling starts the daemon with the given workers and raises the
 // rate until a step is not clean; it returns the highest clean rate
 // tcpreplay achieved and the daemon's CPU microseconds per packet there.
+// When tcpreplay falls short of the rate asked (one sending core on a shared
+// machine), the figure is a lower bound of the daemon's ceiling; the log says so.
 func captureCeiling(b *testing.B, dir, pcap, capIf, sendIf, ns string, workers, seconds int, rates []int) (float64, float64) {
 	b.Helper()
 	run := filepath.Join(dir, fmt.Sprintf("run-w%d-%d", workers, time.Now().UnixNano()))
@@ -196,20 +198,21 @@ func captureCeiling(b *testing.B, dir, pcap, capIf, sendIf, ns string, workers, 
 	}
 
 	lbl := fmt.Sprintf("{interface=%q}", capIf)
-	counters := func() (captured, kernelDrops, queueDrops, decoded float64) {
+	counters := func() (captured, kernelDrops, queueDrops, decoded, msgs float64) {
 		m, err := scrape(metricsAddr)
 		if err != nil {
 			b.Fatal(err)
 		}
 		return m["gatewarden_capture_packets_total"+lbl], m["gatewarden_capture_kernel_drops_total"+lbl],
-			sumMetric(m, "gatewarden_pipeline_dropped_frames_total"), m["gatewarden_decode_frames_total"]
+			sumMetric(m, "gatewarden_pipeline_dropped_frames_total"), m["gatewarden_decode_frames_total"],
+			m["gatewarden_decode_messages_total"]
 	}
 	var best, bestCPU float64
 	for _, rate := range rates {
-		c0, k0, q0, d0 := counters()
+		c0, k0, q0, d0, m0 := counters()
 		cpu0 := procCPU(b, cmd.Process.Pid)
 		out, err := exec.Command("ip", "netns", "exec", ns, "tcpreplay", "-q", "-K", "-i", sendIf,
-			"--pps="+strconv.Itoa(rate), "--loop=0", "--limit="+strconv.Itoa(rate*seconds), pcap).CombinedOutput()
+			"--pps="+strconv.Itoa(rate), "--loop=0", "--duration="+strconv.Itoa(seconds), pcap).CombinedOutput()
 		if err != nil {
 			b.Fatalf("tcpreplay: %v: %s", err, out)
 		}
@@ -224,10 +227,10 @@ func captureCeiling(b *testing.B, dir, pcap, capIf, sendIf, ns string, workers, 
 			b.Fatalf("tcpreplay output not understood: %s", out)
 		}
 		// Let the queue drain: every sent packet decoded, or no progress for 2 s.
-		var c1, k1, q1, d1 float64
+		var c1, k1, q1, d1, m1 float64
 		last, stalled := -1.0, time.Now()
 		for {
-			c1, k1, q1, d1 = counters()
+			c1, k1, q1, d1, m1 = counters()
 			if d1-d0 >= st.sent && c1-c0 >= st.sent || k1 > k0 || q1 > q0 {
 				break
 			}
@@ -238,19 +241,20 @@ func captureCeiling(b *testing.B, dir, pcap, capIf, sendIf, ns string, workers, 
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		st.captured, st.kernelDrops, st.queueDrops, st.decoded = c1-c0, k1-k0, q1-q0, d1-d0
+		st.captured, st.kernelDrops, st.queueDrops, st.decoded, st.msgs = c1-c0, k1-k0, q1-q0, d1-d0, m1-m0
 		st.cpu = procCPU(b, cmd.Process.Pid) - cpu0
 		perPkt := float64(st.cpu.Microseconds()) / st.sent
-		b.Logf("workers=%d asked %d pps: tcpreplay %.0f pps, sent %.0f, captured %.0f, decoded %.0f, kernel drops %.0f, queue drops %.0f, daemon CPU %.2f s (%.2f µs/packet, %.0f%% of a core)",
-			workers, rate, st.rated, st.sent, st.captured, st.decoded, st.kernelDrops, st.queueDrops, st.cpu.Seconds(), perPkt,
+		b.Logf("workers=%d asked %d pps: tcpreplay %.0f pps, sent %.0f, captured %.0f, decoded %.0f (%.0f ISUP messages), kernel drops %.0f, queue drops %.0f, daemon CPU %.2f s (%.2f µs/packet, %.0f%% of a core)",
+			workers, rate, st.rated, st.sent, st.captured, st.decoded, st.msgs, st.kernelDrops, st.queueDrops, st.cpu.Seconds(), perPkt,
 			100*st.cpu.Seconds()/(st.sent/st.rated))
 		if !st.clean() {
 			break
 		}
-		best, bestCPU = st.rated, perPkt
+		if st.rated > best {
+			best, bestCPU = st.rated, perPkt
+		}
 		if st.rated < 0.9*st.want {
-			b.Logf("tcpreplay reached only %.0f of %d pps: the sender, not the daemon, limits this machine", st.rated, rate)
-			break
+			b.Logf("tcpreplay reached only %.0f of %d pps: the sender, not the daemon, is the limit here", st.rated, rate)
 		}
 	}
 	return best, bestCPU

@@ -36,6 +36,7 @@ type decodeOptions struct {
 	linkPCBits   map[netip.Addr]uint8
 	maxErrors    int
 	checksums    bool
+	sip          bool
 	files        []string
 }
 
@@ -46,10 +47,11 @@ func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
 	ifacePC := fs.String("iface-pc-bits", "", "per-capture point-code width, FILE=BITS[,FILE=BITS...]; FILE is the path as given or its base name")
 	linkPC := fs.String("link-pc-bits", "", "per-association point-code width for SIGTRAN, ADDR=BITS[,ADDR=BITS...] (either IP address of the association)")
 	checksums := fs.Bool("verify-checksums", false, "verify SCTP CRC32c and count bad ones in the summary (taps often see unfilled, offloaded checksums)")
+	sip := fs.Bool("sip", true, "also decode SIP over UDP, TCP and SCTP, with application/ISUP bodies as SIP-I")
 	maxErrors := fs.Int("max-errors", 10, "errors printed per drop reason before the rest are only counted (0: no limit)")
 	fs.synopsis = "[flags] FILE...   (FILE - reads standard input)"
 	fs.about = "Reads pcap/pcapng files (gzip-compressed too) in timestamp order and prints one JSON\n" +
-		"object per ISUP message on stdout. Errors and a summary go to stderr. Exit status: 0 ok,\n" +
+		"object per ISUP, BICC or SIP message on stdout. Errors and a summary go to stderr. Exit status: 0 ok,\n" +
 		"1 a file could not be read, 2 usage, 3 a capture was damaged part-way (the rest was decoded)."
 	if err := fs.Parse(args); err != nil {
 		return nil, parseExit(err)
@@ -58,7 +60,7 @@ func parseDecodeFlags(args []string, stderr io.Writer) (*decodeOptions, int) {
 		fmt.Fprintf(stderr, "gatewarden decode: "+format+"\n", a...)
 		return nil, exitUsage
 	}
-	o := &decodeOptions{fcs: -1, maxErrors: *maxErrors, checksums: *checksums, files: fs.Args()}
+	o := &decodeOptions{fcs: -1, maxErrors: *maxErrors, checksums: *checksums, sip: *sip, files: fs.Args()}
 	var err error
 	if o.pcBits, err = parsePCBits(*pcBits); err != nil {
 		return usageErr("invalid --pc-bits %q: %v", *pcBits, err)
@@ -214,7 +216,7 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	unreadable := r.Unreadable() - notCapture
 	reported := len(errs)
 
-	cfg := decode.Config{PCBits: o.pcBits, LinkPCBits: o.linkPCBits, VerifySCTPChecksums: o.checksums}
+	cfg := decode.Config{PCBits: o.pcBits, LinkPCBits: o.linkPCBits, VerifySCTPChecksums: o.checksums, SIP: o.sip}
 	if o.fcs >= 0 {
 		cfg.MTP2FCSLen = o.fcs
 	}

@@ -25,6 +25,10 @@ func runGen(args []string) int {
 	truth := fs.String("truth", "", "truth file to write (JSON lines; empty: none)")
 	scenario := fs.String("scenario", "", "YAML file of scripted calls to add to the random ones (see pcaps/gen/scenario.go)")
 	labels := fs.String("labels", "", "write one JSON line per labelled scripted call: where its IAM is")
+	sipTransport := fs.String("sip", "", "write SIP-I/SIP calls over udp, tcp or sctp instead of SS7 (truth: one JSON line per SIP message)")
+	ipv6 := fs.Bool("ipv6", false, "with --sip: IPv6")
+	mtu := fs.Int("mtu", 0, "with --sip over udp: fragment IPv4 datagrams longer than this (default 1500)")
+	segment := fs.Int("segment", 0, "with --sip over tcp: bytes per TCP segment, so longer messages span segments (default 1460)")
 	mix := fs.String("mix", "", "traffic mix of the random calls: "+strings.Join(gen.Mixes, ", ")+" (empty: default)")
 	bicc := fs.Bool("bicc", false, "BICC (SI 13, 32-bit call instance codes) with a softswitch partner instead of ISUP with the default partners")
 	if err := fs.Parse(args); err != nil {
@@ -35,6 +39,9 @@ func runGen(args []string) int {
 	}
 	if *pcBits != 14 && *pcBits != 24 {
 		return fs.usageError("--pc-bits must be 14 or 24")
+	}
+	if *sipTransport != "" {
+		return writeSIPCapture(gen.SIPOptions{Seed: *seed, Calls: *calls, Transport: *sipTransport, IPv6: *ipv6, MTU: *mtu, Segment: *segment}, *out, *truth)
 	}
 	opt := gen.Options{Seed: *seed, Calls: *calls, PCBits: uint8(*pcBits), BICC: *bicc, File: *out}
 	if *mix != "" {
@@ -124,4 +131,38 @@ type labelLine struct {
 	OPC     uint32 `json:"opc"`
 	DPC     uint32 `json:"dpc"`
 	CIC     uint32 `json:"cic"`
+}
+
+// writeSIPCapture is `gatewarden gen --sip`.
+func writeSIPCapture(opt gen.SIPOptions, out, truth string) int {
+	pf, err := os.Create(out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gatewarden gen:", err)
+		return 1
+	}
+	var tw io.Writer
+	var tf *os.File
+	if truth != "" {
+		if tf, err = os.Create(truth); err != nil {
+			fmt.Fprintln(os.Stderr, "gatewarden gen:", err)
+			return 1
+		}
+		tw = tf
+	}
+	sum, err := gen.WriteSIP(pf, tw, opt)
+	if cerr := pf.Close(); err == nil {
+		err = cerr
+	}
+	if tf != nil {
+		if cerr := tf.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %v\n", out, err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "gatewarden gen: %s: %d packets, %d SIP messages, %d calls, %d fragmented datagrams, %d TCP segments\n",
+		out, sum.Packets, sum.Messages, sum.Calls, sum.Fragmented, sum.Segments)
+	return 0
 }

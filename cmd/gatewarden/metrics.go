@@ -130,6 +130,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 	ds := &p.pl.Decode
 	c(ds.Frames, "gatewarden_decode_frames_total")
 	c(ds.Messages, "gatewarden_decode_messages_total")
+	c(ds.SIPMessages, "gatewarden_decode_sip_messages_total")
+	c(ds.TCPStreamsEvicted, "gatewarden_decode_tcp_streams_evicted_total")
 	for r := decode.Reason(1); r < decode.NumReasons; r++ {
 		name := "gatewarden_decode_skipped_total"
 		if r.IsDrop() {

@@ -386,6 +386,8 @@ func (st *analysisStage) restore() error {
 	if !ok {
 		if pos != nil {
 			st.d.log.Warn("the store's last commit is from another input; starting with no calls in progress", "position", string(pos))
+		} else if st.d.dir != nil {
+			return st.upgradeProgress()
 		}
 		return nil
 	}
@@ -402,6 +404,44 @@ func (st *analysisStage) restore() error {
 	}
 	st.d.log.Info("restored from the last commit", "generation", cs.RecoveredGen, "calls_in_progress", st.p.Stats().RestoredCalls,
 		"files_done", len(last.Done), "partial", last.Partial, "frames", last.Frames)
+	return nil
+}
+
+// legacyProgressFile is where versions before commits kept pcap_dir
+// progress (a high-water mark): read once at the first start of this
+// version, so an upgrade neither repeats nor skips files.
+const legacyProgressFile = "pcap_dir.progress"
+
+func (st *analysisStage) upgradeProgress() error {
+	path := filepath.Join(st.d.dcfg.DataDir, legacyProgressFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil // none: a first start
+	}
+	var old struct {
+		Last          string `json:"last_done"`
+		Partial       string `json:"partial"`
+		PartialFrames uint64 `json:"partial_frames"`
+	}
+	if err := json.Unmarshal(b, &old); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	src := st.d.dir
+	ents, _ := os.ReadDir(src.dir)
+	for _, e := range ents {
+		if n := e.Name(); isCaptureName(n) && n <= old.Last {
+			src.done[n] = true
+			st.pos.Done = append(st.pos.Done, n)
+		}
+	}
+	src.newestDone = old.Last
+	if old.Partial != "" && old.Partial > old.Last {
+		src.partial, src.partialFrames = old.Partial, old.PartialFrames
+		src.seq = 1 // the index process gives the partial file
+		st.pos.Partial, st.pos.Frames, st.pos.Seq = old.Partial, old.PartialFrames, 1
+	}
+	st.d.log.Info("pcap_dir: progress of an earlier version taken over", "file", path, "files_done", len(st.pos.Done),
+		"partial", old.Partial, "frames", old.PartialFrames)
 	return nil
 }
 
@@ -570,8 +610,12 @@ func (st *analysisStage) snapshot() published {
 // onMessage counts every decoded ISUP message and mirrors it.
 func (st *analysisStage) onMessage(m *decode.Message) {
 	cfg := st.p.Generation().Config
-	partner := cfg.PartnerName(m.Src.Addr(), m.Label.OPC)
-	if partner == "" {
+	var partner string
+	if m.Transport.IsSIP() {
+		if partner = cfg.SIPPartnerName(m.Src); partner == "" {
+			partner = cfg.SIPPartnerName(m.Dst)
+		}
+	} else if partner = cfg.PartnerName(m.Src.Addr(), m.Label.OPC); partner == "" {
 		partner = cfg.PartnerName(m.Dst.Addr(), m.Label.DPC)
 	}
 	if partner != st.lastPartner || st.lastCounts == nil {
@@ -582,7 +626,9 @@ func (st *analysisStage) onMessage(m *decode.Message) {
 		}
 		st.lastPartner, st.lastCounts = partner, c
 	}
-	st.lastCounts[m.ISUP.Type]++
+	if m.HasISUP { // ISUP messages by type; SIP has gatewarden_decode_sip_messages_total
+		st.lastCounts[m.ISUP.Type]++
+	}
 	if st.d.hep != nil {
 		st.d.hep.Mirror(m)
 	}

@@ -949,3 +949,58 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestDaemonUpgradeTakesOverProgress: the first start of this version on a
+// data directory of an earlier one (pcap_dir.progress, no commit) neither
+// repeats nor skips a frame.
+func TestDaemonUpgradeTakesOverProgress(t *testing.T) {
+	if _, err := os.Stat(scenarioPcap); err != nil {
+		t.Fatalf("%s: %v", scenarioPcap, err)
+	}
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	os.MkdirAll(spool, 0o755)
+	cfgPath := scenarioConfig(t, dir, `daemon:
+  pcap_dir: spool
+  pcap_settle: 10ms
+  pcap_poll: 10ms
+  data_dir: data
+  retention: {min_free_mib: -1}
+  listen: {metrics: ""}
+`)
+	parts := splitCapture(t, scenarioPcap, spool, 3)
+	count := func(path string) (n uint64) {
+		f, err := capture.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var fr decode.Frame
+		for f.Next(&fr) == nil {
+			n++
+		}
+		return n
+	}
+	const partialFrames = 100
+	os.WriteFile(filepath.Join(dir, "data", "pcap_dir.progress"),
+		[]byte(`{"last_done":"trace-000.pcap","partial":"trace-001.pcap","partial_frames":100}`), 0o644)
+	var logBuf syncBuffer
+	d := mustStart(t, cfgPath, slog.New(slog.NewJSONHandler(&logBuf, nil)))
+	for deadline := time.Now().Add(20 * time.Second); d.dir.filesDone.Load() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			d.stop(context.Background())
+			t.Fatal("timed out")
+		}
+	}
+	if err := d.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := count(parts[1]) - partialFrames + count(parts[2])
+	if got := d.stage.final.frames; got != want {
+		t.Errorf("analysed %d frames, want %d (the rest of trace-001 and trace-002)", got, want)
+	}
+	if !strings.Contains(logBuf.String(), "progress of an earlier version taken over") {
+		t.Errorf("the take-over is not logged")
+	}
+}

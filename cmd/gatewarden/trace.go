@@ -158,6 +158,10 @@ type redecoder struct {
 }
 
 func (r *redecoder) decode(m *retention.Message) (decode.Message, bool) {
+	if m.IsSIP() {
+		ok, _ := retention.DecodeSIP(m, &r.got)
+		return r.got, ok
+	}
 	if r.decs == nil {
 		r.decs = map[uint8]*decode.Decoder{}
 	}
@@ -221,7 +225,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 	}
 	for i := range c.Ladder {
 		m := &c.Ladder[i]
-		tm := traceMessage{TS: formatTS(m.TS), Type: decode.MessageTypeName(m.Type), Source: m.Source, Frame: m.Frame,
+		tm := traceMessage{TS: formatTS(m.TS), Type: m.TypeName(), Source: m.Source, Frame: m.Frame,
 			Transport: m.Transport.String(), Protocol: m.Protocol().String(), Stream: m.Stream, OPC: m.Label.OPC, DPC: m.Label.DPC, SLS: m.Label.SLS, CIC: m.CIC,
 			MTP3: hex.EncodeToString(m.MTP3)}
 		if m.Src.IsValid() {

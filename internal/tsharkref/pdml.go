@@ -113,6 +113,7 @@ type packetState struct {
 	srcIP, dstIP string
 	srcPort      string
 	dstPort      string
+	sipTransport string // udp or tcp when SIP rides on it
 	vtag         *uint32
 	stream       *uint16
 	tsn          *uint32
@@ -155,6 +156,10 @@ type pdmlParser struct {
 	protos []string // names of the open proto elements, innermost last
 	pkt    packetState
 	isup   *isupState
+	// sip is the SIP message being read; an ISUP proto inside it (its
+	// application/ISUP body) fills the same record.
+	sip      *Record
+	sipDepth int
 }
 
 func (p *pdmlParser) inProto() string {
@@ -186,6 +191,9 @@ func (p *pdmlParser) start(t xml.StartElement) error {
 		if p.isup != nil {
 			return p.isupField(a)
 		}
+		if p.sip != nil {
+			return p.sipField(a)
+		}
 		return p.lowerField(a)
 	}
 	return nil
@@ -202,6 +210,15 @@ func (p *pdmlParser) end(t xml.EndElement) error {
 	if p.isup != nil && p.depth == p.isup.depth {
 		rec := p.finishISUP()
 		p.isup = nil
+		if p.sip != nil {
+			p.sip.addISUP(rec)
+			return nil
+		}
+		return p.emit(rec)
+	}
+	if p.sip != nil && p.depth == p.sipDepth {
+		rec := p.sip
+		p.sip = nil
 		return p.emit(rec)
 	}
 	return nil
@@ -212,6 +229,7 @@ func (p *pdmlParser) startProto(a pdmlAttrs) error {
 	case "sctp":
 		// A new DATA chunk (bundled chunks get one sctp proto each).
 		p.pkt.tsn, p.pkt.stream = nil, nil
+		p.pkt.sipTransport = ""
 	case "m3ua", "m2pa", "m2ua":
 		p.pkt.transport = a.name
 		p.pkt.rc = nil
@@ -221,6 +239,21 @@ func (p *pdmlParser) startProto(a pdmlAttrs) error {
 		p.pkt.fsn = nil
 	case "mtp3":
 		p.pkt.opcSeen, p.pkt.dpcSeen = false, false
+	case "udp", "tcp":
+		p.pkt.sipTransport = a.name
+	case "sip":
+		if p.sip != nil || p.isup != nil {
+			return fmt.Errorf("tsharkref: frame %d: SIP nested in SIP or ISUP", p.pkt.frame)
+		}
+		rec := p.contextRecord()
+		rec.Transport = p.pkt.sipTransport
+		if rec.Transport == "" {
+			rec.Transport = "sctp"
+		}
+		rec.Protocol = ProtocolSIP
+		rec.SIP = &SIP{}
+		p.sip, p.sipDepth = &rec, p.depth
+		p.pkt.index++
 	case "isup", "bicc":
 		if p.isup != nil {
 			return fmt.Errorf("tsharkref: frame %d: ISUP nested in ISUP", p.pkt.frame)
@@ -230,7 +263,9 @@ func (p *pdmlParser) startProto(a pdmlAttrs) error {
 		if a.name == "bicc" {
 			p.isup.rec.Protocol = ProtocolBICC
 		}
-		p.pkt.index++
+		if p.sip == nil {
+			p.pkt.index++
+		}
 	}
 	return nil
 }
@@ -287,6 +322,13 @@ func (p *pdmlParser) lowerField(a pdmlAttrs) error {
 			if s.dstIP == "" {
 				s.dstIP = a.show
 			}
+		}
+	case "udp", "tcp":
+		switch a.name {
+		case "udp.srcport", "tcp.srcport":
+			s.srcPort = a.show
+		case "udp.dstport", "tcp.dstport":
+			s.dstPort = a.show
 		}
 	case "sctp":
 		switch a.name {
@@ -671,4 +713,85 @@ func u8p(s string) (*uint8, error) {
 		return nil, err
 	}
 	return &v, nil
+}
+
+// sipField takes a sip.* field of the SIP message being read. Header fields
+// repeat for repeated headers; the first is kept.
+func (p *pdmlParser) sipField(a pdmlAttrs) error {
+	s := p.sip.SIP
+	first := func(dst *string) {
+		if *dst == "" {
+			*dst = a.show
+		}
+	}
+	var err error
+	switch a.name {
+	case "sip.Method":
+		s.Method = a.show
+	case "sip.Status-Code":
+		var v uint64
+		v, err = parseShow(a.show, 16)
+		u := uint16(v)
+		s.Status = &u
+	case "sip.r-uri":
+		first(&s.RURI)
+	case "sip.r-uri.user":
+		first(&s.RURIUser)
+	case "sip.Call-ID":
+		first(&s.CallID)
+	case "sip.CSeq.seq":
+		s.CSeq, err = u32(a.show)
+	case "sip.CSeq.method":
+		s.CSeqMethod = a.show
+	case "sip.from.addr":
+		first(&s.FromAddr)
+	case "sip.from.user":
+		first(&s.FromUser)
+	case "sip.from.tag":
+		first(&s.FromTag)
+	case "sip.to.addr":
+		first(&s.ToAddr)
+	case "sip.to.user":
+		first(&s.ToUser)
+	case "sip.to.tag":
+		first(&s.ToTag)
+	case "sip.pai.addr":
+		first(&s.PAIAddr)
+	case "sip.pai.user":
+		first(&s.PAIUser)
+	case "sip.Privacy":
+		first(&s.Privacy)
+	case "sip.Diversion":
+		first(&s.Diversion)
+	case "sip.History-Info":
+		first(&s.HistoryInfo)
+	case "sip.Reason":
+		first(&s.Reason)
+	case "sip.reason_cause_q850":
+		if s.ReasonCause == nil {
+			s.ReasonCause, err = u8p(a.show)
+		}
+	case "sip.Content-Type":
+		first(&s.ContentType)
+	case "sip.Content-Length":
+		var v uint64
+		v, err = parseShow(a.show, 31)
+		n := int(v)
+		s.ContentLength = &n
+	}
+	if err != nil {
+		return fmt.Errorf("tsharkref: frame %d SIP: field %s=%q: %w", p.pkt.frame, a.name, a.show, err)
+	}
+	return nil
+}
+
+// addISUP puts the ISUP body's decoding into the SIP record.
+func (r *Record) addISUP(isup *Record) {
+	r.Protocol = ProtocolSIPI
+	r.CIC, r.Type = isup.CIC, isup.Type
+	r.ISUPLen, r.ISUPHash, r.ISUPPartial, r.ISUPHex = isup.ISUPLen, isup.ISUPHash, isup.ISUPPartial, isup.ISUPHex
+	r.Called, r.Calling, r.Redirecting, r.OriginalCalled = isup.Called, isup.Calling, isup.Redirecting, isup.OriginalCalled
+	r.RedirectionNumber, r.Location, r.Generic = isup.RedirectionNumber, isup.Location, isup.Generic
+	r.Redirection, r.Cause, r.Category = isup.Redirection, isup.Cause, isup.Category
+	r.Subsequent, r.Connected, r.Event, r.HopCounter = isup.Subsequent, isup.Connected, isup.Event, isup.HopCounter
 }

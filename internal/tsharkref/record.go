@@ -78,7 +78,11 @@ type Cause struct {
 }
 
 // ProtocolBICC is Record.Protocol for a BICC message.
-const ProtocolBICC = "bicc"
+const (
+	ProtocolBICC = "bicc"
+	ProtocolSIP  = "sip"
+	ProtocolSIPI = "sip-i"
+)
 
 // Record is one ISUP (or BICC) message in tshark's dissection, in frame order.
 type Record struct {
@@ -87,8 +91,9 @@ type Record struct {
 	// (several when SCTP bundles DATA chunks).
 	Index     int    `json:"index"`
 	Transport string `json:"transport"` // m3ua, m2pa, m2ua, mtp2, mtp3
-	// Protocol is empty for ISUP and ProtocolBICC for a BICC message
-	// (tshark's bicc proto: the ISUP fields after a 32-bit bicc.cic).
+	// Protocol is empty for ISUP, ProtocolBICC for a BICC message (tshark's
+	// bicc proto: the ISUP fields after a 32-bit bicc.cic), and ProtocolSIP
+	// or ProtocolSIPI for a SIP message without or with an ISUP body.
 	Protocol string `json:"protocol,omitempty"`
 
 	// SCTP association and chunk (SIGTRAN only).
@@ -138,6 +143,37 @@ type Record struct {
 	Connected         *Number      `json:"connected,omitempty"`
 	Event             *uint8       `json:"event,omitempty"`       // event indicator, bits 1-7 (Q.763 3.21)
 	HopCounter        *uint8       `json:"hop_counter,omitempty"` // bits 1-5 (Q.763 3.80)
+
+	// SIP is set for a SIP message (tshark's sip proto); the ISUP fields
+	// above then describe its application/ISUP body, if any.
+	SIP *SIP `json:"sip,omitempty"`
+}
+
+// SIP is what tshark shows of a SIP message (sip.* fields). Empty strings
+// and nil pointers are fields tshark did not show.
+type SIP struct {
+	Method        string  `json:"method,omitempty"`       // sip.Method
+	Status        *uint16 `json:"status,omitempty"`       // sip.Status-Code
+	RURI          string  `json:"ruri,omitempty"`         // sip.r-uri
+	RURIUser      string  `json:"ruri_user,omitempty"`    // sip.r-uri.user
+	CallID        string  `json:"call_id"`                // sip.Call-ID
+	CSeq          uint32  `json:"cseq"`                   // sip.CSeq.seq
+	CSeqMethod    string  `json:"cseq_method"`            // sip.CSeq.method
+	FromAddr      string  `json:"from_addr,omitempty"`    // sip.from.addr
+	FromUser      string  `json:"from_user,omitempty"`    // sip.from.user
+	FromTag       string  `json:"from_tag,omitempty"`     // sip.from.tag
+	ToAddr        string  `json:"to_addr,omitempty"`      // sip.to.addr
+	ToUser        string  `json:"to_user,omitempty"`      // sip.to.user
+	ToTag         string  `json:"to_tag,omitempty"`       // sip.to.tag
+	PAIAddr       string  `json:"pai_addr,omitempty"`     // sip.pai.addr (the first)
+	PAIUser       string  `json:"pai_user,omitempty"`     // sip.pai.user (the first)
+	Privacy       string  `json:"privacy,omitempty"`      // sip.Privacy
+	Diversion     string  `json:"diversion,omitempty"`    // sip.Diversion (the first header, as sent)
+	HistoryInfo   string  `json:"history,omitempty"`      // sip.History-Info (the first header)
+	Reason        string  `json:"reason,omitempty"`       // sip.Reason
+	ReasonCause   *uint8  `json:"reason_cause,omitempty"` // sip.reason_cause_q850
+	ContentType   string  `json:"content_type,omitempty"` // sip.Content-Type
+	ContentLength *int    `json:"content_length,omitempty"`
 }
 
 // Header is the first line of a golden file: which capture, how tshark was

@@ -253,8 +253,8 @@ func PDMLArgs(c Capture) []string {
 }
 
 // DisplayFilter selects the frames carrying a message gatewarden decodes:
-// ISUP, and BICC (which tshark dissects as its own protocol).
-const DisplayFilter = "isup || bicc"
+// ISUP, BICC (which tshark dissects as its own protocol) and SIP.
+const DisplayFilter = "isup || bicc || sip"
 
 // Run dissects a capture with tshark and returns one record per ISUP message.
 func Run(ctx context.Context, c Capture) ([]Record, error) {

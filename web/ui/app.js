@@ -234,7 +234,9 @@ function ladderSVG(call, onSelect) {
     s("text", {x, y: 24}, label),
     s("text", {x, y: 39, class: "sub"}, sub));
   const iam = call.ladder.find((m) => m.type === "IAM") || call.ladder[0] || {};
-  svg.append(node(left, "PC " + A, iam.src || "originating"), node(right, "PC " + B, iam.dst || "terminating"));
+  const sip = (iam.protocol || "").startsWith("sip");
+  svg.append(node(left, sip ? A : "PC " + A, sip ? "SIP " + iam.transport : iam.src || "originating"),
+    node(right, sip ? B : "PC " + B, sip ? "SIP " + iam.transport : iam.dst || "terminating"));
   svg.append(s("line", {class: "life", x1: left, y1: 46, x2: left, y2: H - 8}), s("line", {class: "life", x1: right, y1: 46, x2: right, y2: H - 8}));
   call.ladder.forEach((m, i) => {
     const y = top + i * row + 26;
@@ -251,7 +253,8 @@ function ladderSVG(call, onSelect) {
       s("line", {x1, y1: y, x2: x2 + dir * 9, y2: y}),
       s("polygon", {class: "arrow" + (fwd ? "" : " rev") + (relish ? " rel" : ""), points: `${x2},${y} ${x2 + dir * 11},${y - 5} ${x2 + dir * 11},${y + 5}`}),
       s("text", {class: "name", x: (left + right) / 2, y: y - 7}, m.type),
-      s("text", {class: "cic", x: (left + right) / 2, y: y + 15}, `${m.protocol === "bicc" ? "BICC call instance" : "CIC"} ${m.cic}  SLS ${m.sls}`));
+      s("text", {class: "cic", x: (left + right) / 2, y: y + 15}, (m.protocol || "").startsWith("sip") ? `Call-ID ${(m.decoded && m.decoded.sip && m.decoded.sip.call_id) || ""}`
+        : `${m.protocol === "bicc" ? "BICC call instance" : "CIC"} ${m.cic}  SLS ${m.sls}`));
     svg.append(g);
   });
   return svg;
@@ -276,7 +279,19 @@ function paramPanel(m) {
   return h("div", {id: "params"},
     h("h3", {}, `${m.type} — every decoded parameter`),
     h("table", {class: "param-table"}, h("tbody", {}, rows.map(([k, v]) => h("tr", {"data-param": k}, h("td", {}, k), h("td", {}, value(k, v)))))),
+    m.mtp3 && (m.protocol || "").startsWith("sip") ? h("div", {}, h("h3", {class: "small"}, "SIP message"), h("pre", {class: "hex"}, sipText(m.mtp3))) :
     m.mtp3 ? h("div", {}, h("h3", {class: "small"}, "MTP3 bytes (SIO, label, ISUP)"), h("pre", {class: "hex"}, m.mtp3.replace(/(..)/g, "$1 ").trim())) : "");
+}
+
+// sipText shows a stored SIP message (hex) as text; binary body octets (an
+// ISUP part) as dots.
+function sipText(hex) {
+  let out = "";
+  for (let i = 0; i + 1 < hex.length; i += 2) {
+    const c = parseInt(hex.slice(i, i + 2), 16);
+    out += c === 10 || c === 13 || c === 9 || (c >= 32 && c < 127) ? String.fromCharCode(c) : ".";
+  }
+  return out.replace(/\r\n/g, "\n");
 }
 
 async function callPage(id) {
