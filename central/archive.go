@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatewarden/gatewarden/analysis"
+	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -36,11 +37,11 @@ type Local struct {
 }
 
 // Calls runs q on the store.
-func (l *Local) Calls(_ context.Context, q Query) ([]CallResult, error) {
+func (l *Local) Calls(ctx context.Context, q Query) ([]CallResult, error) {
 	if q.Box != "" && q.Box != l.Box {
 		return nil, nil
 	}
-	calls, err := l.Store.QueryCalls(q.Query)
+	calls, err := l.Store.QueryCallsContext(ctx, q.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -103,26 +104,29 @@ func (c *Client) Report(ctx context.Context, from, to int64, box string) ([]Repo
 	row := func(k rowKey) *ReportRow {
 		r := rows[k]
 		if r == nil {
-			r = &ReportRow{Box: k.box, ReportRow: retention.ReportRow{Partner: k.partner, Link: k.link, Direction: k.dir, ByRule: map[string]int{}}}
+			r = &ReportRow{Box: k.box, ReportRow: retention.ReportRow{Partner: k.partner, Link: k.link, Direction: k.dir,
+				ByRule: map[string]int{}, ByProtocol: map[string]int{}}}
 			rows[k] = r
 		}
 		return r
 	}
-	q, err := c.conn.Query(ctx, fmt.Sprintf("SELECT box, partner, link, direction, uniqExact(uid) FROM %s.calls WHERE %s%s GROUP BY box, partner, link, direction",
+	q, err := c.conn.Query(ctx, fmt.Sprintf("SELECT box, partner, link, direction, protocol, uniqExact(uid) FROM %s.calls WHERE %s%s GROUP BY box, partner, link, direction, protocol",
 		db, timeWhere("start", from, to), bw))
 	if err != nil {
 		return nil, fmt.Errorf("central: report: %w", err)
 	}
 	for q.Next() {
 		var k rowKey
-		var dir uint8
+		var dir, proto uint8
 		var n uint64
-		if err := q.Scan(&k.box, &k.partner, &k.link, &dir, &n); err != nil {
+		if err := q.Scan(&k.box, &k.partner, &k.link, &dir, &proto, &n); err != nil {
 			q.Close()
 			return nil, err
 		}
 		k.dir = analysis.Direction(dir).String()
-		row(k).Calls += int(n)
+		r := row(k)
+		r.Calls += int(n)
+		r.ByProtocol[decode.Protocol(proto).String()] += int(n)
 	}
 	q.Close()
 	if err := q.Err(); err != nil {

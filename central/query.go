@@ -89,17 +89,21 @@ type callRow struct {
 // and alerts. Rows shipped twice are returned once.
 func (c *Client) Calls(ctx context.Context, q Query) ([]CallResult, error) {
 	if q.Rule != "" || q.Link != "" {
-		return nil, fmt.Errorf("central: queries by rule or link are not supported on the central store yet")
+		return nil, fmt.Errorf("central: queries by rule or link: %w (yet)", ErrUnsupported)
 	}
 	var sqls []string
 	byCalling := q.Roles == 0 || q.Roles.Has(retention.RoleCalling)
 	byCalled := len(q.Numbers) > 0 && (q.Roles == 0 || q.Roles.Has(retention.RoleCalled))
 	if len(q.Numbers) > 0 && !byCalling && !byCalled {
-		return nil, fmt.Errorf("central: numbers are indexed centrally as calling and called only")
+		return nil, fmt.Errorf("central: numbers are indexed centrally as calling and called only: other roles are %w", ErrUnsupported)
 	}
 	limit := ""
 	if q.Limit > 0 {
-		limit = fmt.Sprintf(" ORDER BY start LIMIT %d", q.Limit)
+		order := "start"
+		if q.Newest {
+			order = "start DESC"
+		}
+		limit = fmt.Sprintf(" ORDER BY %s LIMIT %d", order, q.Limit)
 	}
 	db := c.opt.Database
 	if byCalling {
@@ -146,7 +150,11 @@ func (c *Client) Calls(ctx context.Context, q Query) ([]CallResult, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start() < out[j].Start() })
 	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
+		if q.Newest { // the newest Limit, still oldest first
+			out = out[len(out)-q.Limit:]
+		} else {
+			out = out[:q.Limit]
+		}
 	}
 	if err := c.fill(ctx, out, minStart, maxStart); err != nil {
 		return nil, err

@@ -47,6 +47,7 @@ var (
 		{"calling", "String"}, {"called", "String"}, {"calling_digits", "String"}, {"called_digits", "String"},
 		{"partner", "S"}, {"link", "S"}, {"direction", "UInt8"}, {"opc", "UInt32"}, {"dpc", "UInt32"}, {"cic", "UInt32"},
 		{"outcome", "UInt8"}, {"cause", "UInt8"}, {"answer", "Int64"}, {"end", "Int64"}, {"rec", "String"},
+		{"protocol", "UInt8"}, // decode.Protocol: the call control (for the report by protocol)
 	}
 	callsTable         = table{name: "calls", order: "calling, start, box, uid", columns: callColumns}
 	callsByCalledTable = table{name: "calls_by_called", order: "called, start, box, uid", columns: callColumns}

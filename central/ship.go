@@ -423,7 +423,7 @@ func (s *Shipper) shipCalls(ctx context.Context, batch int) (int, error) {
 		day                                                             []time.Time
 		start, answer, end                                              []int64
 		uid, call                                                       []uint64
-		direction, outcome, cause                                       []uint8
+		direction, outcome, cause, protocol                             []uint8
 		opc, dpc, cic                                                   []uint32
 	)
 	pos, n, err := s.Store.ScanCallRecords(s.cur.Calls, batch, func(ref retention.Ref, raw []byte, c *analysis.Call) error {
@@ -435,7 +435,7 @@ func (s *Shipper) shipCalls(ctx context.Context, batch int) (int, error) {
 		partner, link, direction = append(partner, c.Partner), append(link, c.Link), append(direction, uint8(c.Direction))
 		opc, dpc, cic = append(opc, c.OPC), append(dpc, c.DPC), append(cic, c.CIC)
 		outcome, cause, answer, end = append(outcome, uint8(c.Outcome)), append(cause, c.Cause), append(answer, c.Answer), append(end, c.End)
-		rec = append(rec, string(raw))
+		rec, protocol = append(rec, string(raw)), append(protocol, uint8(c.Protocol))
 		return nil
 	})
 	if err != nil {
@@ -443,7 +443,7 @@ func (s *Shipper) shipCalls(ctx context.Context, batch int) (int, error) {
 	}
 	if n > 0 {
 		err = s.insert(ctx, &callsTable, []any{box, day, start, uid, id, call, calling, called, callingD, calledD,
-			partner, link, direction, opc, dpc, cic, outcome, cause, answer, end, rec})
+			partner, link, direction, opc, dpc, cic, outcome, cause, answer, end, rec, protocol})
 		if err != nil {
 			return 0, err
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/transit"
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/retention"
 )
@@ -28,10 +29,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/me", s.api(RoleViewer, s.handleMe))
 	m.HandleFunc("GET /api/calls", s.api(RoleViewer, s.handleCalls))
 	m.HandleFunc("GET /api/calls/{id}", s.api(RoleViewer, s.handleCall))
-	m.HandleFunc("GET /api/alerts", s.api(RoleViewer, s.handleAlerts))
-	m.HandleFunc("GET /api/partners", s.api(RoleViewer, s.handlePartners))
-	m.HandleFunc("GET /api/scorecard", s.api(RoleViewer, s.handleScorecard))
-	m.HandleFunc("GET /api/pcap", s.api(RoleInvestigator, s.handlePcap))
+	m.HandleFunc("GET /api/alerts", s.api(RoleViewer, s.boxStore(s.handleAlerts)))
+	m.HandleFunc("GET /api/partners", s.api(RoleViewer, s.boxStore(s.handlePartners)))
+	m.HandleFunc("GET /api/scorecard", s.api(RoleViewer, s.boxStore(s.handleScorecard)))
+	m.HandleFunc("GET /api/pcap", s.api(RoleInvestigator, s.boxStore(s.handlePcap)))
 	m.HandleFunc("GET /api/audit", s.api(RoleAdmin, s.handleAudit))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok, msg := s.authenticate(r); !ok {
@@ -167,14 +168,15 @@ func fmtTS(ns int64) string {
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
-	oldest, newest, ok, err := s.store.Span()
+	oldest, newest, ok, err := s.archive.Span(r.Context())
 	if err != nil {
 		s.serverError(w, err)
 		return
 	}
 	out := map[string]any{"user": st.p.Name, "role": st.p.Role.String(),
 		"max_range_days": int(s.opt.MaxRange / (24 * time.Hour)), "live_alerts": s.opt.LiveAlerts != nil,
-		"display_zone": s.opt.DisplayZone, "home_country_code": s.opt.HomeCountryCode}
+		"display_zone": s.opt.DisplayZone, "home_country_code": s.opt.HomeCountryCode,
+		"central": s.store == nil}
 	if ok {
 		out["oldest"], out["newest"] = fmtTS(oldest), fmtTS(newest)
 	}
@@ -216,7 +218,8 @@ func ParseCallID(id string) (retention.Ref, bool) {
 
 // CallSummary is one row of a search result.
 type CallSummary struct {
-	ID          string   `json:"id"` // for /api/calls/{id}; empty for an alert without a retained call
+	ID          string   `json:"id"`            // for /api/calls/{id}; empty for an alert without a retained call
+	Box         string   `json:"box,omitempty"` // the gateway box that saw it (and ?box= of its call page)
 	CallID      string   `json:"call_id,omitempty"`
 	Start       string   `json:"start"`
 	Outcome     string   `json:"outcome,omitempty"`
@@ -303,7 +306,7 @@ type searchResult struct {
 
 func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
-	p, err := s.parseSearch(r.URL.Query(), maxLimit)
+	p, err := s.parseSearch(r.Context(), r.URL.Query(), maxLimit)
 	if err != nil {
 		badRequest(w, "%v", err)
 		return
@@ -312,7 +315,11 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	q := s.query(p)
 	q.Limit = p.Limit + 1 // one more tells whether the result was cut
 	q.Newest = true       // the investigator usually wants the latest calls
-	calls, err := s.store.QueryCallsContext(r.Context(), q)
+	calls, err := s.archive.Calls(r.Context(), central.Query{Query: q, Box: p.Box})
+	if errors.Is(err, central.ErrUnsupported) {
+		badRequest(w, "%v", err)
+		return
+	}
 	if err != nil {
 		s.serverError(w, err)
 		return
@@ -323,7 +330,9 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	}
 	var rd redecoder
 	for i := range calls {
-		res.Calls = append(res.Calls, summarise(&calls[i], &rd))
+		sum := summarise(&calls[i].CallResult, &rd)
+		sum.Box = calls[i].Box
+		res.Calls = append(res.Calls, sum)
 	}
 	// Newest first: the investigator usually wants the latest call.
 	sort.SliceStable(res.Calls, func(i, j int) bool { return res.Calls[i].Start > res.Calls[j].Start })
@@ -370,6 +379,10 @@ type CallDetail struct {
 	OriginCountry string `json:"origin_country,omitempty"`
 	// Transit: this call is one leg of a call through the gateway.
 	Transit *CallTransit `json:"transit,omitempty"`
+	// Path: the call's legs across monitored gateways, in time order, the
+	// caller ID as signalled at each and where it changed (central store;
+	// as `trace --clickhouse` gives it).
+	Path []central.Hop `json:"path,omitempty"`
 }
 
 // CallTransit names the other leg of a transit call and what the gateway
@@ -385,7 +398,7 @@ type CallTransit struct {
 
 // callTransit finds the other leg of a transit call; nil when c is not one.
 func (s *Server) callTransit(c *analysis.Call) (*CallTransit, error) {
-	if c == nil || c.TransitOf == "" && c.TransitTo == "" {
+	if c == nil || c.TransitOf == "" && c.TransitTo == "" || s.store == nil {
 		return nil, nil
 	}
 	t := &CallTransit{Leg: "egress", OtherCallID: c.TransitOf, Changes: []transit.Change{}}
@@ -405,12 +418,31 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	id := r.PathValue("id")
 	st.params = map[string]string{"id": id}
+	q := r.URL.Query()
+	for k := range q {
+		if k != "box" {
+			badRequest(w, "unknown parameter %q (known: box)", k)
+			return
+		}
+	}
+	box, err := textParam(q, "box")
+	if err != nil {
+		badRequest(w, "%v", err)
+		return
+	}
+	if box != "" {
+		st.params["box"] = box
+	}
 	ref, ok := ParseCallID(id)
 	if !ok {
 		badRequest(w, "call id %q: want p<partition>.<ordinal> as search results give it", id)
 		return
 	}
-	c, found, err := s.store.CallByRef(ref)
+	if s.store == nil && box == "" {
+		badRequest(w, "call %s: box required (?box=, as search results give it): a call id names a call within one box", id)
+		return
+	}
+	cr, found, err := s.archive.CallByRef(r.Context(), box, ref)
 	if err != nil {
 		s.serverError(w, err)
 		return
@@ -419,8 +451,20 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{"no call " + id + " in the store (removed by retention?)"})
 		return
 	}
+	c := cr.CallResult
 	var rd redecoder
 	d := CallDetail{CallSummary: summarise(&c, &rd), Alerts: []json.RawMessage{}, Ladder: []LadderMessage{}}
+	d.Box = cr.Box
+	if c.Call != nil {
+		hops, err := s.archive.Path(r.Context(), c.Call, central.DefaultPathWindow)
+		if err != nil {
+			s.serverError(w, err)
+			return
+		}
+		if len(hops) > 1 { // as trace: a path is more than the call itself
+			d.Path = hops
+		}
+	}
 	if c.Call != nil {
 		d.Record = analysis.AppendCallJSON(nil, c.Call)
 		d.OriginCountry = c.Call.OriginCountry

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/kpi"
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -57,7 +58,7 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "%v", err)
 		return
 	}
-	from, to, err := s.timeRange(q)
+	from, to, err := s.timeRange(r.Context(), q)
 	if err != nil {
 		badRequest(w, "%v", err)
 		return
@@ -187,7 +188,7 @@ func (s *Server) rangeOnly(w http.ResponseWriter, r *http.Request, extra ...stri
 		badRequest(w, "%v", err)
 		return q, 0, 0, false
 	}
-	from, to, err := s.timeRange(q)
+	from, to, err := s.timeRange(r.Context(), q)
 	if err != nil {
 		badRequest(w, "%v", err)
 		return q, 0, 0, false
@@ -326,7 +327,7 @@ func (s *Server) handleScorecard(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
-	p, err := s.parseSearch(r.URL.Query(), maxPcapCalls)
+	p, err := s.parseSearch(r.Context(), r.URL.Query(), maxPcapCalls)
 	if err != nil {
 		badRequest(w, "%v", err)
 		return
@@ -335,10 +336,14 @@ func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
 		p.Limit = maxLimit
 	}
 	st.params = p.auditParams()
-	calls, err := s.store.QueryCallsContext(r.Context(), s.query(p))
+	found, err := s.archive.Calls(r.Context(), central.Query{Query: s.query(p), Box: p.Box})
 	if err != nil {
 		s.serverError(w, err)
 		return
+	}
+	calls := make([]retention.CallResult, len(found))
+	for i := range found {
+		calls[i] = found[i].CallResult
 	}
 	// Written to memory first so an error is still a clean JSON response;
 	// the result is bounded by the call limit.

@@ -48,7 +48,7 @@ var structuralKeys = map[string]bool{
 	"opc_pc": true, "dpc_pc": true, "points": true, "rc": true,
 	"src": true, "dst": true, "peer": true, "local": true, "link": true, "links": true,
 	// names from the configuration and the capture, not from subscribers
-	"partner": true, "rule": true, "source": true, "transport": true, "protocol": true,
+	"partner": true, "rule": true, "box": true, "source": true, "transport": true, "protocol": true,
 	"limit": true, "offset": true, // echoed query parameters
 	"transit_of": true, "transit_to": true, "other_call_id": true, "other": true, "other_link": true,
 	"hour": true,

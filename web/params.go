@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -25,6 +26,7 @@ type searchParams struct {
 	To      int64
 	Partner string
 	Rule    string
+	Box     string // only calls of this box ("" any)
 	Limit   int
 }
 
@@ -40,13 +42,13 @@ func parseTime(s string, upper bool) (int64, error) { return timerange.Parse(s, 
 // timeRange reads from and to. A missing to is just after the newest stored
 // message (at most MaxRange after from); a missing from is MaxRange before to. Ranges longer than MaxRange
 // are refused: they would scan months of partitions for one request.
-func (s *Server) timeRange(q url.Values) (from, to int64, err error) {
+func (s *Server) timeRange(ctx context.Context, q url.Values) (from, to int64, err error) {
 	if v := q.Get("to"); v != "" {
 		if to, err = parseTime(v, true); err != nil {
 			return 0, 0, fmt.Errorf("to: %w", err)
 		}
 	} else {
-		_, newest, ok, err := s.store.Span()
+		_, newest, ok, err := s.archive.Span(ctx)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -103,14 +105,14 @@ func limitParam(q url.Values, def, maximum int) (int, error) {
 	return n, nil
 }
 
-var knownParams = map[string]bool{"number": true, "role": true, "from": true, "to": true, "partner": true, "rule": true, "limit": true}
+var knownParams = map[string]bool{"number": true, "role": true, "from": true, "to": true, "partner": true, "rule": true, "box": true, "limit": true}
 
 // parseSearch validates the search form shared by /api/calls and /api/pcap.
-func (s *Server) parseSearch(q url.Values, maxLim int) (searchParams, error) {
+func (s *Server) parseSearch(ctx context.Context, q url.Values, maxLim int) (searchParams, error) {
 	var p searchParams
 	for k := range q {
 		if !knownParams[k] {
-			return p, fmt.Errorf("unknown parameter %q (known: number, role, from, to, partner, rule, limit)", k)
+			return p, fmt.Errorf("unknown parameter %q (known: number, role, from, to, partner, rule, box, limit)", k)
 		}
 	}
 	var err error
@@ -131,13 +133,16 @@ func (s *Server) parseSearch(q url.Values, maxLim int) (searchParams, error) {
 			return p, fmt.Errorf("role %q given without a number", p.Role)
 		}
 	}
-	if p.From, p.To, err = s.timeRange(q); err != nil {
+	if p.From, p.To, err = s.timeRange(ctx, q); err != nil {
 		return p, err
 	}
 	if p.Partner, err = textParam(q, "partner"); err != nil {
 		return p, err
 	}
 	if p.Rule, err = textParam(q, "rule"); err != nil {
+		return p, err
+	}
+	if p.Box, err = textParam(q, "box"); err != nil {
 		return p, err
 	}
 	if p.Limit, err = limitParam(q, min(defaultLimit, maxLim), maxLim); err != nil {
@@ -166,7 +171,7 @@ func (p searchParams) auditParams() map[string]string {
 		"to":   time.Unix(0, p.To).UTC().Format(time.RFC3339),
 		"role": p.Role, "limit": strconv.Itoa(p.Limit),
 	}
-	for k, v := range map[string]string{"number": p.Number, "partner": p.Partner, "rule": p.Rule} {
+	for k, v := range map[string]string{"number": p.Number, "partner": p.Partner, "rule": p.Rule, "box": p.Box} {
 		if v != "" {
 			m[k] = v
 		}

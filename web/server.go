@@ -25,6 +25,7 @@ import (
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/config"
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/retention"
 )
 
@@ -56,11 +57,15 @@ type Options struct {
 	MaxPerUser int
 	// Now is the wall clock for sessions and the audit log (default time.Now).
 	Now func() time.Time
+	// Box names the box whose store NewHandler serves (shown on its calls;
+	// "" leaves it out).
+	Box string
 }
 
 // Server is the handler NewHandler returns; Close releases the audit log.
 type Server struct {
-	store    *retention.Store
+	store    *retention.Store // the box's own store; nil over the central store
+	archive  Archive
 	accessMu sync.RWMutex // guards opt.Users and opt.Tokens
 	opt      Options
 	log      *slog.Logger
@@ -88,6 +93,13 @@ func NewHandler(store *retention.Store, opts Options) (http.Handler, error) {
 // New is NewHandler returning the concrete *Server (for Close).
 func New(store *retention.Store, opts Options) (*Server, error) {
 	if store == nil {
+		return nil, errors.New("web: no store")
+	}
+	return newServer(store, &central.Local{Store: store, Box: opts.Box}, opts)
+}
+
+func newServer(store *retention.Store, archive Archive, opts Options) (*Server, error) {
+	if archive == nil {
 		return nil, errors.New("web: no store")
 	}
 	if len(opts.Users) == 0 && len(opts.Tokens) == 0 {
@@ -132,7 +144,7 @@ func New(store *retention.Store, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		store: store, opt: opts, log: opts.Logger, audit: a,
+		store: store, archive: archive, opt: opts, log: opts.Logger, audit: a,
 		sessions:  &sessions{m: map[string]session{}, ttl: opts.SessionTTL, now: opts.Now},
 		limits:    newLimiter(opts.Now),
 		basic:     newBasicCache(opts.Now),

@@ -117,29 +117,7 @@ type boxFixture struct {
 
 // pathScenario: the same call seen by two boxes half a second apart, the
 // caller ID changed between them (85291234567 at box A, 95588 at box B).
-var pathScenario = [2]string{`calls:
-  - label: hop1
-    partner: intl-pacific
-    direction: ingress
-    at: 30s
-    calling: {digits: "85291234567", nai: 4}
-    called: {digits: "13812345678", nai: 3}
-    answer: 3s
-    release: 20s
-    released_by: calling
-    cause: 16
-`, `calls:
-  - label: hop2
-    partner: ic-telecom
-    direction: ingress
-    at: 30500ms
-    calling: {digits: "95588", nai: 3}
-    called: {digits: "13812345678", nai: 3}
-    answer: 2500ms
-    release: 19s
-    released_by: calling
-    cause: 16
-`}
+var pathScenario = gen.PathScenario
 
 func makeBox(t testing.TB, dir, name string, seed int64, calls int, scenario string) *boxFixture {
 	t.Helper()

@@ -20,13 +20,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/retention"
 	"github.com/gatewarden/gatewarden/web"
 	"golang.org/x/crypto/bcrypt"
 )
 
 func init() {
-	register("serve", "serve the investigator web UI and API over a stored data directory", runServe)
+	register("serve", "serve the investigator web UI and API over a stored data directory or the central ClickHouse", runServe)
 	register("passwd", "hash a web UI password (stdin) with bcrypt, or make an API token", runPasswd)
 	WebMount = mountWeb
 }
@@ -97,17 +98,18 @@ func runServe(args []string) int {
 // address once the server listens (tests use port 0).
 func serveMain(ctx context.Context, args []string, stderr io.Writer, ready func(addr string)) int {
 	fs := newFlagSet("serve", helpOut, stderr)
-	fs.synopsis = "--data DIR --config FILE [--listen ADDR] [--log-format json|text]"
-	fs.about = "Serves the investigator web UI and API over a store, read-only (it may run beside the daemon)."
-	data := fs.String("data", "", "the daemon's data_dir or the store inside it (required)")
+	fs.synopsis = "(--data DIR | --clickhouse DSN) --config FILE [--listen ADDR] [--log-format json|text]"
+	fs.about = "Serves the investigator web UI and API over a store, read-only (it may run beside the daemon),\nor over the central ClickHouse store every box ships to: calls of every box, the box on each,\nand the path of a call across gateways."
+	data := fs.String("data", "", "the daemon's data_dir or the store inside it")
+	dsn := fs.String("clickhouse", "", "the central store instead of --data, e.g. clickhouse://127.0.0.1:9000/gatewarden")
 	cfgPath := fs.String("config", "", "gatewarden config file with the daemon.web section: users, tokens, tls, audit_log (required)")
 	listen := fs.String("listen", "", "address to listen on (default: daemon.listen.web, else 127.0.0.1:8080)")
 	logFormat := fs.logFormatFlag()
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	if *data == "" || *cfgPath == "" {
-		return fs.usageError("--data and --config are required")
+	if (*data == "") == (*dsn == "") || *cfgPath == "" {
+		return fs.usageError("--config and one of --data or --clickhouse are required")
 	}
 	if fs.NArg() > 0 {
 		return fs.usageError("unexpected argument %q", fs.Arg(0))
@@ -128,20 +130,39 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, ready func(
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	storeDir, err := resolveData(*data)
-	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
-		return exitFailed
+	var h *web.Server
+	var herr error
+	from := ""
+	if *dsn != "" {
+		o, err := central.ParseDSN(*dsn)
+		if err != nil {
+			return fs.usageError("--clickhouse: %v", err)
+		}
+		c, err := central.Open(ctx, o)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
+			return 1
+		}
+		defer c.Close()
+		h, herr = web.NewCentral(c, web.Options{Config: cfg, Logger: logger})
+		from = "clickhouse " + strings.Join(o.Addr, ",") + "/" + o.Database
+	} else {
+		storeDir, err := resolveData(*data)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
+			return exitFailed
+		}
+		// Read-only: serve may run beside the daemon that writes the store.
+		st, err := retention.Open(storeDir, retention.Options{ReadOnly: true})
+		if err != nil {
+			fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
+			return 1
+		}
+		defer st.Close()
+		h, herr = web.New(st, web.Options{Config: cfg, Logger: logger})
+		from = storeDir
 	}
-	// Read-only: serve may run beside the daemon that writes the store.
-	st, err := retention.Open(storeDir, retention.Options{ReadOnly: true})
-	if err != nil {
-		fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
-		return 1
-	}
-	defer st.Close()
-	h, err := web.New(st, web.Options{Config: cfg, Logger: logger})
-	if err != nil {
+	if err := herr; err != nil {
 		fmt.Fprintf(stderr, "gatewarden serve: %v\n", err)
 		return 2
 	}
@@ -156,7 +177,7 @@ func serveMain(ctx context.Context, args []string, stderr io.Writer, ready func(
 	if cfg.TLS.Cert != "" {
 		scheme = "https"
 	}
-	logger.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/", "data", storeDir, "users", len(cfg.Users), "tokens", len(cfg.Tokens), "audit_log", cfg.AuditLog)
+	logger.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/", "data", from, "users", len(cfg.Users), "tokens", len(cfg.Tokens), "audit_log", cfg.AuditLog)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

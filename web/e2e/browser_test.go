@@ -4,16 +4,11 @@
 package e2e
 
 import (
-	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,13 +29,7 @@ const (
 )
 
 func TestBrowser(t *testing.T) {
-	if os.Getenv("GATEWARDEN_BROWSER") != "1" {
-		t.Skip("browser test: set GATEWARDEN_BROWSER=1 with Chromium installed (.ci/browser-test.sh does both)")
-	}
-	bin := findChromium()
-	if bin == "" {
-		t.Skip("browser test: no chromium on PATH (apt-get install -y chromium, or set CHROMIUM)")
-	}
+	bin := browserBin(t)
 	pcap, cfg := fixture.Scenarios()
 	if !fixture.Exists(pcap) {
 		t.Fatal("pcaps/scenarios.pcap is absent")
@@ -93,113 +82,10 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := web.NewHTTPServer(ln.Addr().String(), h, nil)
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-	base := "http://" + ln.Addr().String()
+	base := serve(t, h)
 
-	// The profile lives outside t.TempDir: Chromium's helpers may still be
-	// flushing it for a moment after they are killed.
-	profile, err := os.MkdirTemp("", "gatewarden-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	b, err := startBrowser(bin, profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.stop()
-	bc, err := dialCDP(b.wsURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bc.close()
-	var target struct {
-		TargetID string `json:"targetId"`
-	}
-	if err := bc.call("Target.createTarget", map[string]any{"url": "about:blank"}, &target); err != nil {
-		t.Fatal(err)
-	}
-	downloads := filepath.Join(dir, "downloads")
-	os.MkdirAll(downloads, 0o755)
-	if err := bc.call("Browser.setDownloadBehavior", map[string]any{"behavior": "allow", "downloadPath": downloads}, nil); err != nil {
-		t.Fatal(err)
-	}
-
-	// Page errors (exceptions, console errors, CSP violations) fail the test.
-	var mu sync.Mutex
-	var pageErrors []string
-	onEvent := func(method string, params json.RawMessage) {
-		switch method {
-		case "Runtime.exceptionThrown":
-			mu.Lock()
-			pageErrors = append(pageErrors, "exception: "+string(params))
-			mu.Unlock()
-		case "Runtime.consoleAPICalled", "Log.entryAdded":
-			s := string(params)
-			// Refused logins and bad searches are expected 4xx responses.
-			if strings.Contains(s, `"source":"network"`) {
-				return
-			}
-			if strings.Contains(s, `"type":"error"`) || strings.Contains(s, `"level":"error"`) {
-				mu.Lock()
-				pageErrors = append(pageErrors, method+": "+s)
-				mu.Unlock()
-			}
-		}
-	}
-	pageURL := b.wsURL[:strings.Index(b.wsURL, "/devtools/")] + "/devtools/page/" + target.TargetID
-	pc, err := dialCDP(pageURL, onEvent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.close()
-	for _, m := range []string{"Page.enable", "Runtime.enable", "Log.enable"} {
-		if err := pc.call(m, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := pc.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1440, "height": 1000, "deviceScaleFactor": 1, "mobile": false}, nil); err != nil {
-		t.Fatal(err)
-	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	navigate := func(url string) {
-		t.Helper()
-		must(pc.call("Page.navigate", map[string]any{"url": url}, nil))
-	}
-	shots := os.Getenv("GATEWARDEN_SCREENSHOTS") // directory for docs/*.png; default a temp dir
-	if shots == "" {
-		shots = dir
-	}
-	screenshot := func(name string) {
-		t.Helper()
-		time.Sleep(300 * time.Millisecond) // let layout settle
-		var res struct {
-			Data string `json:"data"`
-		}
-		must(pc.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": false}, &res))
-		png, err := base64.StdEncoding.DecodeString(res.Data)
-		must(err)
-		if len(png) < 10000 {
-			t.Errorf("%s: screenshot only %d bytes", name, len(png))
-		}
-		must(os.WriteFile(filepath.Join(shots, name), png, 0o644))
-		t.Logf("screenshot %s (%d bytes)", filepath.Join(shots, name), len(png))
-	}
+	pg := openPage(t, bin, dir)
+	pc, must, navigate, screenshot, downloads := pg.cdpConn, pg.must, pg.navigate, pg.screenshot, pg.downloads
 
 	// 1. Not signed in: the app sends us to the login page.
 	navigate(base + "/")
@@ -438,8 +324,7 @@ func TestBrowser(t *testing.T) {
 		t.Helper()
 		must(pc.evaluate(`document.getElementById("logout").click(); true`, nil))
 		must(pc.waitFor(`location.pathname === "/login" && document.readyState === "complete"`, 15*time.Second))
-		must(pc.evaluate(fmt.Sprintf(`document.getElementById("user").value = %q; document.getElementById("password").value = %q; document.getElementById("login-form").requestSubmit(); true`, name, password), nil))
-		must(pc.waitFor(`location.pathname === "/" && document.body.dataset.ready === "1"`, 15*time.Second))
+		pg.login(base, name, password)
 	}
 	signIn("vera")
 	navigate(searchURL)
@@ -468,11 +353,7 @@ func TestBrowser(t *testing.T) {
 		screenshot("audit.png")
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, e := range pageErrors {
-		t.Errorf("page error: %.400s", e)
-	}
+	pg.checkErrors()
 }
 
 func waitDownload(t *testing.T, dir string, timeout time.Duration) string {

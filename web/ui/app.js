@@ -134,6 +134,12 @@ function query(params) {
   return u.toString();
 }
 
+// callHref links a call's page; over the central store the box is part of
+// the call's name (a call id names a call within one box).
+function callHref(id, box) {
+  return "#/call/" + encodeURIComponent(id) + (box ? "?" + query({box}) : "");
+}
+
 function hashParams() {
   const i = location.hash.indexOf("?");
   return new URLSearchParams(i < 0 ? "" : location.hash.slice(i + 1));
@@ -176,6 +182,7 @@ async function searchPage() {
     field("to", `To (${zoneLabel()})`, to),
     field("partner", "Partner", input("partner", {placeholder: "any"})),
     field("rule", "Rule", input("rule", {placeholder: "any, e.g. cli.missing"})),
+    me && me.central ? field("box", "Box", input("box", {placeholder: "any gateway box"})) : "",
     field("limit", "Limit", input("limit", {type: "number", min: 1, max: 1000, placeholder: "100"}))),
   h("div", {class: "actions"},
     h("button", {type: "submit", id: "search-button"}, "Search"),
@@ -186,7 +193,7 @@ async function searchPage() {
 
   const params = {};
   // Passed on as written: the API reads every time format the form does.
-  for (const k of ["number", "role", "from", "to", "partner", "rule", "limit"]) if (p.get(k)) params[k] = p.get(k);
+  for (const k of ["number", "role", "from", "to", "partner", "rule", "box", "limit"]) if (p.get(k)) params[k] = p.get(k);
   results.replaceChildren(h("div", {class: "empty"}, "Searching…"));
   let res;
   try {
@@ -195,7 +202,8 @@ async function searchPage() {
     results.replaceChildren(h("div", {class: "panel error", id: "search-error"}, e.message));
     return;
   }
-  const canPcap = me && me.role !== "viewer";
+  const canPcap = me && me.role !== "viewer" && !me.central;
+  const boxes = res.calls.some((c) => c.box);
   const head = h("div", {class: "actions"},
     h("h2", {}, `${res.count} call${res.count === 1 ? "" : "s"}${res.truncated ? " (limit reached: narrow the search)" : ""}`),
     canPcap && res.count > 0 ? h("a", {id: "pcap-download", class: "button", href: "/api/pcap?" + query(params), download: ""},
@@ -204,8 +212,9 @@ async function searchPage() {
     results.replaceChildren(h("div", {class: "panel"}, head, h("div", {class: "empty"}, "No calls match.")));
     return;
   }
-  const rows = res.calls.map((c) => h("tr", {class: c.id ? "clickable" : "", "data-id": c.id || "", onclick: () => { if (c.id) location.hash = "#/call/" + c.id; }},
-    h("td", {class: "mono"}, c.id ? h("a", {href: "#/call/" + c.id}, shortTS(c.start)) : shortTS(c.start)),
+  const rows = res.calls.map((c) => h("tr", {class: c.id ? "clickable" : "", "data-id": c.id || "", "data-box": c.box || "", onclick: () => { if (c.id) location.hash = callHref(c.id, c.box); }},
+    h("td", {class: "mono"}, c.id ? h("a", {href: callHref(c.id, c.box)}, shortTS(c.start)) : shortTS(c.start)),
+    boxes ? h("td", {class: "box"}, c.box || "—") : "",
     h("td", {class: "mono"}, c.calling || "—"),
     h("td", {class: "mono"}, c.called || "—"),
     h("td", {}, c.partner || h("span", {class: "muted"}, "—")),
@@ -217,7 +226,7 @@ async function searchPage() {
     h("td", {}, ruleTags(c.rules))));
   results.replaceChildren(h("div", {class: "panel"}, head,
     h("table", {id: "results-table"},
-      h("thead", {}, h("tr", {}, [`Start (${zoneLabel()})`, "Calling", "Called", "Partner", "Link", "OPC → DPC", "CIC", "Outcome", "Messages", "Alerts"].map((t) => h("th", {class: t === "CIC" ? "num" : ""}, t)))),
+      h("thead", {}, h("tr", {}, [`Start (${zoneLabel()})`, ...(boxes ? ["Box"] : []), "Calling", "Called", "Partner", "Link", "OPC → DPC", "CIC", "Outcome", "Messages", "Alerts"].map((t) => h("th", {class: t === "CIC" ? "num" : ""}, t)))),
       h("tbody", {}, rows))));
 }
 
@@ -297,9 +306,10 @@ function sipText(hex) {
 async function callPage(id) {
   setNav("search");
   $view.replaceChildren(h("div", {class: "empty"}, "Loading call…"));
+  const box = hashParams().get("box");
   let c;
   try {
-    c = await api("/api/calls/" + encodeURIComponent(id));
+    c = await api("/api/calls/" + encodeURIComponent(id) + (box ? "?" + query({box}) : ""));
   } catch (e) { showError(e); return; }
   const side = h("div", {});
   let sel = Math.max(0, c.ladder.findIndex((m) => m.type === "IAM"));
@@ -314,16 +324,32 @@ async function callPage(id) {
   const ing = c.ingress || {};
   const summary = h("div", {class: "panel", id: "call-summary"},
     h("div", {class: "actions"}, h("h2", {}, `Call ${c.calling || "?"} → ${c.called || "?"}`), outcomeTag(c.outcome), ruleTags(c.rules),
-      me && me.role !== "viewer" ? h("a", {id: "call-pcap", href: "/api/pcap?" + query({number: c.calling || c.called, from: c.start, to: c.ladder.length ? new Date(Date.parse(c.ladder[c.ladder.length - 1].ts) + 1000).toISOString() : ""}), download: ""}, h("button", {type: "button", class: "secondary"}, "⤓ pcap")) : ""),
-    kv([[`Start (${zoneLabel()})`, shortTS(c.start)], ["Partner", c.partner || "—"], ["Direction", c.direction], ["Ingress link", ing.link || c.link], ["Protocol", (ing.protocol || "").toUpperCase()],
+      me && me.role !== "viewer" && !me.central ? h("a", {id: "call-pcap", href: "/api/pcap?" + query({number: c.calling || c.called, from: c.start, to: c.ladder.length ? new Date(Date.parse(c.ladder[c.ladder.length - 1].ts) + 1000).toISOString() : ""}), download: ""}, h("button", {type: "button", class: "secondary"}, "⤓ pcap")) : ""),
+    kv([["Box", c.box], [`Start (${zoneLabel()})`, shortTS(c.start)], ["Partner", c.partner || "—"], ["Direction", c.direction], ["Ingress link", ing.link || c.link], ["Protocol", (ing.protocol || "").toUpperCase()],
       ["Peer → local", ing.peer ? `${ing.peer} → ${ing.local}` : ""], ["Routing context", ing.rc], ["Capture source", ing.source],
       ["OPC → DPC", `${c.opc_pc || c.opc} → ${c.dpc_pc || c.dpc}`], ["CIC", c.cic], ["Cause", c.cause ? `${c.cause} (${c.cause_name || "?"})` : ""], ["Analysis call id", c.call_id],
       ["Origin country", c.origin_country]]));
   const alerts = c.alerts.length ? h("div", {class: "panel", id: "call-alerts"}, h("h3", {}, "Alerts"),
     h("table", {}, h("tbody", {}, c.alerts.map((a) => h("tr", {}, h("td", {}, h("span", {class: "tag " + (a.severity === "critical" ? "critical" : "rule")}, a.rule)),
       h("td", {class: "mono small"}, shortTS(a.ts)), h("td", {}, a.detail || "")))))) : "";
-  $view.replaceChildren(summary, alerts, transitPanel(c), h("div", {class: "cols"}, ladderBox, h("div", {class: "panel"}, side)));
+  $view.replaceChildren(summary, alerts, pathPanel(c), transitPanel(c), h("div", {class: "cols"}, ladderBox, h("div", {class: "panel"}, side)));
   if (c.ladder.length) select(sel);
+}
+
+// pathPanel shows the call's legs across monitored gateways, in time order,
+// with the hops where the caller ID changed marked.
+function pathPanel(c) {
+  if (!c.path || !c.path.length) return "";
+  const changes = c.path.filter((x) => x.caller_id_changed).length;
+  return h("div", {class: "panel", id: "call-path"},
+    h("h3", {}, `Path across gateways: ${c.path.length} hops` + (changes ? `, caller ID changed ${changes}×` : ", caller ID unchanged")),
+    h("table", {},
+      h("thead", {}, h("tr", {}, [`Time (${zoneLabel()})`, "Box", "Direction", "Partner", "Link", "OPC → DPC", "CIC", "Calling as signalled", "Called", ""].map((x) => h("th", {}, x)))),
+      h("tbody", {}, c.path.map((x) => h("tr", {class: (x.caller_id_changed ? "changed" : "") + (x.box === c.box && x.call_id === c.call_id ? " this" : ""), "data-box": x.box},
+        h("td", {class: "mono small"}, shortTS(x.ts)), h("td", {class: "box"}, x.box), h("td", {}, x.direction), h("td", {}, x.partner || "—"),
+        h("td", {class: "mono small"}, x.link || ""), h("td", {class: "mono"}, `${x.opc} → ${x.dpc}`), h("td", {class: "num mono"}, x.cic),
+        h("td", {class: "mono"}, x.calling || "—"), h("td", {class: "mono"}, x.called || "—"),
+        h("td", {}, x.caller_id_changed ? h("span", {class: "tag critical"}, "caller ID changed") : ""))))));
 }
 
 // transitPanel shows the other leg of a call through the gateway and what
@@ -548,9 +574,12 @@ async function main() {
   } catch (e) { showError(e); return; }
   document.getElementById("who").textContent = `${me.user} (${me.role})`;
   document.getElementById("nav-audit").hidden = me.role !== "admin";
+  // Over the central store the alert feed and partner pages (a box's own
+  // store) are not served.
+  for (const n of ["alerts", "partners"]) document.querySelector(`[data-nav=${n}]`).hidden = !!me.central;
   const showSpan = () => {
     document.getElementById("span").textContent = me.oldest
-      ? `Retained signalling: ${shortTS(me.oldest)} — ${shortTS(me.newest)} ${zoneLabel()}` + (me.role === "viewer" ? " · numbers masked for your role" : "")
+      ? (me.central ? "Central store, every box · " : "") + `Retained signalling: ${shortTS(me.oldest)} — ${shortTS(me.newest)} ${zoneLabel()}` + (me.role === "viewer" ? " · numbers masked for your role" : "")
       : "The store holds no signalling yet.";
     const tz = document.getElementById("tz-toggle");
     tz.hidden = !me.display_zone || me.display_zone === "UTC";
