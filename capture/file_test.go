@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/gatewarden/gatewarden/decode"
 )
 
@@ -552,4 +554,61 @@ func FuzzOpenFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPcapFastPathMatchesPcapgo reads classic pcap files (nanosecond and
+// microsecond, the generator's and real ones) through File, whose records
+// come from the zero-copy fast path, and through pcapgo alone: every frame
+// has the same bytes and timestamp.
+func TestPcapFastPathMatchesPcapgo(t *testing.T) {
+	paths := []string{filepath.Join("..", "pcaps", "interconnect.pcap"), filepath.Join("..", "pcaps", "scenarios.pcap")}
+	if dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "pcaps")); err == nil {
+		for _, name := range []string{"sng_ss7mon_test2.pcap", "bicc.pcap", "isup_load_generator.pcap"} {
+			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				paths = append(paths, filepath.Join(dir, name))
+			}
+		}
+	}
+	for _, path := range paths {
+		f, err := OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Format() != FormatPcap {
+			f.Close()
+			continue
+		}
+		raw, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := pcapgo.NewReader(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fr decode.Frame
+		n := 0
+		for {
+			err := f.Next(&fr)
+			data, ci, rerr := ref.ReadPacketData()
+			if err == io.EOF || rerr == io.EOF {
+				if err != rerr {
+					t.Errorf("%s: frame %d: File %v, pcapgo %v", path, n+1, err, rerr)
+				}
+				break
+			}
+			if err != nil || rerr != nil {
+				t.Fatalf("%s: frame %d: File %v, pcapgo %v", path, n+1, err, rerr)
+			}
+			n++
+			if !bytes.Equal(fr.Data, data) || fr.TS != ci.Timestamp.UnixNano() || fr.Frame != uint64(n) {
+				t.Fatalf("%s: frame %d differs: %d bytes at %d, pcapgo %d bytes at %d", path, n, len(fr.Data), fr.TS, len(data), ci.Timestamp.UnixNano())
+			}
+		}
+		f.Close()
+		raw.Close()
+		if n == 0 {
+			t.Errorf("%s: no frames", path)
+		}
+	}
 }

@@ -114,9 +114,8 @@ func appendNanos(dst []byte, frac int64) []byte {
 	return append(dst, f[:]...)
 }
 
-// appendLinkPart appends what a line says of the link: transport, protocol,
-// endpoints and MTP3 routing label.
-func appendLinkPart(dst []byte, m *Message) []byte {
+// appendLinkHead appends transport, protocol and the IP endpoints.
+func appendLinkHead(dst []byte, m *Message) []byte {
 	dst = append(dst, `,"transport":"`...)
 	dst = append(dst, m.Transport.String()...)
 	dst = append(dst, `","protocol":"`...)
@@ -124,19 +123,27 @@ func appendLinkPart(dst []byte, m *Message) []byte {
 	dst = append(dst, '"')
 	// SS7 link types have no IP endpoints: Src/Dst stay invalid.
 	dst = appendEndpoint(dst, `,"src":"`, m.Src)
-	dst = appendEndpoint(dst, `,"dst":"`, m.Dst)
-	if m.Transport.IsSIP() {
-		dst = appendSIPJSON(dst, &m.SIP)
-		if !m.HasISUP {
-			return append(dst, '}')
-		}
-		// The ISUP body: no routing label, no CIC (RFC 3204).
-		dst = append(dst, `,"type":"`...)
-		dst = append(dst, MessageTypeName(m.ISUP.Type)...)
-		dst = append(dst, '"')
-		return appendISUPParams(dst, &m.ISUP)
-	}
+	return appendEndpoint(dst, `,"dst":"`, m.Dst)
+}
 
+// appendSIPBody appends a SIP message's fields and, for SIP-I/SIP-T, its
+// ISUP body, and closes the object.
+func appendSIPBody(dst []byte, m *Message) []byte {
+	dst = appendSIPJSON(dst, &m.SIP)
+	if !m.HasISUP {
+		return append(dst, '}')
+	}
+	// The ISUP body: no routing label, no CIC (RFC 3204).
+	dst = append(dst, `,"type":"`...)
+	dst = append(dst, MessageTypeName(m.ISUP.Type)...)
+	dst = append(dst, '"')
+	return appendISUPParams(dst, &m.ISUP)
+}
+
+// appendLinkPart appends what a line says of an SS7 link: transport,
+// protocol, endpoints and MTP3 routing label.
+func appendLinkPart(dst []byte, m *Message) []byte {
+	dst = appendLinkHead(dst, m)
 	l := &m.Label
 	dst = appendUintField(dst, `,"opc":`, uint64(l.OPC))
 	dst = appendUintField(dst, `,"dpc":`, uint64(l.DPC))
@@ -152,6 +159,10 @@ func appendLinkPart(dst []byte, m *Message) []byte {
 // appendJSONBody appends everything after the file name and closes the
 // object; e, when not nil, caches formatted link parts.
 func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
+	if m.Transport.IsSIP() {
+		// Per message, not per link: nothing to cache.
+		return appendSIPBody(appendLinkHead(dst, m), m)
+	}
 	if e == nil {
 		dst = appendLinkPart(dst, m)
 	} else {

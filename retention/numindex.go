@@ -298,7 +298,11 @@ func (f *numberFilter) maybe(v *partView) bool {
 	g := v.seq / numIndexGroup
 	fh, seen := f.files[g]
 	if !seen {
-		fh, _ = os.Open(numIndexPath(f.s.dir, v.seq))
+		var err error
+		fh, err = os.Open(numIndexPath(f.s.dir, v.seq))
+		if os.IsNotExist(err) {
+			f.s.nix.forget(g) // removed (or lost): drop what was read of it
+		}
 		f.files[g] = fh
 	}
 	if fh == nil {

@@ -241,7 +241,7 @@ type CallSummary struct {
 	Rules       []string `json:"rules"`
 }
 
-func summarise(c *retention.CallResult, rd *redecoder) CallSummary {
+func summarise(c *retention.CallResult, rd *retention.Redecoder) CallSummary {
 	sum := CallSummary{Start: fmtTS(c.Start()), Sequence: []string{}, Rules: []string{}}
 	if c.Ref != 0 || len(c.Ladder) > 0 {
 		sum.ID = CallID(c.Ref)
@@ -250,7 +250,7 @@ func summarise(c *retention.CallResult, rd *redecoder) CallSummary {
 		sum.OPC, sum.DPC, sum.CIC = iam.Label.OPC, iam.Label.DPC, iam.CIC
 		sum.OPCText, sum.DPCText = decode.FormatPC(iam.Label.OPC, iam.Label.PCBits), decode.FormatPC(iam.Label.DPC, iam.Label.PCBits)
 		sum.Link = retention.LinkName(iam)
-		if dm, ok := rd.decode(iam); ok {
+		if dm, ok := rd.Decode(iam); ok {
 			sum.Calling = dm.ISUP.Calling.DigitString()
 			sum.Called = dm.ISUP.Called.DigitString()
 			sum.Redirecting = dm.ISUP.Redirecting.DigitString()
@@ -328,7 +328,7 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	if len(calls) > p.Limit {
 		calls, res.Truncated = calls[:p.Limit], true
 	}
-	var rd redecoder
+	var rd retention.Redecoder
 	for i := range calls {
 		sum := summarise(&calls[i].CallResult, &rd)
 		sum.Box = calls[i].Box
@@ -452,7 +452,7 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := cr.CallResult
-	var rd redecoder
+	var rd retention.Redecoder
 	d := CallDetail{CallSummary: summarise(&c, &rd), Alerts: []json.RawMessage{}, Ladder: []LadderMessage{}}
 	d.Box = cr.Box
 	if c.Call != nil {
@@ -508,13 +508,13 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 			rc := m.RoutingContext
 			lm.RC = &rc
 		}
-		if dm, ok := rd.decode(m); ok {
+		if dm, ok := rd.Decode(m); ok {
 			dm.Transport, dm.Src, dm.Dst, dm.Frame = m.Transport, m.Src, m.Dst, m.Frame
 			dm.HasRC, dm.RoutingContext = m.HasRC, m.RoutingContext
 			lm.Decoded = decode.AppendJSON(nil, &dm, m.Source)
 			lm.Names = valueNames(lm.Decoded)
 		} else {
-			lm.DecodeErr = rd.reason
+			lm.DecodeErr = rd.Reason()
 		}
 		d.Ladder = append(d.Ladder, lm)
 	}
@@ -573,44 +573,4 @@ func valueNames(decoded []byte) map[string]string {
 		return nil
 	}
 	return out
-}
-
-// redecoder runs stored MTP3 bytes through the project's decoder, so the
-// call page shows exactly what a capture of those bytes decodes to.
-type redecoder struct {
-	decs   map[uint8]*decode.Decoder
-	got    decode.Message
-	ok     bool
-	reason string
-}
-
-func (rd *redecoder) decode(m *retention.Message) (decode.Message, bool) {
-	if m.IsSIP() {
-		ok, r := retention.DecodeSIP(m, &rd.got)
-		rd.reason = ""
-		if !ok {
-			rd.reason = r.String()
-		}
-		return rd.got, ok
-	}
-	if rd.decs == nil {
-		rd.decs = map[uint8]*decode.Decoder{}
-	}
-	d := rd.decs[m.Label.PCBits]
-	if d == nil {
-		d = decode.New(decode.Config{PCBits: m.Label.PCBits}, func(dm *decode.Message) {
-			rd.got = *dm
-			// The decoder reuses its buffers: keep copies of what AppendJSON reads.
-			rd.got.MTP3, rd.got.ISUP.Raw = nil, nil
-			rd.ok = true
-		})
-		d.SetErrorHandler(func(_ uint16, _ uint64, reason decode.Reason) { rd.reason = reason.String() })
-		rd.decs[m.Label.PCBits] = d
-	}
-	rd.ok, rd.reason = false, ""
-	d.Decode(&decode.Frame{TS: m.TS, LinkType: decode.LinkTypeMTP3, FCSLen: -1, Data: m.MTP3})
-	if !rd.ok && rd.reason == "" {
-		rd.reason = "not an ISUP message"
-	}
-	return rd.got, rd.ok
 }

@@ -268,8 +268,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// progressEvery is how often a progress line is redrawn.
-const progressEvery = 500 * time.Millisecond
+// progressEvery is how often a progress line is redrawn (a variable so a
+// test can redraw on every frame).
+var progressEvery = 500 * time.Millisecond
 
 // progress redraws one status line on a terminal. Wall-clock time only
 // paces the display; nothing analysed depends on it.

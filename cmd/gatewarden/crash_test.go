@@ -32,8 +32,6 @@ func TestCrashHarness(t *testing.T) {
 	calls, files, trials, kills := 20000, 6, 3, 4
 	if os.Getenv(crashLongEnv) != "" {
 		calls, files, trials, kills = 200000, 20, 6, 12
-	} else if testing.Short() {
-		t.Skip("spawns daemons; the short setting runs without -short")
 	}
 	dir := t.TempDir()
 	if keep := os.Getenv("GATEWARDEN_CRASH_KEEP"); keep != "" {

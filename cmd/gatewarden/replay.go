@@ -48,6 +48,10 @@ type replayPipeline struct {
 	line     []byte
 	writeErr error
 	outcomes [6]uint64
+
+	// onFrame, if not nil, is told how many frames were read so far and
+	// the source of the last (the progress line).
+	onFrame func(frames uint64, source uint16)
 }
 
 // replayPosition is what replay commits with the store: the captures it is
@@ -116,8 +120,12 @@ func (p *replayPipeline) closeCall(c *analysis.Call) {
 func (p *replayPipeline) run(r *capture.Reader, onError func(error)) error {
 	reported := len(r.Errors())
 	var f decode.Frame
+	var frames uint64
 	for p.writeErr == nil {
 		err := r.Next(&f)
+		if frames++; p.onFrame != nil {
+			p.onFrame(frames, f.Source)
+		}
 		if errs := r.Errors(); len(errs) > reported {
 			for _, e := range errs[reported:] {
 				onError(e)
@@ -315,7 +323,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "YAML configuration (partners, numbering plan, thresholds); default: built-in defaults, no partners")
 	alertsPath := fs.String("alerts", "", "write alerts (JSON lines) to FILE instead of stdout")
 	callsPath := fs.String("calls", "", "also write call records (JSON lines) to FILE")
-	dataDir := fs.String("data", "", "also keep every message, call and alert in the store at DIR (for trace, report, serve)")
+	dataDir := fs.String("data", "", "also keep every message, call and alert in the store at DIR (for trace, report, serve): the daemon's data_dir or the store inside it, or a new or empty directory for a new store")
 	force := fs.Bool("force", false, "with --data: store captures the store already holds (same content) again")
 	pcBitsFlag := fs.Int("pc-bits", 0, "MTP3 point-code width, 14 or 24 (default: the configuration's point_code_bits)")
 	fs.Usage = func() {
@@ -388,8 +396,13 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var store *retention.Store
+	storeDir := ""
 	if *dataDir != "" {
-		store, err = retention.Open(*dataDir, retention.Options{
+		if storeDir, err = replayStoreDir(*dataDir); err != nil {
+			fmt.Fprintf(stderr, "gatewarden replay: %v\n", err)
+			return exitFailed
+		}
+		store, err = retention.Open(storeDir, retention.Options{
 			Committed: true,
 			Logf:      func(f string, a ...any) { fmt.Fprintf(stderr, "gatewarden replay: store: "+f+"\n", a...) },
 		})
@@ -432,7 +445,19 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	for _, e := range r.Errors() {
 		fmt.Fprintf(stderr, "gatewarden replay: %v\n", e)
 	}
-	runErr := p.run(r, func(e error) { fmt.Fprintf(stderr, "gatewarden replay: %v\n", e) })
+	prog := newProgress(stderr, "gatewarden replay")
+	if prog != nil {
+		p.onFrame = func(frames uint64, source uint16) {
+			if prog.due() {
+				prog.show("%d frames, %d messages, %s", frames, p.p.Stats().Decode.Messages, r.SourceName(source))
+			}
+		}
+	}
+	runErr := p.run(r, func(e error) {
+		prog.done()
+		fmt.Fprintf(stderr, "gatewarden replay: %v\n", e)
+	})
+	prog.done()
 	for _, f := range closers {
 		if err := f.Close(); err != nil && runErr == nil {
 			runErr = err
@@ -443,7 +468,7 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if store != nil {
 		st := store.Stats()
 		fmt.Fprintf(stderr, "gatewarden replay: store %s: messages=%d calls=%d alerts=%d dropped=%d partitions_sealed=%d\n",
-			*dataDir, st.Messages, st.Calls, st.Alerts, st.Dropped, st.Sealed)
+			storeDir, st.Messages, st.Calls, st.Alerts, st.Dropped, st.Sealed)
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "gatewarden replay: writing output: %v\n", runErr)
@@ -452,5 +477,30 @@ func replayMain(args []string, stdout, stderr io.Writer) int {
 	if r.Unreadable() > 0 {
 		return exitFailed
 	}
+	if len(r.Errors()) > r.Unreadable() {
+		// Damaged part-way: what could be read was processed.
+		return exitDamaged
+	}
 	return exitOK
+}
+
+// replayStoreDir is the store directory for replay's --data: a store, the
+// daemon's data_dir holding one, or a new or empty directory, where replay
+// creates a new store. Any other directory is refused, so a wrong path
+// never gets a store written beside unrelated files.
+func replayStoreDir(dir string) (string, error) {
+	d, err := retention.Locate(dir)
+	if err == nil {
+		return d, nil
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return dir, nil
+	}
+	if errors.Is(err, retention.ErrNoStore) {
+		if entries, rerr := os.ReadDir(dir); rerr == nil && len(entries) == 0 {
+			return dir, nil
+		}
+		return "", fmt.Errorf("--data: %w; replay creates a new store only in a new or empty directory", err)
+	}
+	return "", fmt.Errorf("--data: %w", err)
 }

@@ -149,36 +149,6 @@ type traceTransit struct {
 	Changes []transit.Change `json:"changes"`
 }
 
-// redecoder runs the stored MTP3 bytes through the project's decoder, so the
-// ladder shows exactly what a capture of those bytes would.
-type redecoder struct {
-	decs map[uint8]*decode.Decoder
-	got  decode.Message
-	ok   bool
-}
-
-func (r *redecoder) decode(m *retention.Message) (decode.Message, bool) {
-	if m.IsSIP() {
-		ok, _ := retention.DecodeSIP(m, &r.got)
-		return r.got, ok
-	}
-	if r.decs == nil {
-		r.decs = map[uint8]*decode.Decoder{}
-	}
-	d := r.decs[m.Label.PCBits]
-	if d == nil {
-		d = decode.New(decode.Config{PCBits: m.Label.PCBits}, func(dm *decode.Message) {
-			r.got = *dm
-			r.got.MTP3, r.got.ISUP.Raw = nil, nil
-			r.ok = true
-		})
-		r.decs[m.Label.PCBits] = d
-	}
-	r.ok = false
-	d.Decode(&decode.Frame{TS: m.TS, LinkType: decode.LinkTypeMTP3, FCSLen: -1, Data: m.MTP3})
-	return r.got, r.ok
-}
-
 func numberOf(n *decode.Number) *traceNumber {
 	if !n.Present {
 		return nil
@@ -186,7 +156,7 @@ func numberOf(n *decode.Number) *traceNumber {
 	return &traceNumber{Digits: n.DigitString(), NAI: n.NAI}
 }
 
-func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
+func buildTraceCall(c *retention.CallResult, rd *retention.Redecoder) traceCall {
 	tc := traceCall{Start: formatTS(c.Start()), Alerts: []traceAlert{}, Ladder: []traceMessage{}}
 	tc.CallID = fmt.Sprintf("p%d.%d", c.Ref.Seq(), c.Ref.Ord())
 	if r := c.Call; r != nil {
@@ -235,7 +205,7 @@ func buildTraceCall(c *retention.CallResult, rd *redecoder) traceCall {
 			rc := m.RoutingContext
 			tm.RC = &rc
 		}
-		if d, ok := rd.decode(m); ok {
+		if d, ok := rd.Decode(m); ok {
 			tm.decoded = d
 			is := &d.ISUP
 			tm.Calling, tm.Called = numberOf(&is.Calling), numberOf(&is.Called)
@@ -417,7 +387,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "gatewarden trace: wrote %s to %s\n", plural(n, "message", "messages"), *pcap)
 	}
-	var rd redecoder
+	var rd retention.Redecoder
 	out := make([]traceCall, 0, len(calls))
 	for i := range calls {
 		tc := buildTraceCall(&calls[i], &rd)
@@ -457,7 +427,7 @@ func traceMain(args []string, stdout, stderr io.Writer) int {
 }
 
 // traceTransitOf finds the other leg of a transit call; nil when c is not one.
-func traceTransitOf(st *retention.Store, c *analysis.Call, cc string, rd *redecoder) (*traceTransit, error) {
+func traceTransitOf(st *retention.Store, c *analysis.Call, cc string, rd *retention.Redecoder) (*traceTransit, error) {
 	if c == nil || c.TransitOf == "" && c.TransitTo == "" {
 		return nil, nil
 	}
