@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -47,17 +48,17 @@ const DefaultCentralDatabase = "gatewarden"
 
 // identRE is what ClickHouse accepts as an unquoted identifier; database and
 // cluster names end up in DDL.
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // boxRE: a box name is a short printable label (it is stored in every row).
-var boxRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+var boxRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`) })
 
 // ValidIdent reports whether s may be used as a ClickHouse database or
 // cluster name.
-func ValidIdent(s string) bool { return identRE.MatchString(s) }
+func ValidIdent(s string) bool { return identRE().MatchString(s) }
 
 // ValidBox reports whether s is an acceptable box name.
-func ValidBox(s string) bool { return boxRE.MatchString(s) }
+func ValidBox(s string) bool { return boxRE().MatchString(s) }
 
 // defaultBox is the host name, the box's name when the file names none.
 func defaultBox() string {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -12,14 +13,18 @@ import (
 // yaml.v3 reports schema mismatches by line only. These recover the key path
 // so every error reads "FILE: key partners[0].match: reason".
 var (
-	yamlUnknownField = regexp.MustCompile("^line ([0-9]+): field (\\S+) not found in type .*$")
-	yamlWrongType    = regexp.MustCompile("^line ([0-9]+): cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
+	yamlUnknownField = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("^line ([0-9]+): field (\\S+) not found in type .*$")
+	})
+	yamlWrongType = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("^line ([0-9]+): cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
+	})
 )
 
 // explainTypeError rewrites one yaml.v3 type error message using the parsed
 // document root; messages it cannot place are returned with the file name only.
 func explainTypeError(root *yaml.Node, file, msg string) error {
-	if m := yamlUnknownField.FindStringSubmatch(msg); m != nil {
+	if m := yamlUnknownField().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		name := m[2]
 		path, ok := findPath(root, "", func(k, _ *yaml.Node) bool { return k != nil && k.Line == line && k.Value == name })
@@ -28,7 +33,7 @@ func explainTypeError(root *yaml.Node, file, msg string) error {
 		}
 		return fmt.Errorf("%s: line %d: unknown key %s", file, line, name)
 	}
-	if m := yamlWrongType.FindStringSubmatch(msg); m != nil {
+	if m := yamlWrongType().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		value, goType := m[3], m[4]
 		truncated := strings.HasSuffix(value, "...")

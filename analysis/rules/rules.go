@@ -43,13 +43,16 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/numplan"
 	"github.com/gatewarden/gatewarden/analysis/transit"
 )
 
-var builtinCountries = numplan.BuiltinCountries()
+// builtinCountries parses the embedded country table on first use, not at
+// package init: commands that never build an engine (decode) skip the YAML.
+var builtinCountries = sync.OnceValue(numplan.BuiltinCountries)
 
 // Stable rule IDs.
 const (
@@ -280,7 +283,7 @@ func New(s Settings, emit func(*analysis.Alert)) *Engine {
 	setDefault(&th.ShortMinAnswered, def.ShortMinAnswered)
 	setDefault64(&th.ShortWindow, def.ShortWindow)
 	if s.Countries == nil {
-		s.Countries = builtinCountries
+		s.Countries = builtinCountries()
 	}
 	if s.MaxWindowEvents <= 0 {
 		s.MaxWindowEvents = 1 << 22
