@@ -185,7 +185,7 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 `, spool, filepath.Join(dir, "data"), addr, filepath.Join(dir, "alerts.jsonl"))), 0o644)
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), daemonChildEnv+"="+cfg)
-		var stderr bytes.Buffer
+		var stderr syncBuffer // read while the child writes to it
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -225,14 +225,14 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-exited
 			out.kills++
-			logs.Write(stderr.Bytes())
+			logs.WriteString(stderr.String())
 			continue
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := <-exited; err != nil {
 			t.Fatalf("daemon stop: %v\n%s", err, stderr.String())
 		}
-		logs.Write(stderr.Bytes())
+		logs.WriteString(stderr.String())
 		break
 	}
 	os.WriteFile(filepath.Join(dir, "daemon.log"), logs.Bytes(), 0o644)
