@@ -91,12 +91,17 @@ func (s *Store) ScanCallsContext(ctx context.Context, from, to int64, fn func(ca
 // scanRecords walks section sec (keyed by call Ref) of every partition that
 // overlaps [from, to), in capture order.
 func (s *Store) scanRecords(ctx context.Context, from, to int64, sec string, fn func(call Ref, val []byte) error) error {
-	cc := &canceller{ctx: ctx}
 	sn, err := s.snapshot()
 	if err != nil {
 		return err
 	}
 	defer sn.close()
+	return sn.scanRecords(s, &canceller{ctx: ctx}, from, to, sec, fn)
+}
+
+// scanRecords walks section sec of the snapshot's partitions that overlap
+// [from, to), in capture order, checking cc before each record.
+func (sn *snapshot) scanRecords(s *Store, cc *canceller, from, to int64, sec string, fn func(call Ref, val []byte) error) error {
 	for _, v := range sn.views {
 		if !sn.inRange(v, from, to) {
 			continue

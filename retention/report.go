@@ -51,79 +51,55 @@ func (s *Store) ReportContext(ctx context.Context, from, to int64) ([]ReportRow,
 	}
 	callRow := map[string]rowKey{}
 	flagged := map[string]map[string]bool{} // call ID -> rules
-	for _, v := range sn.views {
-		if !sn.inRange(v, from, to) {
-			continue
-		}
-		seg, err := v.open(s, &sn.scratch)
+	err = sn.scanRecords(s, cc, from, to, secCalls, func(_ Ref, val []byte) error {
+		c, err := decodeCall(val)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		err = seg.scan(secCalls, func(_, val []byte) error {
-			if err := cc.check(); err != nil {
-				return err
-			}
-			c, err := decodeCall(val)
-			if err != nil {
-				return err
-			}
-			if !inTime(c.Start, from, to) {
-				return nil
-			}
-			k := rowKey{c.Partner, c.Link, c.Direction.String()}
-			row(k).Calls++
-			row(k).ByProtocol[c.Protocol.String()]++
-			callRow[c.ID] = k
+		if !inTime(c.Start, from, to) {
 			return nil
-		})
-		if err != nil {
-			return nil, err
 		}
+		k := rowKey{c.Partner, c.Link, c.Direction.String()}
+		row(k).Calls++
+		row(k).ByProtocol[c.Protocol.String()]++
+		callRow[c.ID] = k
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, v := range sn.views {
-		if !sn.inRange(v, from, to) {
-			continue
-		}
-		seg, err := v.open(s, &sn.scratch)
+	err = sn.scanRecords(s, cc, from, to, secAlerts, func(_ Ref, val []byte) error {
+		a, err := decodeAlert(val)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		err = seg.scan(secAlerts, func(_, val []byte) error {
-			if err := cc.check(); err != nil {
-				return err
-			}
-			a, err := decodeAlert(val)
-			if err != nil {
-				return err
-			}
-			if !inTime(a.TS, from, to) {
-				return nil
-			}
-			k, ok := callRow[a.CallID]
-			if !ok || a.CallID == "" {
-				k = rowKey{a.Partner, "", a.Direction.String()}
-			}
-			r := row(k)
-			r.Alerts++
-			if a.CallID == "" || !ok {
-				r.ByRule[a.Rule]++
-				return nil
-			}
-			rules := flagged[a.CallID]
-			if rules == nil {
-				rules = map[string]bool{}
-				flagged[a.CallID] = rules
-				r.Flagged++
-			}
-			if !rules[a.Rule] {
-				rules[a.Rule] = true
-				r.ByRule[a.Rule]++
-			}
+		if !inTime(a.TS, from, to) {
 			return nil
-		})
-		if err != nil {
-			return nil, err
 		}
+		k, ok := callRow[a.CallID]
+		if !ok || a.CallID == "" {
+			k = rowKey{a.Partner, "", a.Direction.String()}
+		}
+		r := row(k)
+		r.Alerts++
+		if a.CallID == "" || !ok {
+			r.ByRule[a.Rule]++
+			return nil
+		}
+		rules := flagged[a.CallID]
+		if rules == nil {
+			rules = map[string]bool{}
+			flagged[a.CallID] = rules
+			r.Flagged++
+		}
+		if !rules[a.Rule] {
+			rules[a.Rule] = true
+			r.ByRule[a.Rule]++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]ReportRow, 0, len(rows))
 	for _, r := range rows {

@@ -308,7 +308,7 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	p, err := s.parseSearch(r.Context(), r.URL.Query(), maxLimit)
 	if err != nil {
-		badRequest(w, "%v", err)
+		s.paramError(w, err)
 		return
 	}
 	st.params = p.auditParams()

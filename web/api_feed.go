@@ -60,7 +60,7 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	from, to, err := s.timeRange(r.Context(), q)
 	if err != nil {
-		badRequest(w, "%v", err)
+		s.paramError(w, err)
 		return
 	}
 	rule, err := textParam(q, "rule")
@@ -190,7 +190,7 @@ func (s *Server) rangeOnly(w http.ResponseWriter, r *http.Request, extra ...stri
 	}
 	from, to, err := s.timeRange(r.Context(), q)
 	if err != nil {
-		badRequest(w, "%v", err)
+		s.paramError(w, err)
 		return q, 0, 0, false
 	}
 	return q, from, to, true
@@ -329,7 +329,7 @@ func (s *Server) handlePcap(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	p, err := s.parseSearch(r.Context(), r.URL.Query(), maxPcapCalls)
 	if err != nil {
-		badRequest(w, "%v", err)
+		s.paramError(w, err)
 		return
 	}
 	if !r.URL.Query().Has("limit") {

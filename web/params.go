@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -50,7 +52,7 @@ func (s *Server) timeRange(ctx context.Context, q url.Values) (from, to int64, e
 	} else {
 		_, newest, ok, err := s.archive.Span(ctx)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, storeError{err}
 		}
 		if ok {
 			to = newest + 1
@@ -78,6 +80,24 @@ func (s *Server) timeRange(ctx context.Context, q url.Values) (from, to int64, e
 			time.Duration(to-from).Round(time.Hour), int(s.opt.MaxRange/(24*time.Hour)))
 	}
 	return from, to, nil
+}
+
+// storeError is a failure of the store (or the central one) met while
+// reading parameters: a server error, not the request's fault.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
+
+// paramError answers a request whose parameters could not be read: 400 for
+// bad parameters, the server error for a failing store (503 past the deadline).
+func (s *Server) paramError(w http.ResponseWriter, err error) {
+	var se storeError
+	if errors.As(err, &se) {
+		s.serverError(w, se.err)
+		return
+	}
+	badRequest(w, "%v", err)
 }
 
 func textParam(q url.Values, name string) (string, error) {

@@ -504,11 +504,13 @@ func TestDaemonRestartResumes(t *testing.T) {
 		if d.dir.partialFrames > 0 {
 			resumed++
 		}
-		restoredCalls += d.stage.p.Stats().RestoredCalls
 		time.Sleep(time.Duration(5+run) * time.Millisecond) // stop somewhere in the middle
 		if err := d.stop(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		// The pipeline belongs to the stage's goroutine: read it once stopped
+		// (-race found the read while it ran).
+		restoredCalls += d.stage.p.Stats().RestoredCalls
 		frames += d.stage.final.frames
 		if len(d.stage.pos.Done) == 2 {
 			break

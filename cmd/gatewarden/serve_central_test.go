@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatewarden/gatewarden/central"
 	"github.com/gatewarden/gatewarden/web"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -184,5 +186,39 @@ func TestServeCentral(t *testing.T) {
 	log, _ := os.ReadFile(audit)
 	if !bytes.Contains(log, []byte(`"box":"gw-b"`)) {
 		t.Errorf("audit log lacks the box searched:\n%s", log)
+	}
+}
+
+// TestServeCentralStoreDown: when the central store fails, a search is a
+// server error (500), not the investigator's bad request, also where the
+// failure comes while reading the time range (its default end is the
+// store's newest call).
+func TestServeCentralStoreDown(t *testing.T) {
+	dsn := centralDB(t, "GATEWARDEN_CLICKHOUSE")
+	o, err := central.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := central.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close() // every query now fails
+	dir := t.TempDir()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("secret-pass"), bcrypt.MinCost)
+	h, err := web.NewCentral(c, web.Options{Config: web.Config{
+		Users:    []web.User{{Name: "ana", Role: web.RoleAdmin, PasswordHash: string(hash)}},
+		AuditLog: filepath.Join(dir, "audit.jsonl"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	for _, path := range []string{"/api/calls?number=13812345678", "/api/calls?from=2026-03-01&to=2026-03-03"} {
+		if code := apiGet(t, ts.URL, "ana", path, nil); code != http.StatusInternalServerError {
+			t.Errorf("%s with the central store down: %d, want 500", path, code)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/capture"
 	"github.com/gatewarden/gatewarden/decode"
 	"github.com/gatewarden/gatewarden/pcaps/gen"
@@ -66,6 +67,29 @@ func TestBrowser(t *testing.T) {
 	stripped, err := st.QueryCalls(retention.Query{Rule: "cli.intl_marking_stripped", Limit: 1})
 	if err != nil || len(stripped) != 1 {
 		t.Fatalf("transit calls in the store: %d, %v", len(stripped), err)
+	}
+	// SIP-I calls (SIP over UDP with ISUP bodies) from an international
+	// carrier, for the SIP ladder.
+	sipCfg := filepath.Join(dir, "sip.yaml")
+	if err := os.WriteFile(sipCfg, []byte("home_country_code: \"86\"\nnumbering_plan: cn\npartners:\n  - name: intl-carrier\n    kind: international\n    match: {ips: [\"192.0.2.50\"]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixture.Replay(st, filepath.Join(fixture.RepoRoot(), "pcaps", "sipi-udp.pcap"), sipCfg); err != nil {
+		t.Fatal(err)
+	}
+	sipCalls, err := st.QueryCalls(retention.Query{Partner: "intl-carrier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sipCall *retention.CallResult
+	for i := range sipCalls {
+		if l := sipCalls[i].Ladder; len(l) >= 4 && l[0].TypeName() == "INVITE/IAM" && sipCalls[i].Call != nil && sipCalls[i].Call.Outcome == analysis.OutcomeAnswered {
+			sipCall = &sipCalls[i]
+			break
+		}
+	}
+	if sipCall == nil {
+		t.Fatalf("no answered SIP-I call among %d intl-carrier calls", len(sipCalls))
 	}
 	hash, _ := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	h, err := web.New(st, web.Options{Config: web.Config{
@@ -198,6 +222,65 @@ func TestBrowser(t *testing.T) {
 		if cause == "" {
 			t.Error("REL cause shows no Q.850 name")
 		}
+	}
+
+	// 6b. A SIP-I call's ladder: each arrow names the SIP method or response
+	// with the ISUP message its body carries, between the two SIP addresses,
+	// and the parameter panel shows the SIP headers, the ISUP body's fields
+	// and the SIP message as text.
+	navigate(base + "/#/call/" + web.CallID(sipCall.Ref))
+	must(pc.waitFor(`document.querySelectorAll("#ladder svg .msg").length >= 4 && document.getElementById("params") && document.querySelector("#params h3").textContent.startsWith("INVITE/IAM")`, 15*time.Second))
+	var sipLadder []struct {
+		Name string
+		Rev  bool
+		Sub  string
+	}
+	must(pc.evaluate(`[...document.querySelectorAll("#ladder svg .msg")].map(g => ({Name: g.querySelector(".name").textContent, Rev: g.classList.contains("rev"), Sub: g.querySelector(".cic").textContent}))`, &sipLadder))
+	sipNames := make([]string, len(sipLadder))
+	for i, m := range sipLadder {
+		sipNames[i] = m.Name
+	}
+	want := map[string]bool{"INVITE/IAM": false, "180 Ringing/ACM": true, "200 OK/ANM": true} // name: reverse direction
+	for _, m := range sipLadder {
+		if rev, ok := want[m.Name]; ok {
+			if m.Rev != rev {
+				t.Errorf("SIP ladder: %s drawn reverse=%v, want %v", m.Name, m.Rev, rev)
+			}
+			if !strings.HasPrefix(m.Sub, "Call-ID ") || len(m.Sub) <= len("Call-ID ") {
+				t.Errorf("SIP ladder: %s sub-label %q, want its Call-ID", m.Name, m.Sub)
+			}
+			delete(want, m.Name)
+		}
+	}
+	t.Logf("SIP-I ladder: %v", sipNames)
+	if len(want) > 0 || sipNames[0] != "INVITE/IAM" {
+		t.Errorf("SIP-I ladder %v lacks %v", sipNames, want)
+	}
+	var sipNodes string
+	must(pc.evaluate(`[...document.querySelectorAll("#ladder svg .node")].map(n => n.textContent).join(" | ")`, &sipNodes))
+	if !strings.Contains(sipNodes, "192.0.2.50:5060") || !strings.Contains(sipNodes, "10.20.0.7:5060") || !strings.Contains(sipNodes, "SIP udp") {
+		t.Errorf("SIP ladder ends %q, want the two SIP addresses over udp", sipNodes)
+	}
+	var sipParams map[string]string
+	must(pc.evaluate(`Object.fromEntries([...document.querySelectorAll("#params tr[data-param]")].map(r => [r.dataset.param, r.children[1].textContent]))`, &sipParams))
+	if sipParams["protocol"] != "sip-i" || sipParams["sip.method"] != "INVITE" || sipParams["sip.call_id"] == "" || sipParams["type"] != "IAM" || sipParams["calling.digits"] == "" {
+		t.Errorf("INVITE/IAM parameters: protocol %q sip.method %q sip.call_id %q type %q calling.digits %q",
+			sipParams["protocol"], sipParams["sip.method"], sipParams["sip.call_id"], sipParams["type"], sipParams["calling.digits"])
+	}
+	var sipText string
+	must(pc.evaluate(`(document.querySelector("#params pre.hex") || {}).textContent || ""`, &sipText))
+	if !strings.HasPrefix(sipText, "INVITE sip:") {
+		t.Errorf("SIP message text %.80q", sipText)
+	}
+	// Clicking the 200 OK shows its ISUP body: an ANM.
+	must(pc.evaluate(`(() => { const i = [...document.querySelectorAll("#ladder svg .msg .name")].findIndex(n => n.textContent === "200 OK/ANM"); document.querySelectorAll("#ladder svg .msg")[i].dispatchEvent(new MouseEvent("click", {bubbles: true})); return i; })()`, nil))
+	must(pc.waitFor(`document.querySelector("#params h3").textContent.startsWith("200 OK/ANM")`, 5*time.Second))
+	must(pc.evaluate(`Object.fromEntries([...document.querySelectorAll("#params tr[data-param]")].map(r => [r.dataset.param, r.children[1].textContent]))`, &sipParams))
+	if sipParams["sip.status"] != "200" || sipParams["type"] != "ANM" {
+		t.Errorf("200 OK/ANM parameters: sip.status %q type %q", sipParams["sip.status"], sipParams["type"])
+	}
+	if os.Getenv("GATEWARDEN_SCREENSHOTS") != "" {
+		screenshot("call-sip.png")
 	}
 
 	// 7. Alerts and partner pages render; the filters come from the URL in
