@@ -350,16 +350,22 @@ func (d *Dispatcher) StartCursor(i int, seq uint64) {
 	}
 }
 
-// Resend queues a to sink i alone with its sequence, waiting for room: the
-// re-sending of committed alerts after a restart, before the first Send.
-// Rate limits are not applied again: an alert they held back before the
-// restart normally moved the cursors past it (unless the kill came first).
-func (d *Dispatcher) Resend(i int, a *analysis.Alert, seq uint64) {
+// Resend queues a to sink i alone with its sequence: the re-sending of
+// committed alerts after a restart, before the first Send. It never blocks
+// (a dead receiver must not hold up the start): beyond the queue's room the
+// alert is dropped and counted, as in Send, and Resend reports false. Rate
+// limits are not applied again: an alert they held back before the restart
+// normally moved the cursors past it (unless the kill came first).
+func (d *Dispatcher) Resend(i int, a *analysis.Alert, seq uint64) bool {
 	e := &Event{Alert: *a, Seq: seq}
 	e.JSON = analysis.AppendAlertJSON(make([]byte, 0, 384), a)
+	w := d.workers[i]
 	select {
-	case d.workers[i].q <- e:
-	case <-d.ctx.Done():
+	case w.q <- e:
+		return true
+	default:
+		w.dropped.Add(1)
+		return false
 	}
 }
 

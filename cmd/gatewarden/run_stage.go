@@ -682,13 +682,16 @@ func (st *analysisStage) resendAlerts(committed bool) {
 		case fresh:
 			d.StartCursor(i, seq)
 		case acked < seq:
-			n := 0
+			n, dropped := 0, 0
 			missing := st.p.Undelivered(acked, func(s uint64, a *analysis.Alert) {
-				d.Resend(i, a, s)
-				n++
+				if d.Resend(i, a, s) {
+					n++
+				} else {
+					dropped++
+				}
 			})
 			st.d.log.Info("alert sink: re-sending committed alerts it had not acknowledged", "sink", name,
-				"cursor", acked, "committed", seq, "resent", n, "not_kept", missing)
+				"cursor", acked, "committed", seq, "resent", n, "queue_full", dropped, "not_kept", missing)
 			if missing > 0 {
 				st.d.log.Warn("alert sink: committed alerts no longer held for re-sending (in the store: trace --rule, report)",
 					"sink", name, "alerts", missing)
