@@ -121,3 +121,36 @@ func TestFileSinkCursorAcrossKills(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestRateLimitedAlertMovesCursor: an alert the rate limit holds back is
+// not re-sent after a restart (the cursors move past it), and a fresh
+// sink's cursor starts where StartCursor puts it.
+func TestRateLimitedAlertMovesCursor(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *Dispatcher {
+		s, err := NewFileSink(filepath.Join(dir, "alerts.jsonl"), 1<<20, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := OpenDispatcher(Options{CursorDir: filepath.Join(dir, "sinks"),
+			PerRule: map[string]Limit{"cli.missing": {PerSecond: 1, Burst: 1}}}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d := open()
+	d.StartCursor(0, 10)
+	if d.SendSeq(alert("cli.missing", t0), 11) != true || d.SendSeq(alert("cli.missing", t0), 12) != false {
+		t.Fatal("want the second alert held back by the rate limit")
+	}
+	d.Close(context.Background())
+	d = open()
+	defer d.Close(context.Background())
+	if _, acked, fresh := d.Cursor(0); fresh || acked != 12 {
+		t.Fatalf("cursor %d (fresh %v), want 12", acked, fresh)
+	}
+	if d.MinAcked() != 12 {
+		t.Fatalf("MinAcked %d, want 12", d.MinAcked())
+	}
+}

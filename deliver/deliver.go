@@ -189,7 +189,7 @@ func (d *Dispatcher) deliver(w *sinkWorker, e *Event) {
 		return
 	}
 	if e.skip {
-		d.ack(w, e.Seq, 0)
+		d.ack(w, e.Seq)
 		return
 	}
 	if w.pos != nil {
@@ -208,17 +208,17 @@ func (d *Dispatcher) deliver(w *sinkWorker, e *Event) {
 		return
 	}
 	w.delivered.Add(1)
-	var mark int64
-	if w.pos != nil {
-		mark = w.pos.Size()
-	}
-	d.ack(w, e.Seq, mark)
+	d.ack(w, e.Seq)
 }
 
 // ack moves w's cursor to seq (if beyond it).
-func (d *Dispatcher) ack(w *sinkWorker, seq uint64, mark int64) {
+func (d *Dispatcher) ack(w *sinkWorker, seq uint64) {
 	if w.cur == nil {
 		return
+	}
+	var mark int64
+	if w.pos != nil {
+		mark = w.pos.Size()
 	}
 	acked := max(w.acked.Load(), seq)
 	d.cursorErr(w, w.cur.set(acked, acked, mark))
