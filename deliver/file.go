@@ -1,6 +1,7 @@
 package deliver
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -98,4 +99,49 @@ func (r *RotatingFile) Close() error {
 	err := r.f.Close()
 	r.f = nil
 	return err
+}
+
+// Size is the current file's size: where the next line goes.
+func (r *RotatingFile) Size() int64 { return r.size }
+
+// Sync makes the lines written so far durable.
+func (r *RotatingFile) Sync() error {
+	if r.f == nil {
+		return nil
+	}
+	return r.f.Sync()
+}
+
+// Recover reports whether a complete line follows offset mark in the current
+// file (a file smaller than mark was rotated since: from its start), and
+// cuts an incomplete last line (a write the process did not finish).
+func (r *RotatingFile) Recover(mark int64) (bool, error) {
+	if r.f == nil {
+		if err := r.open(); err != nil {
+			return false, err
+		}
+	}
+	if r.size < mark {
+		mark = 0
+	}
+	if r.size == mark {
+		return false, nil
+	}
+	rf, err := os.Open(r.path)
+	if err != nil {
+		return false, err
+	}
+	defer rf.Close()
+	tail := make([]byte, r.size-mark)
+	if _, err := rf.ReadAt(tail, mark); err != nil {
+		return false, err
+	}
+	end := bytes.LastIndexByte(tail, '\n') + 1
+	if int64(end) < int64(len(tail)) {
+		if err := r.f.Truncate(mark + int64(end)); err != nil {
+			return false, err
+		}
+		r.size = mark + int64(end)
+	}
+	return end > 0, nil
 }

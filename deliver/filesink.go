@@ -25,3 +25,9 @@ func (s *FileSink) Deliver(_ context.Context, e *Event) error {
 }
 
 func (s *FileSink) Close() error { return s.f.Close() }
+
+// Size, Recover and Sync make the file sink Positioned: its delivery cursor
+// is exact across kill -9 (see OpenDispatcher).
+func (s *FileSink) Size() int64                      { return s.f.Size() }
+func (s *FileSink) Recover(mark int64) (bool, error) { return s.f.Recover(mark) }
+func (s *FileSink) Sync() error                      { return s.f.Sync() }

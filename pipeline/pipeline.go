@@ -30,6 +30,13 @@
 // commit covers them, so an alert is never delivered twice — except when
 // the store cannot commit (a full disk): then they are delivered at once
 // (counted in Stats.AlertsUncommitted).
+//
+// Each committed alert gets a delivery sequence (1, 2, …; OnAlertSeq), and
+// each commit also holds the committed alerts that some sink has not yet
+// acknowledged (above Config.Acked, at most MaxResendAlerts). After a
+// restart, Undelivered hands them back so the owner re-sends to each sink
+// what followed its cursor (deliver.Dispatcher): alerts committed and still
+// queued for a sink when the process was killed are delivered once.
 package pipeline
 
 import (
@@ -51,6 +58,9 @@ import (
 const (
 	DefaultCommitEvery      = time.Second
 	DefaultMaxPendingAlerts = 4096
+	// DefaultMaxResendAlerts bounds the committed alerts kept for
+	// re-sending after a restart (above the sinks' lowest cursor).
+	DefaultMaxResendAlerts = 8192
 	// DefaultMaxOpenCalls caps the calls in progress (about 850 B each):
 	// 524 288 calls, about 450 MiB. Beyond it the least recently active
 	// call is closed and counted (gatewarden_calls_evicted_total). See
@@ -85,8 +95,16 @@ type Config struct {
 	OnMessage func(m *decode.Message) // every decoded message, after it is stored
 	OnCall    func(c *analysis.Call)  // every closed call, after rules and store
 	OnAlert   func(a *analysis.Alert) // the sinks: each alert once, after a commit covers it
-	OnCommit  func(err error)         // after each commit attempt
-	Logf      func(string, ...any)    // restore and commit problems
+	// OnAlertSeq, when set, replaces OnAlert and gets each alert's delivery
+	// sequence too (0 for an alert delivered after a failed commit).
+	OnAlertSeq func(seq uint64, a *analysis.Alert)
+	// Acked is the highest sequence every sink has acknowledged: committed
+	// alerts above it are kept in each commit for re-sending. Nil: none kept.
+	Acked func() uint64
+	// MaxResendAlerts caps those (default DefaultMaxResendAlerts).
+	MaxResendAlerts int
+	OnCommit        func(err error)      // after each commit attempt
+	Logf            func(string, ...any) // restore and commit problems
 }
 
 // Stats are the pipeline's counters.
@@ -107,6 +125,9 @@ type Stats struct {
 	// store could not keep them): a restart may deliver them again.
 	AlertsUncommitted uint64
 	RestoredCalls     int // calls in progress restored at start
+	// ResendTrimmed counts unacknowledged committed alerts dropped from the
+	// commits beyond MaxResendAlerts: a restart cannot re-send them.
+	ResendTrimmed uint64
 }
 
 // Pipeline runs the stages for one input. It is not safe for concurrent use.
@@ -137,6 +158,14 @@ type Pipeline struct {
 	storeErr error
 	stats    Stats
 	state    []byte // reused commit buffer
+
+	alertSeq uint64     // sequence of the last committed alert
+	tail     []seqAlert // committed alerts not acknowledged by every sink
+}
+
+type seqAlert struct {
+	seq uint64
+	a   analysis.Alert
 }
 
 // New wires the stages. cfg.Gen must be set.
@@ -149,6 +178,9 @@ func New(cfg Config) *Pipeline {
 	}
 	if cfg.MaxOpenCalls <= 0 {
 		cfg.MaxOpenCalls = DefaultMaxOpenCalls
+	}
+	if cfg.MaxResendAlerts <= 0 {
+		cfg.MaxResendAlerts = DefaultMaxResendAlerts
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -289,9 +321,7 @@ func (p *Pipeline) onClose(c *analysis.Call) {
 
 func (p *Pipeline) onAlert(a *analysis.Alert) {
 	if p.store == nil {
-		if p.cfg.OnAlert != nil {
-			p.cfg.OnAlert(a)
-		}
+		p.send(0, a)
 		return
 	}
 	p.noteStoreErr(p.store.AddAlert(a))
@@ -314,8 +344,9 @@ func (p *Pipeline) Dirty() bool { return p.uncommitted || len(p.pending) > 0 }
 // StoreErr is the first error the store returned, nil if none.
 func (p *Pipeline) StoreErr() error { return p.storeErr }
 
-// stateVersion is the first value of a committed pipeline state.
-const stateVersion = 1
+// stateVersion is the first value of a committed pipeline state. Version 1
+// (no alert sequence, no alerts to re-send) is still read.
+const stateVersion = 2
 
 // Commit commits the input position and the pipeline's state with the
 // store's durable point, then hands the alerts it covers to the sinks. With
@@ -328,8 +359,30 @@ func (p *Pipeline) Commit() error {
 	if p.cfg.Position != nil {
 		pos = p.cfg.Position()
 	}
+	// The alerts this commit covers get their sequences; those a sink has
+	// not acknowledged yet are committed too, for re-sending.
+	p.trimTail()
+	tailLen, seq := len(p.tail), p.alertSeq
+	for i := range p.pending {
+		seq++
+		p.tail = append(p.tail, seqAlert{seq: seq, a: p.pending[i]})
+	}
+	if n := len(p.tail) - p.cfg.MaxResendAlerts; n > 0 && p.cfg.Acked != nil {
+		p.stats.ResendTrimmed += uint64(n)
+		p.tail = append(p.tail[:0], p.tail[n:]...)
+		tailLen = max(0, tailLen-n)
+	}
 	b := snapshot.AppendUint(p.state[:0], stateVersion)
 	b = snapshot.AppendString(b, string(pos))
+	b = snapshot.AppendUint(b, seq)
+	if p.cfg.Acked != nil {
+		b = snapshot.AppendUint(b, uint64(len(p.tail)))
+		for i := range p.tail {
+			b = appendSeqAlert(b, &p.tail[i])
+		}
+	} else {
+		b = snapshot.AppendUint(b, 0)
+	}
 	mark := len(b)
 	b = p.asm.AppendState(append(b, 0, 0, 0, 0))
 	putLen(b[mark:], len(b)-mark-4)
@@ -349,24 +402,141 @@ func (p *Pipeline) Commit() error {
 		// delivery needs a store that writes.
 		p.stats.CommitErrors++
 		p.stats.AlertsUncommitted += uint64(len(p.pending))
-		p.deliver()
+		clear(p.tail[min(tailLen, len(p.tail)):])
+		p.tail = p.tail[:min(tailLen, len(p.tail))]
+		p.deliver(0)
 		return err
 	}
 	p.stats.Commits++
 	p.uncommitted = false
-	p.deliver()
+	first := p.alertSeq + 1
+	p.alertSeq = seq
+	p.deliver(first)
 	return nil
 }
 
-// deliver hands the pending alerts to the sinks.
-func (p *Pipeline) deliver() {
-	if p.cfg.OnAlert != nil {
-		for i := range p.pending {
-			p.cfg.OnAlert(&p.pending[i])
+// trimTail drops the alerts every sink has acknowledged.
+func (p *Pipeline) trimTail() {
+	if p.cfg.Acked == nil {
+		clear(p.tail)
+		p.tail = p.tail[:0]
+		return
+	}
+	acked := p.cfg.Acked()
+	n := 0
+	for n < len(p.tail) && p.tail[n].seq <= acked {
+		n++
+	}
+	if n > 0 {
+		k := copy(p.tail, p.tail[n:])
+		clear(p.tail[k:])
+		p.tail = p.tail[:k]
+	}
+}
+
+// deliver hands the pending alerts to the sinks, numbered from first (0:
+// not numbered).
+func (p *Pipeline) deliver(first uint64) {
+	for i := range p.pending {
+		seq := first
+		if first != 0 {
+			seq += uint64(i)
 		}
+		p.send(seq, &p.pending[i])
 	}
 	clear(p.pending)
 	p.pending = p.pending[:0]
+}
+
+func (p *Pipeline) send(seq uint64, a *analysis.Alert) {
+	switch {
+	case p.cfg.OnAlertSeq != nil:
+		p.cfg.OnAlertSeq(seq, a)
+	case p.cfg.OnAlert != nil:
+		p.cfg.OnAlert(a)
+	}
+}
+
+// AlertSeq is the sequence of the last committed alert (restored at start).
+func (p *Pipeline) AlertSeq() uint64 { return p.alertSeq }
+
+// ContinueAlertSeq makes the numbering continue after seq when the store
+// holds no commit but a sink's cursor is at seq (a new or emptied store), so
+// new alerts are not taken for ones already delivered. Call it before the
+// first frame.
+func (p *Pipeline) ContinueAlertSeq(seq uint64) {
+	if seq > p.alertSeq && len(p.tail) == 0 {
+		p.alertSeq = seq
+	}
+}
+
+// Undelivered calls fn, in order, for each committed alert above sequence
+// after that the last commit kept for re-sending (see Restore), and returns
+// how many alerts above after it no longer holds (trimmed beyond
+// MaxResendAlerts, or the commit was made without Acked).
+func (p *Pipeline) Undelivered(after uint64, fn func(seq uint64, a *analysis.Alert)) (missing uint64) {
+	if after >= p.alertSeq {
+		return 0
+	}
+	want := p.alertSeq - after
+	var n uint64
+	for i := range p.tail {
+		if t := &p.tail[i]; t.seq > after {
+			fn(t.seq, &t.a)
+			n++
+		}
+	}
+	return want - n
+}
+
+func appendSeqAlert(b []byte, t *seqAlert) []byte {
+	a := &t.a
+	b = snapshot.AppendUint(b, t.seq)
+	b = snapshot.AppendInt(b, a.TS)
+	b = snapshot.AppendString(b, a.Rule)
+	b = snapshot.AppendUint(b, uint64(a.Severity))
+	b = snapshot.AppendString(b, a.Partner)
+	b = snapshot.AppendUint(b, uint64(a.Direction))
+	b = snapshot.AppendString(b, a.Calling)
+	b = snapshot.AppendString(b, a.Called)
+	b = snapshot.AppendString(b, a.Redirecting)
+	b = snapshot.AppendUint(b, uint64(a.OPC))
+	b = snapshot.AppendUint(b, uint64(a.DPC))
+	b = snapshot.AppendUint(b, uint64(a.CIC))
+	b = snapshot.AppendString(b, a.CallID)
+	b = snapshot.AppendUint(b, uint64(a.Outcome))
+	b = snapshot.AppendInt(b, int64(a.Count))
+	b = snapshot.AppendInt(b, int64(a.WindowS))
+	b = snapshot.AppendString(b, a.Detail)
+	b = snapshot.AppendString(b, a.OriginCountry)
+	b = snapshot.AppendString(b, a.Link)
+	return snapshot.AppendUint(b, a.CallRef)
+}
+
+func readSeqAlert(r *snapshot.Reader) seqAlert {
+	var t seqAlert
+	a := &t.a
+	t.seq = r.Uint()
+	a.TS = r.Int()
+	a.Rule = r.String()
+	a.Severity = analysis.Severity(r.Uint())
+	a.Partner = r.String()
+	a.Direction = analysis.Direction(r.Uint())
+	a.Calling = r.String()
+	a.Called = r.String()
+	a.Redirecting = r.String()
+	a.OPC = uint32(r.Uint())
+	a.DPC = uint32(r.Uint())
+	a.CIC = uint32(r.Uint())
+	a.CallID = r.String()
+	a.Outcome = analysis.Outcome(r.Uint())
+	a.Count = int(r.Int())
+	a.WindowS = int(r.Int())
+	a.Detail = r.String()
+	a.OriginCountry = r.String()
+	a.Link = r.String()
+	a.CallRef = r.Uint()
+	return t
 }
 
 func putLen(b []byte, n int) {
@@ -389,13 +559,25 @@ func (p *Pipeline) Restore(accept func(position []byte) bool) (position []byte, 
 		return nil, false, nil
 	}
 	r := snapshot.NewReader(state)
-	if v := r.Uint(); v != stateVersion {
+	v := r.Uint()
+	if v != stateVersion && v != 1 {
 		return nil, false, fmt.Errorf("pipeline state: version %d, want %d", v, stateVersion)
 	}
 	position = r.Bytes()
+	var seq uint64
+	var tail []seqAlert
+	if v >= 2 {
+		seq = r.Uint()
+		n := r.Count(r.Len())
+		for i := 0; i < n && r.Err() == nil; i++ {
+			tail = append(tail, readSeqAlert(r))
+		}
+	}
 	if r.Err() != nil || r.Len() < 4 {
 		return nil, false, errors.New("pipeline state: corrupt")
 	}
+	// The alerts' numbering continues whatever the input.
+	p.alertSeq, p.tail = seq, tail
 	if accept != nil && !accept(position) {
 		return position, false, nil
 	}

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,13 +25,22 @@ import (
 // files and trials): GATEWARDEN_CRASH_LONG=1 go test ./cmd/gatewarden -run TestCrashHarness.
 const crashLongEnv = "GATEWARDEN_CRASH_LONG"
 
+// crashHookDelay is how long the harness's webhook takes to answer: alerts
+// wait in the webhook's queue, so kills land while some are undelivered.
+const crashHookDelay = 20 * time.Millisecond
+
 // TestCrashHarness runs the real daemon (this test binary re-executed as
 // `gatewarden run`) on a generated multi-file pcap_dir and kills it with
 // SIGKILL at random moments, restarting it each time, until every file is
 // committed; then stops it with SIGTERM. The store and the alert file must
 // then hold exactly what one uninterrupted run gives: the same messages
 // (each call's ladder, source file and frame), calls and alerts, none
-// duplicated, none lost.
+// duplicated, none lost; and the alert file sink holds every alert line of
+// the uninterrupted run exactly once (its delivery cursor re-sends, after a
+// restart, the committed alerts that were still queued at the kill). A
+// slow webhook (crashHookDelay per alert, so kills land while alerts wait
+// in its queue) receives every alert at least once, and again only for a
+// request in flight at a kill: at most one per kill.
 func TestCrashHarness(t *testing.T) {
 	calls, files, trials, kills := 20000, 6, 3, 4
 	if os.Getenv(crashLongEnv) != "" {
@@ -73,7 +86,7 @@ func TestCrashHarness(t *testing.T) {
 			want.messages, sum.Messages, want.alerts, want.partitions)
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	totalKills, sinkLost := 0, 0
+	totalKills, totalResends := 0, 0
 	for trial := 0; trial < trials; trial++ {
 		got := crashRun(t, filepath.Join(dir, fmt.Sprintf("trial%d", trial)), staging, base, rng, kills, want.frames)
 		totalKills += got.kills
@@ -83,20 +96,20 @@ func TestCrashHarness(t *testing.T) {
 		if d := want.diff(&got); d != "" {
 			t.Errorf("trial %d (%d kills): differs from the uninterrupted run: %s", trial, got.kills, d)
 		} else {
-			t.Logf("trial %d: %d kill -9s, %d restarts that cut records; the store equals the uninterrupted run (%d messages, %d calls, %d alerts: 0 duplicates, 0 lost); alert sink: 0 duplicates, %d of %d lines in flight at a kill not delivered",
-				trial, got.kills, got.cutRestarts, got.messages, got.calls, got.alerts, want.sinkLost(&got), len(want.alertLines))
+			t.Logf("trial %d: %d kill -9s, %d restarts that cut records, %d restarts that re-sent alerts; the store equals the uninterrupted run (%d messages, %d calls, %d alerts: 0 duplicates, 0 lost); alert file sink: %d lines, 0 duplicates, 0 missing; webhook: 0 missing, %d repeated",
+				trial, got.kills, got.cutRestarts, got.resendRestarts, got.messages, got.calls, got.alerts, len(got.alertLines), len(got.hookLines)-len(want.hookLines))
 		}
-		sinkLost += want.sinkLost(&got)
+		totalResends += got.resendRestarts
 	}
-	t.Logf("%d trials, %d kills over %d files of %d messages; alert sink lines not delivered: %d", trials, totalKills, files, want.messages, sinkLost)
+	t.Logf("%d trials, %d kills over %d files of %d messages; %d restarts re-sent committed alerts", trials, totalKills, files, want.messages, totalResends)
 }
 
 // crashOutcome is what a run left: counts, and each call (ladder, record,
 // alerts) and alert line as a comparable string.
 type crashOutcome struct {
 	messages, calls, alerts, partitions uint64
-	callLines, alertLines               []string
-	kills, cutRestarts                  int
+	callLines, alertLines, hookLines    []string
+	kills, cutRestarts, resendRestarts  int
 	frames                              float64 // frames the reference run decoded
 }
 
@@ -109,17 +122,23 @@ func (w *crashOutcome) diff(g *crashOutcome) string {
 		missing, extra := setDiff(w.callLines, g.callLines), setDiff(g.callLines, w.callLines)
 		d = append(d, fmt.Sprintf("calls: %d lost (e.g. %.200q), %d duplicated or extra (e.g. %.200q)", len(missing), first(missing), len(extra), first(extra)))
 	}
-	// The alert sink: never a line twice, never one the run did not raise.
-	// Lines still queued for the sink when the process was killed are not
-	// delivered (they are in the store): counted by sinkLost.
+	// The alert file sink: every line of the uninterrupted run, once.
 	if extra := setDiff(g.alertLines, w.alertLines); len(extra) > 0 {
-		d = append(d, fmt.Sprintf("alert sink: %d duplicated or extra lines (e.g. %.200q)", len(extra), first(extra)))
+		d = append(d, fmt.Sprintf("alert file sink: %d duplicated or extra lines (e.g. %.200q)", len(extra), first(extra)))
+	}
+	if missing := setDiff(w.alertLines, g.alertLines); len(missing) > 0 {
+		d = append(d, fmt.Sprintf("alert file sink: %d lines missing (e.g. %.200q)", len(missing), first(missing)))
+	}
+	// The webhook: at least once; a repeat only for a request in flight at a
+	// kill (no acknowledgement reached the cursor).
+	if missing := setDiff(w.hookLines, g.hookLines); len(missing) > 0 {
+		d = append(d, fmt.Sprintf("webhook: %d alerts missing (e.g. %.200q)", len(missing), first(missing)))
+	}
+	if extra := setDiff(g.hookLines, w.hookLines); len(extra) > g.kills {
+		d = append(d, fmt.Sprintf("webhook: %d alerts repeated after %d kills (at most one per kill)", len(extra), g.kills))
 	}
 	return strings.Join(d, "; ")
 }
-
-// sinkLost is how many alert lines of the uninterrupted run the sink of g lacks.
-func (w *crashOutcome) sinkLost(g *crashOutcome) int { return len(setDiff(w.alertLines, g.alertLines)) }
 
 func first(s []string) string {
 	if len(s) == 0 {
@@ -166,6 +185,20 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 	}
 	var out crashOutcome
 	var logs bytes.Buffer
+	var hookMu sync.Mutex
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		time.Sleep(crashHookDelay)
+		if l := string(body); !strings.Contains(l, `"store.checkpoint"`) {
+			hookMu.Lock()
+			out.hookLines = append(out.hookLines, l)
+			hookMu.Unlock()
+		}
+	}))
+	defer hook.Close()
 	for start := 0; ; start++ {
 		if start > 200 {
 			t.Fatalf("not done after %d starts:\n%s", start, logs.String())
@@ -182,10 +215,11 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
   listen: {metrics: %q}
   alerts:
     file: {path: %s}
-`, spool, filepath.Join(dir, "data"), addr, filepath.Join(dir, "alerts.jsonl"))), 0o644)
+    webhook: {url: %q, timeout: 5s, retries: 0}
+`, spool, filepath.Join(dir, "data"), addr, filepath.Join(dir, "alerts.jsonl"), hook.URL)), 0o644)
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), daemonChildEnv+"="+cfg)
-		var stderr bytes.Buffer
+		var stderr syncBuffer // read while the child writes to it
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -221,18 +255,21 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 		if strings.Contains(stderr.String(), "records after the last commit were cut") {
 			out.cutRestarts++
 		}
+		if strings.Contains(stderr.String(), "re-sending committed alerts") {
+			out.resendRestarts++
+		}
 		if !done {
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-exited
 			out.kills++
-			logs.Write(stderr.Bytes())
+			logs.WriteString(stderr.String())
 			continue
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := <-exited; err != nil {
 			t.Fatalf("daemon stop: %v\n%s", err, stderr.String())
 		}
-		logs.Write(stderr.Bytes())
+		logs.WriteString(stderr.String())
 		break
 	}
 	os.WriteFile(filepath.Join(dir, "daemon.log"), logs.Bytes(), 0o644)
@@ -292,5 +329,9 @@ func crashRun(t *testing.T, dir, staging, baseYAML string, rng *rand.Rand, kills
 		}
 	}
 	slices.Sort(out.alertLines)
+	hook.Close() // waits for requests in progress
+	hookMu.Lock()
+	slices.Sort(out.hookLines)
+	hookMu.Unlock()
 	return out
 }

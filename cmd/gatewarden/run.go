@@ -411,12 +411,23 @@ func openAlertOutputs(dc *config.Daemon, log *slog.Logger) (*deliver.Dispatcher,
 		sinks = append(sinks, deliver.NewWebhook(w.URL, w.Timeout, w.Retries, w.BackoffMin, w.BackoffMax, w.Headers))
 		queue = w.Queue
 	}
+	// Each sink's delivery cursor lives next to the store, so a restart
+	// re-sends what a sink had not acknowledged (RUNBOOK section 4a).
 	opt := deliver.Options{QueueLen: queue, Default: deliver.Limit(a.RateLimit), PerRule: map[string]deliver.Limit{},
-		OnError: func(sink string, err error) { log.Warn("alert delivery failed", "sink", sink, "err", err) }}
+		OnError:    func(sink string, err error) { log.Warn("alert delivery failed", "sink", sink, "err", err) },
+		CursorDir:  filepath.Join(dc.DataDir, "sinks"),
+		CursorSync: dc.Retention.FlushPeriod}
 	for rule, l := range a.RateLimitPerRule {
 		opt.PerRule[rule] = deliver.Limit(l)
 	}
-	return deliver.NewDispatcher(opt, sinks...), nil
+	d, err := deliver.OpenDispatcher(opt, sinks...)
+	if err != nil {
+		for _, s := range sinks {
+			s.Close()
+		}
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	return d, nil
 }
 
 // listen binds the metrics and web listeners (separately, so /metrics can sit

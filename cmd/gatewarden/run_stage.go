@@ -329,7 +329,7 @@ func newAnalysisStage(d *daemon) *analysisStage {
 		st.pos.Input = "pcap_dir"
 	}
 	cfg := pipeline.Config{Gen: d.gen.Load(), Store: d.store, Source: st.sourceName,
-		OnMessage: st.onMessage, OnCall: st.onClose, OnAlert: st.onAlert, Position: st.position,
+		OnMessage: st.onMessage, OnCall: st.onClose, OnAlertSeq: st.onAlert, Position: st.position,
 		CommitEvery: d.dcfg.Retention.FlushPeriod,
 		OnCommit: func(err error) {
 			if err != nil {
@@ -338,6 +338,9 @@ func newAnalysisStage(d *daemon) *analysisStage {
 		}}
 	if d.store == nil {
 		cfg.Store = nil
+	}
+	if d.alerts != nil {
+		cfg.Acked = d.alerts.MinAcked
 	}
 	st.p = pipeline.New(cfg)
 	st.publish()
@@ -367,6 +370,7 @@ func (st *analysisStage) restore() error {
 		return nil
 	}
 	cs := st.d.store.CommitStats()
+	defer st.resendAlerts(st.d.store.RecoveredState() != nil)
 	var last daemonPosition
 	pos, ok, err := st.p.Restore(func(b []byte) bool {
 		return json.Unmarshal(b, &last) == nil && last.Input == st.pos.Input
@@ -646,11 +650,56 @@ func (st *analysisStage) onClose(c *analysis.Call) {
 	}
 }
 
-// onAlert delivers an alert a commit covers.
-func (st *analysisStage) onAlert(a *analysis.Alert) {
+// onAlert delivers an alert a commit covers, with its delivery sequence.
+func (st *analysisStage) onAlert(seq uint64, a *analysis.Alert) {
 	st.alerts[[2]string{a.Rule, a.Partner}]++
 	if st.d.alerts != nil {
-		st.d.alerts.Send(a)
+		st.d.alerts.SendSeq(a, seq)
+	}
+}
+
+// resendAlerts brings each alert sink up to the last commit: the committed
+// alerts after its delivery cursor (queued, not acknowledged, when the
+// process died) are sent to it again, once. A sink new to this data_dir
+// starts at the last commit. Called after restore, before the first frame.
+func (st *analysisStage) resendAlerts(committed bool) {
+	d := st.d.alerts
+	if d == nil {
+		return
+	}
+	seq := st.p.AlertSeq()
+	if !committed {
+		// No commit to number from: continue after the sinks' cursors.
+		for i := 0; i < d.Sinks(); i++ {
+			_, acked, _ := d.Cursor(i)
+			st.p.ContinueAlertSeq(acked)
+		}
+		seq = st.p.AlertSeq()
+	}
+	for i := 0; i < d.Sinks(); i++ {
+		name, acked, fresh := d.Cursor(i)
+		switch {
+		case fresh:
+			d.StartCursor(i, seq)
+		case acked < seq:
+			n, dropped := 0, 0
+			missing := st.p.Undelivered(acked, func(s uint64, a *analysis.Alert) {
+				if d.Resend(i, a, s) {
+					n++
+				} else {
+					dropped++
+				}
+			})
+			st.d.log.Info("alert sink: re-sending committed alerts it had not acknowledged", "sink", name,
+				"cursor", acked, "committed", seq, "resent", n, "queue_full", dropped, "not_kept", missing)
+			if missing > 0 {
+				st.d.log.Warn("alert sink: committed alerts no longer held for re-sending (in the store: trace --rule, report)",
+					"sink", name, "alerts", missing)
+			}
+		case acked > seq:
+			st.d.log.Warn("alert sink: its cursor is beyond the last commit (the store fell back to an earlier commit); alerts up to the cursor are not sent again",
+				"sink", name, "cursor", acked, "committed", seq)
+		}
 	}
 }
 
