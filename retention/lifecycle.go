@@ -115,8 +115,9 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
+	var mb []byte
 	for _, seq := range mseqs {
-		mb, err := os.ReadFile(manifestPath(s.dir, seq))
+		mb, err = readManifestFile(manifestPath(s.dir, seq), mb)
 		if err != nil {
 			return err
 		}

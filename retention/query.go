@@ -617,12 +617,13 @@ func (s *Store) refresh() ([]uint32, error) {
 		known[p.Seq] = p
 	}
 	parts := make([]partInfo, 0, len(mseqs))
+	var mb []byte
 	for _, seq := range mseqs {
 		if p, ok := known[seq]; ok {
 			parts = append(parts, p)
 			continue
 		}
-		mb, err := os.ReadFile(manifestPath(s.dir, seq))
+		mb, err = readManifestFile(manifestPath(s.dir, seq), mb)
 		if err != nil {
 			continue // removed by retention meanwhile
 		}
