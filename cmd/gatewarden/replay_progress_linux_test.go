@@ -43,7 +43,7 @@ func TestReplayProgressOnTerminal(t *testing.T) {
 	ptm, pts := openPTY(t)
 	defer ptm.Close()
 	old := progressEvery
-	progressEvery = 0 // redraw on every frame
+	progressEvery = 0 // redraw whenever the clock is read (the first frame, then every progressClockEvery)
 	defer func() { progressEvery = old }()
 
 	read := make(chan string)
