@@ -356,6 +356,11 @@ func (d *Decoder) sigtran(ppid uint32, p []byte) {
 
 // lookup finds or creates the association, keeping the table bounded (LRU).
 func (s *sctpState) lookup(d *Decoder, key assocKey) *assoc {
+	// Runs of chunks on one association are the common case: the most
+	// recently used one is compared before the map is hashed.
+	if h := s.lruHead; h != nil && h.key == key {
+		return h
+	}
 	a := s.assocs[key]
 	if a != nil {
 		if s.lruHead != a {
