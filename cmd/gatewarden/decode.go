@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,10 @@ const (
 	sidecarTsharkArgs = ".tshark-args" // tshark options; the MTP2 FCS preference is honoured
 	tsharkFCSTrue     = "mtp2.capture_contains_frame_check_sequence:TRUE"
 )
+
+// decodeOutBuf is the size of decode's output buffer: JSON is written in
+// chunks of at least half of it.
+const decodeOutBuf = 1 << 20
 
 // decodeOptions are the parsed command line.
 type decodeOptions struct {
@@ -239,9 +242,12 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	}
 
 	growPipe(stdout)
-	out := bufio.NewWriterSize(stdout, 1<<20)
+	// Lines are encoded straight into the output buffer (no copy from a
+	// line buffer) and it is written once it is half full, so a line (a few
+	// hundred bytes; at most about twice a 64 KiB frame in hex) never makes it
+	// grow.
 	var (
-		line     []byte
+		out      = make([]byte, 0, decodeOutBuf)
 		enc      decode.JSONEncoder
 		writeErr error
 	)
@@ -249,9 +255,12 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 		if writeErr != nil {
 			return
 		}
-		line = enc.Append(line[:0], m, r.SourceName(m.Source))
-		line = append(line, '\n')
-		_, writeErr = out.Write(line)
+		out = enc.Append(out, m, r.SourceName(m.Source))
+		out = append(out, '\n')
+		if len(out) >= decodeOutBuf/2 {
+			_, writeErr = stdout.Write(out)
+			out = out[:0]
+		}
 	})
 	printer := &errorPrinter{w: stderr, names: r.SourceName, limit: o.maxErrors}
 	dec.SetErrorHandler(printer.handle)
@@ -280,8 +289,8 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	if writeErr == nil {
 		dec.Flush()
 	}
-	if err := out.Flush(); err != nil && writeErr == nil {
-		writeErr = err
+	if writeErr == nil && len(out) > 0 {
+		_, writeErr = stdout.Write(out)
 	}
 	prog.done()
 	printer.summary()
