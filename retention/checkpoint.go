@@ -134,11 +134,8 @@ func ReadCheckpoints(r io.Reader) ([]Checkpoint, error) {
 }
 
 func readStoreCheckpoints(dir string) ([]Checkpoint, error) {
-	f, err := os.Open(filepath.Join(dir, checkpointFile))
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
+	f, err := openIfExists(filepath.Join(dir, checkpointFile))
+	if f == nil {
 		return nil, err
 	}
 	defer f.Close()

@@ -152,12 +152,19 @@ func readChain(dir string) (chainHead, error) {
 	return h, nil
 }
 
-func readRemovals(dir string) ([]Removal, error) {
-	f, err := os.Open(filepath.Join(dir, removedFile))
+// openIfExists opens a store file that is only written once there is
+// something to record: a missing file is (nil, nil).
+func openIfExists(path string) (*os.File, error) {
+	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
-	if err != nil {
+	return f, err
+}
+
+func readRemovals(dir string) ([]Removal, error) {
+	f, err := openIfExists(filepath.Join(dir, removedFile))
+	if f == nil {
 		return nil, err
 	}
 	defer f.Close()
