@@ -95,10 +95,15 @@ type File struct {
 	fcsLen   int8   // classic pcap
 	// Classic pcap fast path: records are sliced straight out of br's
 	// buffer (see nextPcap); pcapgo reads what the fast path declines.
-	br      *bufio.Reader
-	order   binary.ByteOrder
-	nanoMul uint32 // 1 (nanosecond file) or 1000 (microsecond)
-	snaplen int
+	br        *bufio.Reader
+	bigEndian bool
+	nanoMul   uint32 // 1 (nanosecond file) or 1000 (microsecond)
+	snaplen   int
+	// win is what br held at the last refill, records are sliced from it
+	// and off of it are consumed but not yet discarded from br: one Peek per
+	// buffer refill, not three bufio calls per record.
+	win []byte
+	off int
 
 	// pcapng sections and their interfaces, from a first pass over the block
 	// structure: pcapgo does not expose if_fcslen, and interface indexes
@@ -183,7 +188,7 @@ func OpenFile(path string) (*File, error) {
 			f.fcsLen = int8((lt>>28)&0xF) * 2
 		}
 		f.pcap, err = pcapgo.NewReader(br)
-		f.br, f.order, f.nanoMul, f.snaplen = br, order, 1000, int(order.Uint32(head[16:20]))
+		f.br, f.bigEndian, f.nanoMul, f.snaplen = br, order == binary.BigEndian, 1000, int(order.Uint32(head[16:20]))
 		if le == magicPcapNano || be == magicPcapNano {
 			f.nanoMul = 1
 		}
@@ -311,27 +316,58 @@ const pcapRecordHeader = 16
 // record within the snap length that fits the buffer — the end of the file,
 // damage, an oversized record — and pcapgo then reads it and reports it.
 func (f *File) nextPcap(fr *decode.Frame) bool {
+	rest := f.win[f.off:]
+	if len(rest) < pcapRecordHeader || len(rest) < pcapRecordHeader+int(f.u32(rest[8:])) {
+		if !f.refill() {
+			return false
+		}
+		rest = f.win
+	}
+	capLen := int(f.u32(rest[8:]))
+	origLen := int(f.u32(rest[12:]))
+	n := pcapRecordHeader + capLen
+	if capLen > f.snaplen || capLen > origLen || n > len(rest) {
+		f.sync()
+		return false
+	}
+	f.off += n
+	f.frame++
+	sec, frac := f.u32(rest), f.u32(rest[4:])
+	*fr = decode.Frame{TS: int64(sec)*1e9 + int64(frac*f.nanoMul), LinkType: f.linkType, Frame: f.frame,
+		FCSLen: f.fcsLen, Source: fr.Source, Data: rest[pcapRecordHeader:n:n]}
+	f.lastTS = fr.TS
+	return true
+}
+
+// refill discards the records consumed from the window and peeks at what br
+// holds, reading more so that the next whole record is in it when it fits
+// the buffer. It reports whether a record header is there.
+func (f *File) refill() bool {
+	f.sync()
 	h, _ := f.br.Peek(pcapRecordHeader)
 	if len(h) < pcapRecordHeader {
 		return false
 	}
-	capLen := int(f.order.Uint32(h[8:]))
-	origLen := int(f.order.Uint32(h[12:]))
-	n := pcapRecordHeader + capLen
-	if capLen > f.snaplen || capLen > origLen || n > f.br.Size() {
-		return false
+	if n := pcapRecordHeader + int(f.u32(h[8:])); n <= f.br.Size() {
+		f.br.Peek(n) // short at the end of the file: nextPcap declines
 	}
-	rec, _ := f.br.Peek(n)
-	if len(rec) < n {
-		return false
-	}
-	f.br.Discard(n)
-	f.frame++
-	sec, frac := f.order.Uint32(rec), f.order.Uint32(rec[4:])
-	*fr = decode.Frame{TS: int64(sec)*1e9 + int64(frac*f.nanoMul), LinkType: f.linkType, Frame: f.frame,
-		FCSLen: f.fcsLen, Source: fr.Source, Data: rec[pcapRecordHeader:n:n]}
-	f.lastTS = fr.TS
+	f.win, _ = f.br.Peek(f.br.Buffered())
 	return true
+}
+
+// sync discards the consumed part of the window from br, which pcapgo reads
+// when nextPcap declines.
+func (f *File) sync() {
+	f.br.Discard(f.off)
+	f.win, f.off = nil, 0
+}
+
+// u32 reads a field of a classic pcap header in the file's byte order.
+func (f *File) u32(b []byte) uint32 {
+	if f.bigEndian {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
 }
 
 func (f *File) ngFrame(fr *decode.Frame, ci *gopacket.CaptureInfo) {

@@ -34,13 +34,18 @@ type JSONEncoder struct {
 	secText []byte // `YYYY-MM-DDThh:mm:ss.` for sec
 	// The link part of lines formatted lately (transport … sls), by a hash
 	// of its key: a link carries many messages, both ways, between those of
-	// other links.
-	links [linkCacheSize]linkText
+	// other links. Two ways per set, so two busy links that hash alike do
+	// not evict each other on every line (with one way, 128 link parts in
+	// 256 slots missed on a quarter of the lines).
+	links [linkSets][2]linkText
+	// linkOld says which way of each set to replace next (the one used
+	// less recently).
+	linkOld [linkSets]uint8
 }
 
-// linkCacheSize is the number of link parts a JSONEncoder keeps (a power of
-// two).
-const linkCacheSize = 256
+// linkSets is the number of sets of the link-part cache (a power of two):
+// 1 024 link parts, about 200 KiB with their text.
+const linkSets = 512
 
 // linkKey is everything the link part of a line depends on.
 type linkKey struct {
@@ -56,14 +61,34 @@ type linkText struct {
 	text []byte
 }
 
-// linkSlot picks k's entry in the cache.
-func (e *JSONEncoder) linkSlot(k *linkKey) *linkText {
+// linkPart returns the cached link part of k's line, formatting it from m
+// when it is not cached.
+func (e *JSONEncoder) linkPart(k *linkKey, m *Message) []byte {
 	s, d := k.src.Addr().As16(), k.dst.Addr().As16()
-	h := binary.LittleEndian.Uint32(s[12:]) ^ binary.LittleEndian.Uint32(d[12:])*0x85EBCA77 ^
-		(uint32(k.src.Port())<<16|uint32(k.dst.Port()))*0xC2B2AE3D ^
-		(k.label.OPC^k.label.DPC*0x9E3779B1^uint32(k.label.SLS)<<24)*0x27D4EB2F
-	return &e.links[(h>>24^h>>12^h)&(linkCacheSize-1)]
+	x := uint64(binary.LittleEndian.Uint32(s[12:]))<<32 | uint64(binary.LittleEndian.Uint32(d[12:]))
+	y := uint64(k.src.Port())<<48 | uint64(k.dst.Port())<<32 | uint64(k.label.SLS)<<24 | uint64(k.label.NI)<<16 | uint64(k.transport)<<8 | uint64(k.protocol)
+	z := uint64(k.label.OPC)<<32 | uint64(k.label.DPC)
+	h := (x*0x9E3779B97F4A7C15 ^ y) * 0xC2B2AE3D27D4EB4F
+	h = (h ^ z) * 0x165667B19E3779F9
+	set := h >> (64 - linkSetBits)
+	ways := &e.links[set]
+	if w := &ways[0]; w.text != nil && w.key == *k {
+		e.linkOld[set] = 1
+		return w.text
+	}
+	if w := &ways[1]; w.text != nil && w.key == *k {
+		e.linkOld[set] = 0
+		return w.text
+	}
+	old := e.linkOld[set]
+	w := &ways[old]
+	e.linkOld[set] = old ^ 1
+	w.key, w.text = *k, appendLinkPart(w.text[:0], m)
+	return w.text
 }
+
+// linkSetBits is log2(linkSets).
+const linkSetBits = 9
 
 // Append appends m as one JSON object, like AppendJSON.
 func (e *JSONEncoder) Append(dst []byte, m *Message, file string) []byte {
@@ -167,11 +192,7 @@ func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 		dst = appendLinkPart(dst, m)
 	} else {
 		k := linkKey{src: m.Src, dst: m.Dst, label: m.Label, transport: m.Transport, protocol: m.Protocol}
-		c := e.linkSlot(&k)
-		if c.text == nil || c.key != k {
-			c.key, c.text = k, appendLinkPart(c.text[:0], m)
-		}
-		dst = append(dst, c.text...)
+		dst = append(dst, e.linkPart(&k, m)...)
 	}
 
 	u := &m.ISUP
@@ -436,3 +457,6 @@ func appendJSONBytes(dst []byte, b []byte) []byte {
 	dst = append(dst, b...)
 	return append(dst, '"')
 }
+
+// linkSets must be 1<<linkSetBits.
+var _ = [1]struct{}{}[linkSets-1<<linkSetBits]

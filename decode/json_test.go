@@ -267,3 +267,22 @@ func TestJSONEncoderMatchesAppendJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONEncoderManyLinks interleaves lines of more links than the encoder
+// caches (so ways are evicted and sets shared) and expects AppendJSON's bytes
+// on every line.
+func TestJSONEncoderManyLinks(t *testing.T) {
+	m := testMessage(t, hexIAMRedirected)
+	var e JSONEncoder
+	r := rand.New(rand.NewPCG(7, 8))
+	ends := []netip.AddrPort{netip.MustParseAddrPort("192.0.2.1:2905"), netip.MustParseAddrPort("198.51.100.7:2905"), netip.MustParseAddrPort("[2001:db8::1]:3565"), {}}
+	for i := 0; i < 50000; i++ {
+		m.Src, m.Dst = ends[r.IntN(len(ends))], ends[r.IntN(len(ends))]
+		m.Label.OPC, m.Label.DPC = uint32(r.IntN(40)), uint32(r.IntN(40))
+		m.Label.SLS, m.Label.NI = uint8(r.IntN(16)), uint8(r.IntN(4))
+		want := AppendJSON(nil, m, "a.pcap")
+		if got := e.Append(nil, m, "a.pcap"); string(got) != string(want) {
+			t.Fatalf("line %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}

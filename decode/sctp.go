@@ -94,6 +94,10 @@ type sctpState struct {
 
 	assocs           map[assocKey]*assoc
 	lruHead, lruTail *assoc
+	// recent holds associations by a cheap hash of their key, in front of
+	// assocs: a tap interleaves the packets of a few busy associations, and
+	// hashing the whole key for the map was most of a lookup.
+	recent [assocRecent]*assoc
 	freeAssoc        []*assoc
 
 	oldest, newest *sctpReasm
@@ -354,15 +358,41 @@ func (d *Decoder) sigtran(ppid uint32, p []byte) {
 	}
 }
 
+// assocRecent is the number of slots of sctpState.recent.
+const assocRecent = 1 << assocRecentBits
+
+// recentSlot is key's slot in sctpState.recent. The verification tag alone
+// nearly tells associations apart (each end picks it at random), so it and
+// the ports are all that is hashed; the whole key is compared on a hit.
+func recentSlot(key *assocKey) uint32 {
+	h := (key.vtag ^ (uint32(key.sport)<<16 | uint32(key.dport))) * 0x9E3779B1
+	return h >> (32 - assocRecentBits)
+}
+
+// assocRecentBits is log2(assocRecent).
+const assocRecentBits = 6
+
+// is reports whether a is the association of key, cheapest field first.
+func (a *assoc) is(key *assocKey) bool {
+	k := &a.key
+	return k.vtag == key.vtag && k.sport == key.sport && k.dport == key.dport && k.src == key.src && k.dst == key.dst
+}
+
 // lookup finds or creates the association, keeping the table bounded (LRU).
 func (s *sctpState) lookup(d *Decoder, key assocKey) *assoc {
 	// Runs of chunks on one association are the common case: the most
-	// recently used one is compared before the map is hashed.
-	if h := s.lruHead; h != nil && h.key == key {
+	// recently used one is compared first, then the recent slot, before
+	// the map is hashed.
+	if h := s.lruHead; h != nil && h.is(&key) {
 		return h
 	}
-	a := s.assocs[key]
+	slot := &s.recent[recentSlot(&key)]
+	a := *slot
+	if a == nil || !a.is(&key) {
+		a = s.assocs[key]
+	}
 	if a != nil {
+		*slot = a
 		if s.lruHead != a {
 			s.lruRemove(a)
 			s.lruPush(a)
@@ -382,6 +412,7 @@ func (s *sctpState) lookup(d *Decoder, key assocKey) *assoc {
 	a.key = key
 	s.assocs[key] = a
 	s.lruPush(a)
+	*slot = a
 	return a
 }
 
@@ -416,6 +447,9 @@ func (s *sctpState) evict(d *Decoder, a *assoc) {
 	}
 	s.lruRemove(a)
 	delete(s.assocs, a.key)
+	if slot := &s.recent[recentSlot(&a.key)]; *slot == a {
+		*slot = nil // a free association must not be found by its old key
+	}
 	s.freeAssoc = append(s.freeAssoc, a)
 	d.stats.AssociationsEvicted++
 }
