@@ -97,8 +97,8 @@ type sctpState struct {
 	// recent holds associations by a cheap hash of their key, in front of
 	// assocs: a tap interleaves the packets of a few busy associations, and
 	// hashing the whole key for the map was most of a lookup.
-	recent [assocRecent]*assoc
-	freeAssoc        []*assoc
+	recent    [assocRecent]*assoc
+	freeAssoc []*assoc
 
 	oldest, newest *sctpReasm
 	fragments      int // fragments held across all associations
