@@ -29,7 +29,7 @@ const (
 
 // decodeOutBuf is the size of decode's output buffer: JSON is written in
 // chunks of at least half of it.
-const decodeOutBuf = 1 << 20
+const decodeOutBuf = 256 << 10
 
 // decodeOptions are the parsed command line.
 type decodeOptions struct {
