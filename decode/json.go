@@ -61,30 +61,41 @@ type linkText struct {
 	text []byte
 }
 
-// linkPart returns the cached link part of k's line, formatting it from m
-// when it is not cached.
-func (e *JSONEncoder) linkPart(k *linkKey, m *Message) []byte {
-	s, d := k.src.Addr().As16(), k.dst.Addr().As16()
-	x := uint64(binary.LittleEndian.Uint32(s[12:]))<<32 | uint64(binary.LittleEndian.Uint32(d[12:]))
-	y := uint64(k.src.Port())<<48 | uint64(k.dst.Port())<<32 | uint64(k.label.SLS)<<24 | uint64(k.label.NI)<<16 | uint64(k.transport)<<8 | uint64(k.protocol)
-	z := uint64(k.label.OPC)<<32 | uint64(k.label.DPC)
+// linkPart returns the cached link part of m's line, formatting it when it
+// is not cached. It reads m's fields in place: a linkKey is built only on a
+// miss.
+func (e *JSONEncoder) linkPart(m *Message) []byte {
+	l := &m.Label
+	x := uint64(l.OPC)<<32 | uint64(l.DPC)
+	y := uint64(m.Src.Port())<<48 | uint64(m.Dst.Port())<<32 | uint64(l.SLS)<<24 | uint64(l.NI)<<16 | uint64(m.Transport)<<8 | uint64(m.Protocol)
 	h := (x*0x9E3779B97F4A7C15 ^ y) * 0xC2B2AE3D27D4EB4F
-	h = (h ^ z) * 0x165667B19E3779F9
+	if m.Src.Addr().Is4() && m.Dst.Addr().Is4() {
+		// Links that share a label and ports (ASPs load-sharing one
+		// route) differ in their addresses.
+		s, d := m.Src.Addr().As4(), m.Dst.Addr().As4()
+		h = (h ^ uint64(binary.LittleEndian.Uint32(s[:]))<<32 ^ uint64(binary.LittleEndian.Uint32(d[:]))) * 0x165667B19E3779F9
+	}
 	set := h >> (64 - linkSetBits)
 	ways := &e.links[set]
-	if w := &ways[0]; w.text != nil && w.key == *k {
+	if w := &ways[0]; w.text != nil && w.key.is(m) {
 		e.linkOld[set] = 1
 		return w.text
 	}
-	if w := &ways[1]; w.text != nil && w.key == *k {
+	if w := &ways[1]; w.text != nil && w.key.is(m) {
 		e.linkOld[set] = 0
 		return w.text
 	}
 	old := e.linkOld[set]
 	w := &ways[old]
 	e.linkOld[set] = old ^ 1
-	w.key, w.text = *k, appendLinkPart(w.text[:0], m)
+	w.key = linkKey{src: m.Src, dst: m.Dst, label: m.Label, transport: m.Transport, protocol: m.Protocol}
+	w.text = appendLinkPart(w.text[:0], m)
 	return w.text
+}
+
+// is reports whether m's line has link part k, cheapest field first.
+func (k *linkKey) is(m *Message) bool {
+	return k.label == m.Label && k.transport == m.Transport && k.protocol == m.Protocol && k.src == m.Src && k.dst == m.Dst
 }
 
 // linkSetBits is log2(linkSets).
@@ -191,8 +202,7 @@ func appendJSONBody(dst []byte, m *Message, e *JSONEncoder) []byte {
 	if e == nil {
 		dst = appendLinkPart(dst, m)
 	} else {
-		k := linkKey{src: m.Src, dst: m.Dst, label: m.Label, transport: m.Transport, protocol: m.Protocol}
-		dst = append(dst, e.linkPart(&k, m)...)
+		dst = append(dst, e.linkPart(m)...)
 	}
 
 	u := &m.ISUP
