@@ -249,50 +249,65 @@ func TestTruncatedFile(t *testing.T) {
 			if err := os.WriteFile(path, raw[:len(raw)-tc.cut], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			f, err := OpenFile(path)
-			if err != nil {
-				t.Fatal(err)
+			for _, o := range openers {
+				t.Run(o.name, func(t *testing.T) { checkTruncated(t, o.open, path, tc.cut, full) })
 			}
-			defer f.Close()
-			var fr decode.Frame
-			var n int
-			for {
-				err = f.Next(&fr)
-				if err != nil {
-					break
-				}
-				if fr.TS != full[n].ts || string(fr.Data) != full[n].data {
-					t.Fatalf("frame %d differs from the intact file", n+1)
-				}
-				n++
-			}
-			if tc.cut == 0 {
-				if err != io.EOF || n != len(full) {
-					t.Fatalf("intact file: %d frames, err %v", n, err)
-				}
-				return
-			}
-			var fe *FrameError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %v (%T), want *FrameError", err, err)
-			}
-			if !errors.Is(err, ErrTruncated) {
-				t.Errorf("error %v does not wrap ErrTruncated", err)
-			}
-			if fe.File != path || fe.Frame != uint64(n+1) {
-				t.Errorf("error names %s frame %d, want %s frame %d", fe.File, fe.Frame, path, n+1)
-			}
-			if n == 0 || n >= len(full) {
-				t.Errorf("kept %d of %d frames", n, len(full))
-			}
-			// Sticky: the file stays failed.
-			if err2 := f.Next(&fr); err2 != err {
-				t.Errorf("second Next: %v", err2)
-			}
-			t.Logf("%v (kept %d frames)", err, n)
 		})
 	}
 }
+
+// checkTruncated reads a capture cut short by cut bytes (0: intact) and
+// expects the frames of the intact one up to the cut, then a sticky
+// truncation error naming the file and frame.
+func checkTruncated(t *testing.T, open func(string) (*File, error), path string, cut int, full []frameDigest) {
+	f, err := open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var fr decode.Frame
+	var n int
+	for {
+		err = f.Next(&fr)
+		if err != nil {
+			break
+		}
+		if fr.TS != full[n].ts || string(fr.Data) != full[n].data {
+			t.Fatalf("frame %d differs from the intact file", n+1)
+		}
+		n++
+	}
+	if cut == 0 {
+		if err != io.EOF || n != len(full) {
+			t.Fatalf("intact file: %d frames, err %v", n, err)
+		}
+		return
+	}
+	var fe *FrameError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %v (%T), want *FrameError", err, err)
+	}
+	if !errors.Is(err, ErrTruncated) {
+		t.Errorf("error %v does not wrap ErrTruncated", err)
+	}
+	if fe.File != path || fe.Frame != uint64(n+1) {
+		t.Errorf("error names %s frame %d, want %s frame %d", fe.File, fe.Frame, path, n+1)
+	}
+	if n == 0 || n >= len(full) {
+		t.Errorf("kept %d of %d frames", n, len(full))
+	}
+	// Sticky: the file stays failed.
+	if err2 := f.Next(&fr); err2 != err {
+		t.Errorf("second Next: %v", err2)
+	}
+	t.Logf("%v (kept %d frames)", err, n)
+}
+
+// openers are the two ways to open a capture file, which must read alike.
+var openers = []struct {
+	name string
+	open func(string) (*File, error)
+}{{"read", OpenFile}, {"mapped", OpenFileMapped}}
 
 // TestCorruptRecord breaks the third record header of a pcap (a capture
 // length beyond both snap length and packet length): frames 1-2 come out, then
@@ -311,7 +326,13 @@ func TestCorruptRecord(t *testing.T) {
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := OpenFile(path)
+	for _, o := range openers {
+		t.Run(o.name, func(t *testing.T) { checkCorruptThird(t, o.open, path) })
+	}
+}
+
+func checkCorruptThird(t *testing.T, open func(string) (*File, error), path string) {
+	f, err := open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,18 +560,32 @@ func FuzzOpenFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		file, err := OpenFile(path)
-		if err != nil {
-			return
-		}
-		defer file.Close()
-		var fr decode.Frame
-		for i := 0; i < 10000; i++ {
-			if err := file.Next(&fr); err != nil {
-				if err != io.EOF && !errors.As(err, new(*FrameError)) {
-					t.Fatalf("error of type %T: %v", err, err)
-				}
+		var digests [2][]frameDigest
+		for i, o := range openers {
+			file, err := o.open(path)
+			if err != nil {
 				return
+			}
+			var fr decode.Frame
+			for n := 0; n < 10000; n++ {
+				err := file.Next(&fr)
+				if err != nil {
+					if err != io.EOF && !errors.As(err, new(*FrameError)) {
+						t.Fatalf("%s: error of type %T: %v", o.name, err, err)
+					}
+					digests[i] = append(digests[i], frameDigest{data: err.Error()})
+					break
+				}
+				digests[i] = append(digests[i], frameDigest{fr.TS, fr.Frame, fr.Iface, fr.LinkType, fr.FCSLen, string(fr.Data)})
+			}
+			file.Close()
+		}
+		if len(digests[0]) != len(digests[1]) {
+			t.Fatalf("read %d frames, mapped %d", len(digests[0]), len(digests[1]))
+		}
+		for i := range digests[0] {
+			if digests[0][i] != digests[1][i] {
+				t.Fatalf("frame %d differs: read %+v, mapped %+v", i+1, digests[0][i], digests[1][i])
 			}
 		}
 	})
@@ -569,46 +604,51 @@ func TestPcapFastPathMatchesPcapgo(t *testing.T) {
 			}
 		}
 	}
-	for _, path := range paths {
-		f, err := OpenFile(path)
-		if err != nil {
-			t.Fatal(err)
+	for _, o := range openers {
+		for _, path := range paths {
+			checkAgainstPcapgo(t, o.open, path)
 		}
-		if f.Format() != FormatPcap {
-			f.Close()
-			continue
-		}
-		raw, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := pcapgo.NewReader(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fr decode.Frame
-		n := 0
-		for {
-			err := f.Next(&fr)
-			data, ci, rerr := ref.ReadPacketData()
-			if err == io.EOF || rerr == io.EOF {
-				if err != rerr {
-					t.Errorf("%s: frame %d: File %v, pcapgo %v", path, n+1, err, rerr)
-				}
-				break
+	}
+}
+
+func checkAgainstPcapgo(t *testing.T, open func(string) (*File, error), path string) {
+	f, err := open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Format() != FormatPcap {
+		return
+	}
+	raw, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ref, err := pcapgo.NewReader(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fr decode.Frame
+	n := 0
+	for {
+		err := f.Next(&fr)
+		data, ci, rerr := ref.ReadPacketData()
+		if err == io.EOF || rerr == io.EOF {
+			if err != rerr {
+				t.Errorf("%s: frame %d: File %v, pcapgo %v", path, n+1, err, rerr)
 			}
-			if err != nil || rerr != nil {
-				t.Fatalf("%s: frame %d: File %v, pcapgo %v", path, n+1, err, rerr)
-			}
-			n++
-			if !bytes.Equal(fr.Data, data) || fr.TS != ci.Timestamp.UnixNano() || fr.Frame != uint64(n) {
-				t.Fatalf("%s: frame %d differs: %d bytes at %d, pcapgo %d bytes at %d", path, n, len(fr.Data), fr.TS, len(data), ci.Timestamp.UnixNano())
-			}
+			break
 		}
-		f.Close()
-		raw.Close()
-		if n == 0 {
-			t.Errorf("%s: no frames", path)
+		if err != nil || rerr != nil {
+			t.Fatalf("%s: frame %d: File %v, pcapgo %v", path, n+1, err, rerr)
 		}
+		n++
+		if !bytes.Equal(fr.Data, data) || fr.TS != ci.Timestamp.UnixNano() || fr.Frame != uint64(n) {
+			t.Fatalf("%s: frame %d differs: %d bytes at %d, pcapgo %d bytes at %d", path, n, len(fr.Data), fr.TS, len(data), ci.Timestamp.UnixNano())
+		}
+	}
+	if n == 0 {
+		t.Errorf("%s: no frames", path)
 	}
 }

@@ -35,7 +35,13 @@ type Reader struct {
 // OpenFiles opens every path. It fails only for an unusable argument list;
 // files that cannot be opened are listed in Errors and counted by
 // Unreadable, and the others are read.
-func OpenFiles(paths []string) (*Reader, error) {
+func OpenFiles(paths []string) (*Reader, error) { return openFiles(paths, OpenFile) }
+
+// OpenFilesMapped is OpenFiles with OpenFileMapped: see there for what a
+// caller of Next must do about files that shrink while they are read.
+func OpenFilesMapped(paths []string) (*Reader, error) { return openFiles(paths, OpenFileMapped) }
+
+func openFiles(paths []string, open func(string) (*File, error)) (*Reader, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("capture: no files")
 	}
@@ -51,7 +57,7 @@ func OpenFiles(paths []string) (*Reader, error) {
 		last:  -1,
 	}
 	for i, p := range paths {
-		f, err := OpenFile(p)
+		f, err := open(p)
 		if err != nil {
 			r.errs = append(r.errs, err)
 			r.failed++

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -200,7 +201,9 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	// A shell glob over a capture directory also names the sidecars: they
 	// are read with their capture, not as captures.
 	o.files = withoutSidecars(o.files)
-	r, err := capture.OpenFiles(o.files)
+	// Files are memory-mapped (no copy from the page cache); runMapped
+	// reports a file that shrinks under the loop.
+	r, err := capture.OpenFilesMapped(o.files)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
 		return exitUsage
@@ -268,25 +271,30 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	var f decode.Frame
 	prog := newProgress(stderr, "gatewarden decode")
 	var frames uint64
-	for writeErr == nil {
-		err := r.Next(&f)
-		if frames++; prog.due() {
-			st := dec.Stats()
-			prog.show("%d frames, %d messages, %s", frames, st.Messages, r.SourceName(f.Source))
-		}
-		if errs := r.Errors(); len(errs) > reported {
-			for _, err := range errs[reported:] {
-				fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
+	fault := runMapped(func() {
+		for writeErr == nil {
+			err := r.Next(&f)
+			if frames++; prog.due() {
+				st := dec.Stats()
+				prog.show("%d frames, %d messages, %s", frames, st.Messages, r.SourceName(f.Source))
 			}
-			reported = len(errs)
+			if errs := r.Errors(); len(errs) > reported {
+				for _, err := range errs[reported:] {
+					fmt.Fprintf(stderr, "gatewarden decode: %v\n", err)
+				}
+				reported = len(errs)
+			}
+			if err == io.EOF {
+				break
+			}
+			applyFCS(&f, o.fcs, fileFCS)
+			dec.Decode(&f)
 		}
-		if err == io.EOF {
-			break
-		}
-		applyFCS(&f, o.fcs, fileFCS)
-		dec.Decode(&f)
+	})
+	if fault != nil {
+		fmt.Fprintf(stderr, "gatewarden decode: frame %d of %s: %v\n", f.Frame, r.SourceName(f.Source), fault)
 	}
-	if writeErr == nil {
+	if writeErr == nil && fault == nil {
 		dec.Flush()
 	}
 	if writeErr == nil && len(out) > 0 {
@@ -305,10 +313,26 @@ func decodeMain(args []string, stdout, stderr io.Writer) int {
 	if unreadable > 0 || notCapture == len(o.files) {
 		return exitFailed
 	}
-	if broken > 0 {
+	if broken > 0 || fault != nil {
 		return exitDamaged
 	}
 	return exitOK
+}
+
+// runMapped runs loop, which reads memory-mapped capture files
+// (capture.OpenFilesMapped), and returns the fault raised when one of them
+// shrank under it, nil when none did; any other panic goes on.
+func runMapped(loop func()) (fault error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			if fault = capture.MappedFault(v); fault == nil {
+				panic(v)
+			}
+		}
+	}()
+	loop()
+	return nil
 }
 
 // withoutSidecars drops NAME.pc-bits and NAME.tshark-args when NAME is given
