@@ -361,11 +361,15 @@ func (d *Decoder) sigtran(ppid uint32, p []byte) {
 // assocRecent is the number of slots of sctpState.recent.
 const assocRecent = 1 << assocRecentBits
 
-// recentSlot is key's slot in sctpState.recent. The verification tag alone
-// nearly tells associations apart (each end picks it at random), so it and
-// the ports are all that is hashed; the whole key is compared on a hit.
+// recentSlot is key's slot in sctpState.recent: a hash of the verification
+// tag, the ports and the low 32 bits of both addresses (generators, and some
+// stacks, reuse one tag on every association, and signalling links share
+// their ports), cheaper than hashing the whole key.
 func recentSlot(key *assocKey) uint32 {
+	s, d := key.src.As16(), key.dst.As16()
 	h := (key.vtag ^ (uint32(key.sport)<<16 | uint32(key.dport))) * 0x9E3779B1
+	h = (h ^ binary.LittleEndian.Uint32(s[12:])) * 0x85EBCA6B
+	h = (h ^ binary.LittleEndian.Uint32(d[12:])) * 0xC2B2AE35
 	return h >> (32 - assocRecentBits)
 }
 
