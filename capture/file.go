@@ -110,6 +110,13 @@ type File struct {
 	// one's offset, and the kernel copies nothing.
 	mapped []byte
 	keep   []byte // the mapping after unmapped, until Close
+	// pcapng over a mapping (nextMappedNg): the section's header and
+	// interface blocks as read so far, to hand pcapgo a stream it can
+	// resume, and the interfaces they describe.
+	ngSHB    []byte
+	ngIDBs   [][]byte
+	ngIfaces []Interface
+	ngBig    bool
 
 	// pcapng sections and their interfaces, from a first pass over the block
 	// structure: pcapgo does not expose if_fcslen, and interface indexes
@@ -180,17 +187,21 @@ func openFile(path string, mapped bool) (*File, error) {
 	switch {
 	case le == magicPcapNG:
 		f.format = FormatPcapNG
-		if err := f.prescan(); err != nil {
+		if mapped && !f.gzipped && path != StdinName {
+			f.mapped = mapFile(osf)
+		}
+		if f.mapped != nil {
+			f.sections, f.scanComplete = scanNgSections(&memReader{b: f.mapped})
+		} else if err := f.prescan(); err != nil {
 			osf.Close()
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		opts := pcapgo.NgReaderOptions{SkipUnknownVersion: true}
-		// Mixed link types must be asked for, or pcapgo silently skips the
-		// packets of the other interfaces. It costs an interface conversion
-		// per packet (an allocation for link types above 255), so only when
-		// needed, or when damage hid part of the file from the first pass.
-		opts.WantMixedLinkType = f.mixedLinkTypes() || !f.scanComplete
-		f.ng, err = pcapgo.NewNgReader(br, opts)
+		// pcapgo reads the section header: its verdict on it stands.
+		f.ng, err = pcapgo.NewNgReader(br, f.ngReaderOptions())
+		if err != nil && f.mapped != nil {
+			unmapFile(f.mapped)
+			f.mapped = nil
+		}
 	case le == magicPcapMicro || le == magicPcapNano || be == magicPcapMicro || be == magicPcapNano:
 		f.format = FormatPcap
 		if len(head) < 24 {
@@ -214,8 +225,9 @@ func openFile(path string, mapped bool) (*File, error) {
 			f.nanoMul = 1
 		}
 		if mapped && !f.gzipped && path != StdinName {
-			f.mapped = mapFile(osf)
-			f.off = pcapFileHeader
+			if f.mapped = mapFile(osf); f.mapped != nil {
+				f.off = pcapFileHeader
+			}
 		}
 	case le == magicPcapModified || be == magicPcapModified:
 		err = errors.New("modified (Kuznetzov) pcap format is not supported")
@@ -310,7 +322,7 @@ func (f *File) Next(fr *decode.Frame) error {
 		if err := f.unmapped(); err != nil {
 			return f.fail(err)
 		}
-	} else if f.pcap != nil && f.nextPcap(fr) {
+	} else if f.pcap != nil && f.br != nil && f.nextPcap(fr) {
 		return nil
 	}
 	if f.pcap != nil {
@@ -374,9 +386,13 @@ func (f *File) nextPcap(fr *decode.Frame) bool {
 	return true
 }
 
-// nextMapped is nextPcap for a mapped file: the record is sliced out of the
-// mapping. It declines as nextPcap does.
+// nextMapped reads the next frame of a mapped file, sliced out of the
+// mapping; it declines as nextPcap does, and the rest of the file is then
+// read by pcapgo (unmapped).
 func (f *File) nextMapped(fr *decode.Frame) bool {
+	if f.format == FormatPcapNG {
+		return f.nextMappedNg(fr)
+	}
 	rest := f.mapped[f.off:]
 	if len(rest) < pcapRecordHeader {
 		return false
@@ -401,8 +417,13 @@ func (f *File) nextMapped(fr *decode.Frame) bool {
 // reports on (the end, a truncated or damaged record). The mapping stays
 // until Close, as the last frame's Data points into it.
 func (f *File) unmapped() error {
+	if f.format == FormatPcapNG {
+		return f.unmappedNg()
+	}
 	rest := io.MultiReader(bytes.NewReader(f.mapped[:pcapFileHeader]), bytes.NewReader(f.mapped[f.off:]))
-	f.keep, f.mapped = f.mapped, nil
+	// pcapgo alone reads on: nextPcap's buffered reader is still at the
+	// file header.
+	f.keep, f.mapped, f.br, f.off = f.mapped, nil, nil, 0
 	r, err := pcapgo.NewReader(rest)
 	if err != nil {
 		return err // the header was read once already: not expected
@@ -517,6 +538,17 @@ func (f *File) Close() error {
 		f.err = io.EOF
 	}
 	return f.osFile.Close()
+}
+
+// ngReaderOptions are pcapgo's options for this file, from the first pass.
+func (f *File) ngReaderOptions() pcapgo.NgReaderOptions {
+	opts := pcapgo.NgReaderOptions{SkipUnknownVersion: true}
+	// Mixed link types must be asked for, or pcapgo silently skips the
+	// packets of the other interfaces. It costs an interface conversion
+	// per packet (an allocation for link types above 255), so only when
+	// needed, or when damage hid part of the file from the first pass.
+	opts.WantMixedLinkType = f.mixedLinkTypes() || !f.scanComplete
+	return opts
 }
 
 func (f *File) mixedLinkTypes() bool {

@@ -209,23 +209,58 @@ type frameDigest struct {
 
 func frameDigests(t *testing.T, path string) []frameDigest {
 	t.Helper()
-	f, err := OpenFile(path)
+	read := readDigests(t, OpenFile, path)
+	mapped := readDigests(t, OpenFileMapped, path)
+	sameDigests(t, read, mapped)
+	if n := len(read); n > 0 && read[n-1].data != io.EOF.Error() {
+		t.Fatalf("%s: frame %d: %s", path, n, read[n-1].data)
+	}
+	return read[:len(read)-1]
+}
+
+// readDigests reads a capture with open to its end: a digest per frame, then
+// one whose data is the error that ended it (io.EOF's text at a clean end).
+func readDigests(t testing.TB, open func(string) (*File, error), path string) []frameDigest {
+	t.Helper()
+	f, err := open(path)
 	if err != nil {
-		t.Fatal(err)
+		return []frameDigest{{data: "open: " + err.Error()}}
 	}
 	defer f.Close()
 	var out []frameDigest
 	var fr decode.Frame
-	for {
+	for n := 0; n < 1_000_000; n++ {
 		err := f.Next(&fr)
-		if err == io.EOF {
-			return out
-		}
 		if err != nil {
-			t.Fatal(err)
+			if err != io.EOF && !errors.As(err, new(*FrameError)) {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return append(out, frameDigest{data: err.Error()})
 		}
 		out = append(out, frameDigest{fr.TS, fr.Frame, fr.Iface, fr.LinkType, fr.FCSLen, string(fr.Data)})
 	}
+	return out
+}
+
+// sameDigests fails unless a file read and mapped gave the same frames and
+// the same end.
+func sameDigests(t testing.TB, read, mapped []frameDigest) {
+	t.Helper()
+	if len(read) != len(mapped) {
+		t.Fatalf("read %d frames, mapped %d (read ends %q, mapped %q)", len(read), len(mapped), last(read), last(mapped))
+	}
+	for i := range read {
+		if read[i] != mapped[i] {
+			t.Fatalf("frame %d differs: read %+v, mapped %+v", i+1, read[i], mapped[i])
+		}
+	}
+}
+
+func last(d []frameDigest) string {
+	if len(d) == 0 {
+		return ""
+	}
+	return d[len(d)-1].data
 }
 
 func TestTruncatedFile(t *testing.T) {
@@ -560,34 +595,7 @@ func FuzzOpenFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var digests [2][]frameDigest
-		for i, o := range openers {
-			file, err := o.open(path)
-			if err != nil {
-				return
-			}
-			var fr decode.Frame
-			for n := 0; n < 10000; n++ {
-				err := file.Next(&fr)
-				if err != nil {
-					if err != io.EOF && !errors.As(err, new(*FrameError)) {
-						t.Fatalf("%s: error of type %T: %v", o.name, err, err)
-					}
-					digests[i] = append(digests[i], frameDigest{data: err.Error()})
-					break
-				}
-				digests[i] = append(digests[i], frameDigest{fr.TS, fr.Frame, fr.Iface, fr.LinkType, fr.FCSLen, string(fr.Data)})
-			}
-			file.Close()
-		}
-		if len(digests[0]) != len(digests[1]) {
-			t.Fatalf("read %d frames, mapped %d", len(digests[0]), len(digests[1]))
-		}
-		for i := range digests[0] {
-			if digests[0][i] != digests[1][i] {
-				t.Fatalf("frame %d differs: read %+v, mapped %+v", i+1, digests[0][i], digests[1][i])
-			}
-		}
+		sameDigests(t, readDigests(t, OpenFile, path), readDigests(t, OpenFileMapped, path))
 	})
 }
 

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"io"
 	"math"
@@ -40,22 +39,33 @@ func (f *File) prescan() error {
 	return nil
 }
 
+// blockReader is what scanNgSections reads from: a bufio.Reader over the
+// file, or a memReader over its mapping. Peek's bytes stay valid until the
+// next call.
+type blockReader interface {
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+}
+
+// maxScannedIDB bounds an Interface Description Block the first pass reads
+// (no real one is this large; it fits the read buffer).
+const maxScannedIDB = 1 << 16
+
 // scanNgSections returns the sections found and whether the scan reached a
 // clean end of file.
-func scanNgSections(br *bufio.Reader) (sections []ngSection, complete bool) {
+func scanNgSections(br blockReader) (sections []ngSection, complete bool) {
 	var (
 		order  binary.ByteOrder = binary.LittleEndian
-		hdr    [12]byte
-		body   []byte
 		frames uint64
 	)
 	for {
-		if n, err := io.ReadFull(br, hdr[:8]); err != nil {
-			return sections, n == 0 && err == io.EOF
+		hdr, err := br.Peek(8)
+		if len(hdr) < 8 {
+			return sections, len(hdr) == 0 && err == io.EOF
 		}
 		typ := order.Uint32(hdr[0:4])
 		if typ == magicPcapNG {
-			if _, err := io.ReadFull(br, hdr[8:12]); err != nil {
+			if hdr, _ = br.Peek(12); len(hdr) < 12 {
 				return sections, false
 			}
 			switch {
@@ -70,40 +80,32 @@ func scanNgSections(br *bufio.Reader) (sections []ngSection, complete bool) {
 			if total < 28 || total%4 != 0 {
 				return sections, false
 			}
-			if _, err := br.Discard(int(total) - 12); err != nil {
+			if _, err := br.Discard(int(total)); err != nil {
 				return sections, false
 			}
 			sections = append(sections, ngSection{firstFrame: frames + 1})
 			continue
 		}
-		total := order.Uint32(hdr[4:8])
+		total := int(order.Uint32(hdr[4:8]))
 		if total < 12 || total%4 != 0 || len(sections) == 0 {
 			return sections, false
 		}
-		rest := int(total) - 8
 		switch typ {
 		case ngBlockEnhancedPacket, ngBlockSimplePacket, ngBlockPacket:
 			frames++
-			if _, err := br.Discard(rest); err != nil {
+		case ngBlockIDB:
+			if total-8 > maxScannedIDB {
 				return sections, false
 			}
-		case ngBlockIDB:
-			if rest > 1<<16 {
-				return sections, false // no real IDB is this large
-			}
-			if cap(body) < rest {
-				body = make([]byte, rest)
-			}
-			body = body[:rest]
-			if _, err := io.ReadFull(br, body); err != nil {
+			block, _ := br.Peek(total)
+			if len(block) < total {
 				return sections, false
 			}
 			s := &sections[len(sections)-1]
-			s.ifaces = append(s.ifaces, parseIDB(body[:rest-4], order))
-		default:
-			if _, err := br.Discard(rest); err != nil {
-				return sections, false
-			}
+			s.ifaces = append(s.ifaces, parseIDB(block[8:total-4], order))
+		}
+		if _, err := br.Discard(total); err != nil {
+			return sections, false
 		}
 	}
 }
