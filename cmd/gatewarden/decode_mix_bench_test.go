@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/gatewarden/gatewarden/internal/tsharkref"
 	"github.com/gatewarden/gatewarden/pcaps/gen"
 )
@@ -54,6 +56,64 @@ func mixCapture(b *testing.B, dir, mix string) (string, uint64) {
 	return path, sum.Messages
 }
 
+// pcapngMix names the extra benchmark capture: the default mix written as
+// pcapng (Enhanced Packet Blocks, what dumpcap and Wireshark write), which
+// gatewarden reads by another path than classic pcap.
+const pcapngMix = "default-pcapng"
+
+// benchCaptures generates every mix capture into dir, and the pcapng copy of
+// the default one: name, path and message count of each, in order.
+func benchCaptures(b *testing.B, dir string) (names, paths []string, msgs []uint64) {
+	for _, mix := range gen.Mixes {
+		path, want := mixCapture(b, dir, mix)
+		names, paths, msgs = append(names, mix), append(paths, path), append(msgs, want)
+		if mix == "default" {
+			ng := filepath.Join(dir, pcapngMix+".pcapng")
+			pcapToPcapng(b, path, ng)
+			names, paths, msgs = append(names, pcapngMix), append(paths, ng), append(msgs, want)
+		}
+	}
+	return names, paths, msgs
+}
+
+// pcapToPcapng copies an Ethernet classic pcap into a pcapng file.
+func pcapToPcapng(b *testing.B, src, dst string) {
+	b.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	w, err := pcapgo.NewNgWriter(out, r.LinkType())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkDecodeMix is `gatewarden decode` to JSON in this process, one op
 // per whole capture of a traffic mix (>= 50 k messages), output discarded:
 // the benchmark to profile (-cpuprofile) what a mix costs. Reports messages
@@ -61,9 +121,9 @@ func mixCapture(b *testing.B, dir, mix string) (string, uint64) {
 //
 //	go test ./cmd/gatewarden -run '^$' -bench DecodeMix/ -benchtime 20x -cpuprofile cpu.out
 func BenchmarkDecodeMix(b *testing.B) {
-	dir := b.TempDir()
-	for _, mix := range gen.Mixes {
-		path, want := mixCapture(b, dir, mix)
+	names, paths, msgs := benchCaptures(b, b.TempDir())
+	for i, mix := range names {
+		path, want := paths[i], msgs[i]
 		b.Run(mix, func(b *testing.B) {
 			var ms0, ms1 runtime.MemStats
 			runtime.ReadMemStats(&ms0)
@@ -142,8 +202,8 @@ func processCPU(b *testing.B, name string, args ...string) time.Duration {
 const gwRunsPerOp = 5
 
 // BenchmarkDecodeMixProcess is the whole `gatewarden decode FILE` process
-// (JSON to stdout, discarded; start-up included) on each traffic mix, its
-// CPU time from its own rusage. With GATEWARDEN_BENCH_TSHARK=1 every op also
+// (JSON to stdout, discarded; start-up included) on each traffic mix (and
+// the default one as pcapng), its CPU time from its own rusage. With GATEWARDEN_BENCH_TSHARK=1 every op also
 // runs `tshark -T fields` (the reference extraction, internal/tsharkref) on
 // the same file, interleaved, and reports tshark's CPU time over
 // gatewarden's: on a shared machine the ratio is steadier than either time.
@@ -152,9 +212,9 @@ const gwRunsPerOp = 5
 func BenchmarkDecodeMixProcess(b *testing.B) {
 	exe := gatewardenBinary(b)
 	withTshark := os.Getenv("GATEWARDEN_BENCH_TSHARK") != "" && tsharkref.Available()
-	dir := b.TempDir()
-	for _, mix := range gen.Mixes {
-		path, want := mixCapture(b, dir, mix)
+	names, paths, msgs := benchCaptures(b, b.TempDir())
+	for i, mix := range names {
+		path, want := paths[i], msgs[i]
 		var targs []string
 		if withTshark {
 			c, err := tsharkref.LoadCapture(path)
