@@ -98,6 +98,9 @@ func (r *Reader) Unreadable() int { return r.failed }
 // Next stores the next frame in timestamp order in f. f.Data is valid until
 // the next call. It returns io.EOF when every file is exhausted.
 func (r *Reader) Next(f *decode.Frame) error {
+	if len(r.files) == 1 {
+		return r.nextOnly(f)
+	}
 	if !r.started {
 		r.started = true
 		for i := range r.files {
@@ -113,6 +116,26 @@ func (r *Reader) Next(f *decode.Frame) error {
 	i := r.pop()
 	r.last = int(i)
 	*f = r.heads[i]
+	return nil
+}
+
+// nextOnly is Next for a single file: nothing to merge, so the frame goes
+// straight to f.
+func (r *Reader) nextOnly(f *decode.Frame) error {
+	file := r.files[0]
+	if file == nil || r.done[0] {
+		return io.EOF
+	}
+	f.Source = 0
+	if err := file.Next(f); err != nil {
+		if err != io.EOF {
+			r.errs = append(r.errs, err)
+		}
+		file.Close()
+		r.done[0] = true
+		return io.EOF
+	}
+	f.Source = 0
 	return nil
 }
 

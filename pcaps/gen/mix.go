@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -18,8 +19,11 @@ import (
 //   - bursty: calls start in tight bursts (a burst every 2 s), so packets
 //     bundle more messages;
 //   - harsh: everything at once, with three times the fragments and
-//     retransmissions.
-var Mixes = []string{"default", "chunky", "m2pa", "bursty", "harsh"}
+//     retransmissions;
+//   - wide: a gateway's breadth — 16 partners on 64 associations (M3UA
+//     and M2PA, tagged and untagged), so that no per-link or
+//     per-association cache holds the working set by accident.
+var Mixes = []string{"default", "chunky", "m2pa", "bursty", "harsh", "wide"}
 
 // MixOptions returns the options of a named mix (see Mixes) with calls random
 // calls from seed and point codes of pcBits (14 or 24).
@@ -35,6 +39,8 @@ func MixOptions(name string, seed int64, calls int, pcBits uint8) (Options, erro
 		partners = M2PAPartners(pcBits)
 	case "bursty":
 		opt.Source = NewBurstSource(NewRandomSource(seed, calls, partners, DefaultStart.Add(time.Second)), 2*time.Second)
+	case "wide":
+		partners = WidePartners(pcBits, 16, 4)
 	case "harsh":
 		partners = M2PAPartners(pcBits)
 		partners[0].Transport = TransportM3UA // keep one M3UA link among the M2PA ones
@@ -88,4 +94,39 @@ func (s *BurstSource) Next() (Call, bool) {
 	c.Start = s.next
 	s.next = s.next.Add(100 * time.Microsecond)
 	return c, true
+}
+
+// WidePartners returns n partners of links associations each, every partner
+// with its own point code and addresses, alternately M3UA (with routing
+// contexts) and M2PA, every third one behind a VLAN tag; kinds rotate.
+func WidePartners(pcBits uint8, n, links int) []Partner {
+	ps := make([]Partner, n)
+	for i := range ps {
+		p := &ps[i]
+		p.Name = fmt.Sprintf("wide-%02d", i+1)
+		p.Kind = Kind(i % 3)
+		p.Transport = TransportM3UA
+		if i%2 == 1 {
+			p.Transport = TransportM2PA
+		}
+		if i%3 == 0 {
+			p.VLANs = []uint16{uint16(300 + i)}
+		}
+		for j := 0; j < links; j++ {
+			our, peer := ITUPC(5, uint32(i), uint32(j)), ITUPC(6, uint32(i), uint32(j))
+			if pcBits == 24 {
+				our, peer = ChinaPC(86, 100+uint32(j), 1), ChinaPC(87, uint32(i), uint32(j))
+			}
+			l := Link{
+				OurIP:  netip.AddrFrom4([4]byte{10, 30, byte(j), 1}),
+				PeerIP: netip.AddrFrom4([4]byte{198, 18, byte(i), byte(j + 1)}),
+				OurPC:  our, PeerPC: peer, NI: 2, Circuits: 240,
+			}
+			if p.Transport == TransportM3UA {
+				l.RC = uint32(1000 + i*10 + j)
+			}
+			p.Links = append(p.Links, l)
+		}
+	}
+	return ps
 }
