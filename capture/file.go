@@ -97,7 +97,7 @@ type File struct {
 	// Classic pcap fast path: records are sliced straight out of br's
 	// buffer (see nextPcap); pcapgo reads what the fast path declines.
 	br        *bufio.Reader
-	bigEndian bool
+	bigEndian bool   // the classic pcap file's, or the pcapng section's, byte order
 	nanoMul   uint32 // 1 (nanosecond file) or 1000 (microsecond)
 	snaplen   int
 	// win is what br held at the last refill, records are sliced from it
@@ -116,7 +116,6 @@ type File struct {
 	ngSHB    []byte
 	ngIDBs   [][]byte
 	ngIfaces []Interface
-	ngBig    bool
 
 	// pcapng sections and their interfaces, from a first pass over the block
 	// structure: pcapgo does not expose if_fcslen, and interface indexes
@@ -455,7 +454,7 @@ func (f *File) sync() {
 	f.win, f.off = nil, 0
 }
 
-// u32 reads a field of a classic pcap header in the file's byte order.
+// u32 reads a header field in the file's (pcapng: the section's) byte order.
 func (f *File) u32(b []byte) uint32 {
 	if f.bigEndian {
 		return binary.BigEndian.Uint32(b)

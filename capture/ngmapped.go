@@ -50,15 +50,9 @@ func (m *memReader) Discard(n int) (int, error) {
 	return n, nil
 }
 
-func (f *File) ngU32(b []byte) uint32 {
-	if f.ngBig {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
-
-func (f *File) ngU16(b []byte) uint16 {
-	if f.ngBig {
+// u16 reads a pcapng field in the section's byte order.
+func (f *File) u16(b []byte) uint16 {
+	if f.bigEndian {
 		return binary.BigEndian.Uint16(b)
 	}
 	return binary.LittleEndian.Uint16(b)
@@ -83,7 +77,7 @@ func (f *File) nextMappedNg(fr *decode.Frame) bool {
 			}
 			continue
 		}
-		typ, total := f.ngU32(rest), int(f.ngU32(rest[4:]))
+		typ, total := f.u32(rest), int(f.u32(rest[4:]))
 		if total < ngBlockMin || total%4 != 0 || total > len(rest) {
 			return false
 		}
@@ -111,14 +105,14 @@ func (f *File) mappedSHB(b []byte) bool {
 	}
 	switch {
 	case binary.LittleEndian.Uint32(b[8:]) == ngBOM:
-		f.ngBig = false
+		f.bigEndian = false
 	case binary.BigEndian.Uint32(b[8:]) == ngBOM:
-		f.ngBig = true
+		f.bigEndian = true
 	default:
 		return false
 	}
-	total := int(f.ngU32(b[4:]))
-	if total < ngSHBMin || total%4 != 0 || total > len(b) || f.ngU16(b[12:]) != 1 || f.ngU16(b[14:]) != 0 {
+	total := int(f.u32(b[4:]))
+	if total < ngSHBMin || total%4 != 0 || total > len(b) || f.u16(b[12:]) != 1 || f.u16(b[14:]) != 0 {
 		return false
 	}
 	f.ngSHB = b[:total]
@@ -134,14 +128,14 @@ func (f *File) mappedIDB(b []byte) bool {
 		case ngOptIfTSResol:
 			return v[0] == 0 || v[0] == 6 || v[0] == 9
 		case ngOptIfTSOffset:
-			return len(v) < 8 || f.ngU32(v) == 0 && f.ngU32(v[4:]) == 0
+			return len(v) < 8 || f.u32(v) == 0 && f.u32(v[4:]) == 0
 		}
 		return true
 	}) {
 		return false
 	}
 	order := binary.ByteOrder(binary.LittleEndian)
-	if f.ngBig {
+	if f.bigEndian {
 		order = binary.BigEndian
 	}
 	f.ngIDBs = append(f.ngIDBs, b)
@@ -154,8 +148,8 @@ func (f *File) mappedEPB(fr *decode.Frame, b []byte) bool {
 	if len(b) < ngEPBMin {
 		return false
 	}
-	idx := f.ngU32(b[8:])
-	capLen := int(f.ngU32(b[20:]))
+	idx := f.u32(b[8:])
+	capLen := int(f.u32(b[20:]))
 	dataEnd := 28 + capLen
 	if idx >= uint32(len(f.ngIfaces)) || capLen > len(b) || dataEnd+(-capLen&3) > len(b)-4 {
 		return false
@@ -164,7 +158,7 @@ func (f *File) mappedEPB(fr *decode.Frame, b []byte) bool {
 		return false
 	}
 	iface := &f.ngIfaces[idx]
-	ts := uint64(f.ngU32(b[12:]))<<32 | uint64(f.ngU32(b[16:]))
+	ts := uint64(f.u32(b[12:]))<<32 | uint64(f.u32(b[16:]))
 	var ns int64
 	if iface.TSResol == 9 {
 		if ts/1e9 >= ngMaxSeconds {
@@ -195,7 +189,7 @@ func (f *File) ngOptionsOK(b []byte, ok func(code uint16, v []byte) bool) bool {
 		if len(b) < 4 {
 			return false
 		}
-		code, n := f.ngU16(b), int(f.ngU16(b[2:]))
+		code, n := f.u16(b), int(f.u16(b[2:]))
 		if code == ngOptEnd {
 			return n == 0
 		}
