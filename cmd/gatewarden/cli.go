@@ -257,17 +257,6 @@ func versionMain(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// isTerminal reports whether w is a character device (a terminal; /dev/null
-// too, where a progress line is harmless).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 // progressEvery is how often a progress line is redrawn (a variable so a
 // test can redraw on every frame).
 var progressEvery = 500 * time.Millisecond
