@@ -114,7 +114,10 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func sha256File(path string) (string, int64, error) {
+// SHA256File returns the hex SHA-256 of a file's content and its size: how
+// the store names segment contents in manifests, and how replay recognises
+// a capture it has stored before.
+func SHA256File(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
@@ -335,7 +338,7 @@ func Verify(dir string) (*VerifyResult, error) {
 			}
 		}
 		prevSeq, prevHash = seq, mhash
-		sum, size, err := sha256File(segPath(dir, seq))
+		sum, size, err := SHA256File(segPath(dir, seq))
 		if os.IsNotExist(err) {
 			add(seq, "missing", "segment file is missing")
 			continue

@@ -469,7 +469,7 @@ func (s *Store) rebuildNumberEntry(p partInfo) error {
 	}
 	// The entry is labelled with the manifest's hash: it must describe
 	// that segment, not a file altered since.
-	sha, _, err := sha256File(segPath(s.dir, p.Seq))
+	sha, _, err := SHA256File(segPath(s.dir, p.Seq))
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -189,7 +187,7 @@ func (p *replayPipeline) finish() error {
 func (p *replayPipeline) plan(files []string, force bool) ([]string, []string, error) {
 	sums := make([]string, len(files))
 	for i, f := range files {
-		sum, err := fileSHA256(f)
+		sum, _, err := retention.SHA256File(f)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -247,19 +245,6 @@ func (p *replayPipeline) plan(files []string, force bool) ([]string, []string, e
 	}
 	p.frames = append([]uint64(nil), p.skip...)
 	return files, notes, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // summary is the one-line report: calls by outcome, alerts by rule, drops by reason.
