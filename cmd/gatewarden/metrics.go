@@ -205,6 +205,8 @@ func (m *daemonMetrics) write(w io.Writer) {
 		c(s.Delivered, "gatewarden_alert_deliveries_total", label("sink", s.Name), label("result", "delivered"))
 		c(s.Failed, "gatewarden_alert_deliveries_total", label("sink", s.Name), label("result", "failed"))
 		c(s.Dropped, "gatewarden_alert_deliveries_total", label("sink", s.Name), label("result", "queue_full"))
+		c(s.Skipped, "gatewarden_alert_deliveries_total", label("sink", s.Name), label("result", "already_delivered"))
+		g(s.Acked, "gatewarden_alert_sink_acked_seq", label("sink", s.Name))
 	}
 	if d.hep != nil {
 		c(hepStats.sent, "gatewarden_hep_packets_total", label("result", "sent"))

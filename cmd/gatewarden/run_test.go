@@ -349,6 +349,16 @@ func TestDaemonPcapDirEndToEnd(t *testing.T) {
 	if m[`gatewarden_isup_messages_total{type="IAM",partner="intl-pacific"}`] == 0 {
 		t.Errorf("no IAM counted for intl-pacific")
 	}
+	// The file sink's cursor stands at the last alert it wrote (alerts are
+	// numbered from 1; its deliveries also count signed checkpoints);
+	// nothing was held back as delivered before (a first run).
+	cm := waitMetric(t, metricsAddr, "the file sink's cursor at the last alert", func(m map[string]float64) bool {
+		got := m[`gatewarden_alert_sink_acked_seq{sink="file"}`]
+		return got > 0 && got == sumMetric(m, "gatewarden_alerts_total")
+	})
+	if v, ok := cm[`gatewarden_alert_deliveries_total{sink="file",result="already_delivered"}`]; !ok || v != 0 {
+		t.Errorf("already_delivered %v (present %v) on a first run", v, ok)
+	}
 	for _, name := range []string{"gatewarden_store_records_total", "gatewarden_decode_frames_total", "gatewarden_calls_total", "gatewarden_alerts_total"} {
 		if sumMetric(m, name) == 0 {
 			t.Errorf("%s is zero", name)
