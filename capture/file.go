@@ -369,20 +369,34 @@ func (f *File) nextPcap(fr *decode.Frame) bool {
 		}
 		rest = f.win
 	}
-	capLen := int(f.u32(rest[8:]))
-	origLen := int(f.u32(rest[12:]))
-	n := pcapRecordHeader + capLen
-	if capLen > f.snaplen || capLen > origLen || n > len(rest) {
+	n := f.sliceRecord(rest, fr)
+	if n == 0 {
 		f.sync()
 		return false
 	}
 	f.off += n
+	return true
+}
+
+// sliceRecord takes the classic pcap record at the start of rest into fr
+// (Data aliasing rest) and returns its length; 0, with nothing taken, when
+// it is not a plain, complete record within the snap length.
+func (f *File) sliceRecord(rest []byte, fr *decode.Frame) int {
+	if len(rest) < pcapRecordHeader {
+		return 0
+	}
+	capLen := int(f.u32(rest[8:]))
+	origLen := int(f.u32(rest[12:]))
+	n := pcapRecordHeader + capLen
+	if capLen > f.snaplen || capLen > origLen || n > len(rest) {
+		return 0
+	}
 	f.frame++
 	sec, frac := f.u32(rest), f.u32(rest[4:])
 	*fr = decode.Frame{TS: int64(sec)*1e9 + int64(frac*f.nanoMul), LinkType: f.linkType, Frame: f.frame,
 		FCSLen: f.fcsLen, Source: fr.Source, Data: rest[pcapRecordHeader:n:n]}
 	f.lastTS = fr.TS
-	return true
+	return n
 }
 
 // nextMapped reads the next frame of a mapped file, sliced out of the
@@ -392,23 +406,9 @@ func (f *File) nextMapped(fr *decode.Frame) bool {
 	if f.format == FormatPcapNG {
 		return f.nextMappedNg(fr)
 	}
-	rest := f.mapped[f.off:]
-	if len(rest) < pcapRecordHeader {
-		return false
-	}
-	capLen := int(f.u32(rest[8:]))
-	origLen := int(f.u32(rest[12:]))
-	n := pcapRecordHeader + capLen
-	if capLen > f.snaplen || capLen > origLen || n > len(rest) {
-		return false
-	}
+	n := f.sliceRecord(f.mapped[f.off:], fr)
 	f.off += n
-	f.frame++
-	sec, frac := f.u32(rest), f.u32(rest[4:])
-	*fr = decode.Frame{TS: int64(sec)*1e9 + int64(frac*f.nanoMul), LinkType: f.linkType, Frame: f.frame,
-		FCSLen: f.fcsLen, Source: fr.Source, Data: rest[pcapRecordHeader:n:n]}
-	f.lastTS = fr.TS
-	return true
+	return n > 0
 }
 
 // unmapped hands a mapped file over to pcapgo where nextMapped declined: the

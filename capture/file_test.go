@@ -471,12 +471,22 @@ func (b *ngBuilder) idb(linkType uint16, tsresol uint8, fcslen int) {
 }
 
 func (b *ngBuilder) epb(iface uint32, ticks uint64, data []byte) {
+	b.epbWithOptions(iface, ticks, data, nil)
+}
+
+// epbWithOptions is an Enhanced Packet Block with opts (raw option bytes)
+// after the data.
+func (b *ngBuilder) epbWithOptions(iface uint32, ticks uint64, data, opts []byte) {
 	body := binary.LittleEndian.AppendUint32(nil, iface)
 	body = binary.LittleEndian.AppendUint32(body, uint32(ticks>>32))
 	body = binary.LittleEndian.AppendUint32(body, uint32(ticks))
 	body = binary.LittleEndian.AppendUint32(body, uint32(len(data)))
 	body = binary.LittleEndian.AppendUint32(body, uint32(len(data)))
 	body = append(body, data...)
+	for len(body)%4 != 0 {
+		body = append(body, 0)
+	}
+	body = append(body, opts...)
 	b.block(ngBlockEnhancedPacket, body)
 }
 

@@ -9,22 +9,6 @@ import (
 	"github.com/gatewarden/gatewarden/decode"
 )
 
-// epbWithOptions is an Enhanced Packet Block with opts (raw option bytes)
-// after the data.
-func (b *ngBuilder) epbWithOptions(iface uint32, ticks uint64, data, opts []byte) {
-	body := binary.LittleEndian.AppendUint32(nil, iface)
-	body = binary.LittleEndian.AppendUint32(body, uint32(ticks>>32))
-	body = binary.LittleEndian.AppendUint32(body, uint32(ticks))
-	body = binary.LittleEndian.AppendUint32(body, uint32(len(data)))
-	body = binary.LittleEndian.AppendUint32(body, uint32(len(data)))
-	body = append(body, data...)
-	for len(body)%4 != 0 {
-		body = append(body, 0)
-	}
-	body = append(body, opts...)
-	b.block(ngBlockEnhancedPacket, body)
-}
-
 // TestMappedPcapNGMatchesRead builds pcapng files that lead the mapped
 // reader through each of its paths — plain packet blocks, blocks pcapgo
 // skips, and every kind it declines mid-file and hands over to pcapgo (a
