@@ -4,7 +4,8 @@ package decode
 // before the fragments they follow, across all associations.
 const maxEarlyFragments = 256
 
-// earlyFrag is a DATA fragment waiting for its predecessors.
+// earlyFrag is a DATA fragment waiting for its predecessors; this file owns
+// the area that holds them (sctpState.early).
 type earlyFrag struct {
 	a                *assoc // nil: slot free
 	stream           uint16
