@@ -53,9 +53,17 @@ func (s *Store) sealInBackground() error {
 	s.cur, s.curFile = false, nil
 	s.releaseLog()
 	s.sealing = j
-	go s.runSeal(j, s.head.Manifest)
+	prev := s.head.Manifest
+	go func() {
+		lowerSealPriority()
+		s.runSeal(j, prev)
+	}()
 	return nil
 }
+
+// sealNice is how much less CPU priority a background seal has than ingest
+// (a nice value, where the OS has them: lowerSealPriority).
+const sealNice = 10
 
 func (s *Store) runSeal(j *sealJob, prev string) {
 	start := time.Now()
