@@ -151,25 +151,15 @@ func (s *dirSource) process(ctx context.Context, name string) bool {
 	f, err := capture.OpenFile(path)
 	var b *frameBatch
 	get := func() bool {
-		select {
-		case b = <-s.d.free:
-			b.reset()
+		if b = s.getBatch(ctx); b != nil {
 			b.file = path
-			return true
-		case <-ctx.Done():
-			return false
 		}
+		return b != nil
 	}
 	put := func() bool {
-		select {
-		case s.d.queue <- b:
-			b = nil
-			return true
-		case <-ctx.Done():
-			s.d.free <- b
-			b = nil
-			return false
-		}
+		ok := s.putBatch(ctx, b)
+		b = nil
+		return ok
 	}
 	if !get() {
 		return false
@@ -241,18 +231,10 @@ func (s *dirSource) warmTail(ctx context.Context, path string, n int) bool {
 		fr := &ring[i%n]
 		fr.Source = s.seq - 1
 		if b == nil || !b.fits(len(fr.Data)) {
-			if b != nil {
-				select {
-				case s.d.queue <- b:
-				case <-ctx.Done():
-					s.d.free <- b
-					return false
-				}
+			if b != nil && !s.putBatch(ctx, b) {
+				return false
 			}
-			select {
-			case b = <-s.d.free:
-				b.reset()
-			case <-ctx.Done():
+			if b = s.getBatch(ctx); b == nil {
 				return false
 			}
 			if !b.fits(len(fr.Data)) {
@@ -263,15 +245,30 @@ func (s *dirSource) warmTail(ctx context.Context, path string, n int) bool {
 		b.add(fr)
 		b.recs[len(b.recs)-1].warm = true
 	}
-	if b != nil {
-		select {
-		case s.d.queue <- b:
-		case <-ctx.Done():
-			s.d.free <- b
-			return false
-		}
+	return b == nil || s.putBatch(ctx, b)
+}
+
+// getBatch takes a free batch, emptied; nil once ctx is done.
+func (s *dirSource) getBatch(ctx context.Context) *frameBatch {
+	select {
+	case b := <-s.d.free:
+		b.reset()
+		return b
+	case <-ctx.Done():
+		return nil
 	}
-	return true
+}
+
+// putBatch queues b for the analysis stage; once ctx is done it returns b to
+// the free list instead and reports false.
+func (s *dirSource) putBatch(ctx context.Context, b *frameBatch) bool {
+	select {
+	case s.d.queue <- b:
+		return true
+	case <-ctx.Done():
+		s.d.free <- b
+		return false
+	}
 }
 
 // stageTotals are the analysis stage's final counts, for the last log line.
