@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/gatewarden/gatewarden/decode"
+	"github.com/gatewarden/gatewarden/internal/fnv1a"
 )
 
 // Calls from SIP dialogs (RFC 3261), with the outcomes, ring and talk times
@@ -26,18 +27,8 @@ const (
 // sipCallKey is the circuit key of a SIP call: the dialog's Call-ID, hashed
 // (the same way in every process, so a saved state keeps its keys).
 func (a *Assembler) sipCallKey(callID []byte) circuitKey {
-	h := fnv64(callID)
+	h := fnv1a.Sum64(callID)
 	return circuitKey{proto: decode.ProtocolSIP, pcLo: uint32(h), pcHi: uint32(h >> 32)}
-}
-
-// fnv64 is the 64-bit FNV-1a hash of b.
-func fnv64(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
 }
 
 func (a *Assembler) feedSIP(m *decode.Message) {
@@ -73,7 +64,7 @@ func (a *Assembler) feedSIP(m *decode.Message) {
 		case decode.SIPBye:
 			a.completeSetup(oc)
 			side := SideCalled
-			if oc.callerTag == fnv64(s.From.Tag) {
+			if oc.callerTag == fnv1a.Sum64(s.From.Tag) {
 				side = SideCalling
 			}
 			a.releaseSIP(oc, m, side, causeNormalClearing)
@@ -209,7 +200,7 @@ func (a *Assembler) openSIP(key circuitKey, m *decode.Message) {
 	a.idBuf = append(a.idBuf, ":sip"...)
 	c.ID = a.strs.string(a.idBuf)
 	c.Link = a.linkName(m)
-	oc.callerTag = fnv64(s.From.Tag)
+	oc.callerTag = fnv1a.Sum64(s.From.Tag)
 	partner := a.cfg.SIPPartner
 	if partner == nil && a.cfg.Partner != nil {
 		partner = func(ap netip.AddrPort) string { return a.cfg.Partner(ap.Addr(), 0) }

@@ -1,6 +1,10 @@
 package decode
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/gatewarden/gatewarden/internal/fnv1a"
+)
 
 // SIP (RFC 3261) messages, stateless: ParseSIP reads one whole message from a
 // buffer. Framing a stream (TCP) into messages is SIPMessageLen's job and the
@@ -122,14 +126,7 @@ type SIP struct {
 // SIPDialogCode is a 32-bit FNV-1a hash of a Call-ID: SIP calls carry it
 // where ISUP calls carry their CIC, so the store can link a dialog's
 // messages, call record and alerts.
-func SIPDialogCode(callID []byte) uint32 {
-	h := uint32(2166136261)
-	for _, c := range callID {
-		h ^= uint32(c)
-		h *= 16777619
-	}
-	return h
-}
+func SIPDialogCode(callID []byte) uint32 { return fnv1a.Sum32(callID) }
 
 // IsInitialInvite reports whether s opens a dialog: an INVITE without a To tag.
 func (s *SIP) IsInitialInvite() bool { return s.Request && s.Method == SIPInvite && s.To.Tag == nil }

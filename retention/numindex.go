@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/gatewarden/gatewarden/internal/fnv1a"
 )
 
 // The number index lets a number lookup skip the partitions that cannot
@@ -66,22 +68,12 @@ func numIndexPath(dir string, seq uint32) string {
 // (NumberForms) share them, so a lookup reads one block per partition.
 const numIndexSuffixDigits = 8
 
-// fnv1a is FNV-1a (64 bits): stable across processes.
-func fnv1a(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
-}
-
 // stableNumberHash is the number's key in a filter: the high half (the
 // block) from its last numIndexSuffixDigits digits, the low half (the
 // bits) from all of them.
 func stableNumberHash(digits []byte) uint64 {
 	suffix := digits[max(0, len(digits)-numIndexSuffixDigits):]
-	return fnv1a(suffix)&^0xffffffff | fnv1a(digits)&0xffffffff
+	return fnv1a.Sum64(suffix)&^0xffffffff | fnv1a.Sum64(digits)&0xffffffff
 }
 
 // numberProbes returns the block of a hash among n and calls fn with the

@@ -48,6 +48,7 @@ import (
 	"github.com/gatewarden/gatewarden/analysis"
 	"github.com/gatewarden/gatewarden/analysis/numplan"
 	"github.com/gatewarden/gatewarden/analysis/transit"
+	"github.com/gatewarden/gatewarden/internal/fnv1a"
 )
 
 // builtinCountries parses the embedded country table on first use, not at
@@ -379,9 +380,9 @@ func (e *Engine) normalise(p *analysis.PartyNumber, out *numplan.Result) bool {
 // when the plan could normalise it, else the digits as presented.
 func keyHash(p *analysis.PartyNumber, r *numplan.Result) uint64 {
 	if r.NE164 > 0 {
-		return hashDigits(r.Bytes())
+		return fnv1a.Sum64(r.Bytes())
 	}
-	return hashString(p.Digits)
+	return fnv1a.Sum64(p.Digits)
 }
 
 // Setup judges a call whose setup is complete (analysis.AssemblerConfig.Setup).

@@ -178,22 +178,3 @@ func (w *window) grow() {
 	w.events = grown
 	w.head = 0
 }
-
-// hashDigits is 64-bit FNV-1a.
-func hashDigits(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
-}
-
-func hashString(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
