@@ -199,13 +199,7 @@ func scanCommits(data []byte) (commits []walCommit, err error) {
 	for off := 0; off < len(data); {
 		n, ok := frameAt(data, off)
 		if !ok {
-			next := -1
-			for q := off + 1; q+walHeaderLen < len(data); q++ {
-				if _, ok := frameAt(data, q); ok {
-					next = q
-					break
-				}
-			}
+			next := nextFrame(data, off)
 			if next < 0 {
 				break // torn tail
 			}

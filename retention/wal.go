@@ -72,6 +72,17 @@ func frameAt(data []byte, off int) (int, bool) {
 	return n, crc32.Checksum(p, castagnoli) == binary.LittleEndian.Uint32(data[off+4:])
 }
 
+// nextFrame is the offset of the first whole, valid record after off, where
+// recovery resynchronises past damage; -1 if none follows (a torn tail).
+func nextFrame(data []byte, off int) int {
+	for p := off + 1; p+walHeaderLen < len(data); p++ {
+		if _, ok := frameAt(data, p); ok {
+			return p
+		}
+	}
+	return -1
+}
+
 // walDamage is one damaged stretch of a log that recovery skipped (or, when
 // only the length field was hit, repaired).
 type walDamage struct {
@@ -117,13 +128,7 @@ func resyncWAL(data []byte) (clean []byte, rep walReport) {
 			off += walHeaderLen + n
 			continue
 		}
-		next := -1
-		for p := off + 1; p+walHeaderLen < len(data); p++ {
-			if _, ok := frameAt(data, p); ok {
-				next = p
-				break
-			}
-		}
+		next := nextFrame(data, off)
 		if next < 0 {
 			rep.Tail = int64(len(data) - off)
 			break
