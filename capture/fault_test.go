@@ -49,7 +49,7 @@ func TestMappedFileShrinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if f.mapped == nil {
+	if !f.mapped {
 		t.Skip("no memory mapping on this platform")
 	}
 	var fr decode.Frame

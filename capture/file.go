@@ -105,17 +105,18 @@ type File struct {
 	// buffer refill, not three bufio calls per record.
 	win []byte
 	off int
-	// mapped is the whole file when it is read through a memory mapping
-	// (OpenFileMapped): records are sliced from it, off being the next
-	// one's offset, and the kernel copies nothing.
-	mapped []byte
-	keep   []byte // the mapping after unmapped, until Close
+	// mapping is the whole file when it is read through a memory mapping
+	// (OpenFileMapped), until Close. While mapped, records are sliced from
+	// it, off being the next one's offset, and the kernel copies nothing;
+	// after unmapped, pcapgo reads the rest of it.
+	mapping []byte
+	mapped  bool
 	// pcapng over a mapping (nextMappedNg): the section's header and
 	// interface blocks as read so far, to hand pcapgo a stream it can
-	// resume, and the interfaces they describe.
-	ngSHB    []byte
-	ngIDBs   [][]byte
-	ngIfaces []Interface
+	// resume; the interfaces they describe are the first section's in
+	// sections.
+	ngSHB  []byte
+	ngIDBs [][]byte
 
 	// pcapng sections and their interfaces, from a first pass over the block
 	// structure: pcapgo does not expose if_fcslen, and interface indexes
@@ -187,19 +188,20 @@ func openFile(path string, mapped bool) (*File, error) {
 	case le == magicPcapNG:
 		f.format = FormatPcapNG
 		if mapped && !f.gzipped && path != StdinName {
-			f.mapped = mapFile(osf)
+			f.mapping = mapFile(osf)
+			f.mapped = f.mapping != nil
 		}
-		if f.mapped != nil {
-			f.sections, f.scanComplete = scanNgSections(&memReader{b: f.mapped})
+		if f.mapped {
+			f.sections, f.scanComplete = scanNgSections(&memReader{b: f.mapping})
 		} else if err := f.prescan(); err != nil {
 			osf.Close()
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		// pcapgo reads the section header: its verdict on it stands.
 		f.ng, err = pcapgo.NewNgReader(br, f.ngReaderOptions())
-		if err != nil && f.mapped != nil {
-			unmapFile(f.mapped)
-			f.mapped = nil
+		if err != nil && f.mapped {
+			unmapFile(f.mapping)
+			f.mapping, f.mapped = nil, false
 		}
 	case le == magicPcapMicro || le == magicPcapNano || be == magicPcapMicro || be == magicPcapNano:
 		f.format = FormatPcap
@@ -224,8 +226,8 @@ func openFile(path string, mapped bool) (*File, error) {
 			f.nanoMul = 1
 		}
 		if mapped && !f.gzipped && path != StdinName {
-			if f.mapped = mapFile(osf); f.mapped != nil {
-				f.off = pcapFileHeader
+			if f.mapping = mapFile(osf); f.mapping != nil {
+				f.mapped, f.off = true, pcapFileHeader
 			}
 		}
 	case le == magicPcapModified || be == magicPcapModified:
@@ -314,7 +316,7 @@ func (f *File) Next(fr *decode.Frame) error {
 		ci   gopacket.CaptureInfo
 		err  error
 	)
-	if f.mapped != nil {
+	if f.mapped {
 		if f.nextMapped(fr) {
 			return nil
 		}
@@ -406,7 +408,7 @@ func (f *File) nextMapped(fr *decode.Frame) bool {
 	if f.format == FormatPcapNG {
 		return f.nextMappedNg(fr)
 	}
-	n := f.sliceRecord(f.mapped[f.off:], fr)
+	n := f.sliceRecord(f.mapping[f.off:], fr)
 	f.off += n
 	return n > 0
 }
@@ -419,10 +421,10 @@ func (f *File) unmapped() error {
 	if f.format == FormatPcapNG {
 		return f.unmappedNg()
 	}
-	rest := io.MultiReader(bytes.NewReader(f.mapped[:pcapFileHeader]), bytes.NewReader(f.mapped[f.off:]))
+	rest := io.MultiReader(bytes.NewReader(f.mapping[:pcapFileHeader]), bytes.NewReader(f.mapping[f.off:]))
 	// pcapgo alone reads on: nextPcap's buffered reader is still at the
 	// file header.
-	f.keep, f.mapped, f.br, f.off = f.mapped, nil, nil, 0
+	f.mapped, f.br, f.off = false, nil, 0
 	r, err := pcapgo.NewReader(rest)
 	if err != nil {
 		return err // the header was read once already: not expected
@@ -526,12 +528,9 @@ func (f *File) Close() error {
 	if f.gz != nil {
 		f.gz.Close()
 	}
-	if m := f.mapped; m != nil || f.keep != nil {
-		if m == nil {
-			m = f.keep
-		}
-		f.mapped, f.keep = nil, nil
-		unmapFile(m)
+	if f.mapping != nil {
+		unmapFile(f.mapping)
+		f.mapping, f.mapped = nil, false
 	}
 	if f.err == nil {
 		f.err = io.EOF

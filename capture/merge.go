@@ -126,7 +126,6 @@ func (r *Reader) nextOnly(f *decode.Frame) error {
 	if file == nil || r.done[0] {
 		return io.EOF
 	}
-	f.Source = 0
 	if err := file.Next(f); err != nil {
 		if err != io.EOF {
 			r.errs = append(r.errs, err)

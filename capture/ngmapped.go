@@ -67,7 +67,7 @@ func (f *File) u16(b []byte) uint16 {
 // anything malformed), which pcapgo then reads from that block on.
 func (f *File) nextMappedNg(fr *decode.Frame) bool {
 	for {
-		rest := f.mapped[f.off:]
+		rest := f.mapping[f.off:]
 		if len(rest) < ngBlockMin {
 			return false
 		}
@@ -134,12 +134,11 @@ func (f *File) mappedIDB(b []byte) bool {
 	}) {
 		return false
 	}
-	order := binary.ByteOrder(binary.LittleEndian)
-	if f.bigEndian {
-		order = binary.BigEndian
+	// The first pass described it (unless damage ended that pass first).
+	if len(f.sections) == 0 || len(f.ngIDBs) >= len(f.sections[0].ifaces) {
+		return false
 	}
 	f.ngIDBs = append(f.ngIDBs, b)
-	f.ngIfaces = append(f.ngIfaces, parseIDB(b[8:len(b)-4], order))
 	return true
 }
 
@@ -151,13 +150,13 @@ func (f *File) mappedEPB(fr *decode.Frame, b []byte) bool {
 	idx := f.u32(b[8:])
 	capLen := int(f.u32(b[20:]))
 	dataEnd := 28 + capLen
-	if idx >= uint32(len(f.ngIfaces)) || capLen > len(b) || dataEnd+(-capLen&3) > len(b)-4 {
+	if idx >= uint32(len(f.ngIDBs)) || capLen > len(b) || dataEnd+(-capLen&3) > len(b)-4 {
 		return false
 	}
 	if !f.ngOptionsOK(b[dataEnd+(-capLen&3):len(b)-4], nil) {
 		return false
 	}
-	iface := &f.ngIfaces[idx]
+	iface := &f.sections[0].ifaces[idx]
 	ts := uint64(f.u32(b[12:]))<<32 | uint64(f.u32(b[16:]))
 	var ns int64
 	if iface.TSResol == 9 {
@@ -176,7 +175,6 @@ func (f *File) mappedEPB(fr *decode.Frame, b []byte) bool {
 	*fr = decode.Frame{TS: ns, LinkType: iface.LinkType, Frame: f.frame, FCSLen: iface.FCSLen,
 		Iface: uint16(idx), Source: fr.Source, Data: b[28:dataEnd:dataEnd]}
 	f.lastTS = ns
-	f.section = 0 // only the first section is read here
 	return true
 }
 
@@ -209,7 +207,7 @@ func (f *File) ngOptionsOK(b []byte, ok func(code uint16, v []byte) bool) bool {
 // nextMappedNg declined: the section header and interface blocks read so
 // far, then the rest of the mapping, so that pcapgo knows the interfaces.
 func (f *File) unmappedNg() error {
-	var rest io.Reader = bytes.NewReader(f.mapped[f.off:])
+	var rest io.Reader = bytes.NewReader(f.mapping[f.off:])
 	if f.ngSHB != nil {
 		parts := []io.Reader{bytes.NewReader(f.ngSHB)}
 		for _, b := range f.ngIDBs {
@@ -217,7 +215,7 @@ func (f *File) unmappedNg() error {
 		}
 		rest = io.MultiReader(append(parts, rest)...)
 	}
-	f.keep, f.mapped = f.mapped, nil
+	f.mapped = false
 	r, err := pcapgo.NewNgReader(rest, f.ngReaderOptions())
 	if err != nil {
 		return err

@@ -135,7 +135,7 @@ func TestMappedPcapNGFastPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if f.mapped == nil {
+	if !f.mapped {
 		t.Skip("no memory mapping on this platform")
 	}
 	var fr decode.Frame
@@ -143,7 +143,7 @@ func TestMappedPcapNGFastPath(t *testing.T) {
 		if err := f.Next(&fr); err != nil {
 			t.Fatal(err)
 		}
-		if f.mapped == nil {
+		if !f.mapped {
 			t.Fatalf("frame %d: read by pcapgo", i+1)
 		}
 	}
